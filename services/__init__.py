@@ -1,0 +1,1 @@
+"""The three services: api_gateway, number_registry, import_worker."""

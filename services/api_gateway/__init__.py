@@ -1,0 +1,1 @@
+"""HTTP API and web page; checks who may do what and publishes commands onto Kafka."""

@@ -1,0 +1,18 @@
+"""The gateway's Kafka side: FastStream's FastAPI router and the one commands publisher."""
+
+from faststream.kafka.fastapi import KafkaRouter
+
+from shared import topics
+from shared.kafka import PRODUCER_OPTIONS
+from shared.settings import get_settings
+
+kafka = KafkaRouter(
+    get_settings().kafka_bootstrap_servers,
+    client_id="api-gateway",
+    schema_url="/asyncapi",
+    include_in_schema=False,
+    **PRODUCER_OPTIONS,
+)
+caller_number_commands = kafka.publisher(
+    topics.CALLER_NUMBER_COMMANDS, title="caller-number commands"
+)

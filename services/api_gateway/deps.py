@@ -1,0 +1,58 @@
+"""Request-scoped dependencies, and the common answer to a published command."""
+
+import re
+from typing import Annotated
+
+import asyncpg
+from fastapi import Depends, Header, Request, Response
+
+from services.api_gateway.bus import caller_number_commands
+from services.api_gateway.schemas import CommandStatus
+from services.api_gateway.waiter import CommandWaiter
+from shared.contracts import CallerNumberCommand, NumberOutcome
+from shared.settings import get_settings
+
+
+def _pool(request: Request) -> asyncpg.Pool:
+    pool: asyncpg.Pool = request.app.state.pool
+    return pool
+
+
+def _waiter(request: Request) -> CommandWaiter:
+    waiter: CommandWaiter = request.app.state.waiter
+    return waiter
+
+
+Pool = Annotated[asyncpg.Pool, Depends(_pool)]
+Waiter = Annotated[CommandWaiter, Depends(_waiter)]
+_PREFER_WAIT = re.compile(r"(?:^|[,;\s])wait=(\d+(?:\.\d+)?)")
+
+
+def wait_seconds(prefer: str | None = Header(default=None)) -> float:
+    """RFC 7240 `Prefer: wait=N`, capped by the setting max_wait_seconds."""
+    match = _PREFER_WAIT.search(prefer or "")
+    return min(float(match.group(1)), get_settings().max_wait_seconds) if match else 0.0
+
+
+WaitSeconds = Annotated[float, Depends(wait_seconds)]
+
+
+async def submit(
+    command: CallerNumberCommand, *, response: Response, pool: Pool, waiter: Waiter, wait: float
+) -> CommandStatus:
+    """Publish the command; answer 202 with where to poll, or its outcome if it comes in time."""
+    await caller_number_commands.publish(
+        command.model_dump(mode="json"), key=command.tenant_id.encode()
+    )
+    response.headers["Location"] = f"/api/v1/commands/{command.message_id}"
+    outcome = None
+    if wait > 0:
+        outcome = await waiter.wait(
+            pool, tenant_id=command.tenant_id, command_id=command.message_id, seconds=wait
+        )
+    if outcome is None:
+        response.status_code = 202
+        return CommandStatus(command_id=command.message_id, status="pending")
+    response.status_code = 200
+    results = [NumberOutcome.model_validate(item) for item in outcome]
+    return CommandStatus(command_id=command.message_id, status="completed", results=results)

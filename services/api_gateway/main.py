@@ -1,0 +1,38 @@
+"""api_gateway's wiring: the FastAPI app, its routes, the Kafka router, the database pool."""
+
+from collections.abc import AsyncIterator
+from contextlib import asynccontextmanager
+
+from fastapi import FastAPI
+
+from services.api_gateway import errors
+from services.api_gateway.bus import kafka
+from services.api_gateway.routes import admin, caller_numbers, commands, org_units
+from services.api_gateway.waiter import CommandWaiter
+from shared.db.pool import open_pool
+from shared.settings import get_settings
+
+
+@asynccontextmanager
+async def lifespan(app: FastAPI) -> AsyncIterator[None]:
+    settings = get_settings()
+    async with open_pool(settings) as pool:
+        waiter = CommandWaiter()
+        await waiter.start(settings.database_url)
+        app.state.pool, app.state.waiter = pool, waiter
+        try:
+            yield
+        finally:
+            await waiter.stop()
+
+
+app = FastAPI(title="Caller Number Registry", version="1", lifespan=lifespan)
+errors.install(app)
+app.include_router(kafka)  # starts and stops the Kafka producer with the app
+for routes in (admin, caller_numbers, commands, org_units):
+    app.include_router(routes.router)
+
+
+@app.get("/health", tags=["operations"])
+async def health() -> dict[str, str]:
+    return {"status": "ok"}

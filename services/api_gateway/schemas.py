@@ -1,0 +1,100 @@
+"""Request and response bodies of the HTTP API."""
+
+from datetime import datetime
+from typing import Literal
+from uuid import UUID
+
+from pydantic import BaseModel, ConfigDict, Field
+
+from shared.contracts import NumberOutcome
+from shared.rules import MAX_DESCRIPTION_LENGTH, MAX_NUMBERS_PER_REQUEST
+
+
+class _Body(BaseModel):
+    model_config = ConfigDict(extra="forbid")
+
+
+class TenantIn(_Body):
+    id: str = Field(min_length=1, max_length=64, pattern=r"^[A-Za-z0-9_.-]+$")
+    name: str = Field(min_length=1, max_length=200)
+    calling_number_anonymization: bool = False
+    data_isolation_enforced: bool = False
+
+
+class TenantPatch(_Body):
+    name: str | None = Field(default=None, min_length=1, max_length=200)
+    calling_number_anonymization: bool | None = None
+    data_isolation_enforced: bool | None = None
+
+
+class TenantOut(BaseModel):
+    id: str
+    name: str
+    calling_number_anonymization: bool
+    data_isolation_enforced: bool
+    created_at: datetime
+    updated_at: datetime
+
+
+class SystemParameterIn(_Body):
+    value: bool
+
+
+class SystemParameterOut(BaseModel):
+    name: str
+    value: bool
+    updated_at: datetime
+
+
+class OrgUnitIn(_Body):
+    id: str = Field(min_length=1, max_length=64)
+    name: str = Field(min_length=1, max_length=200)
+    parent_id: str | None = None
+
+
+class OrgUnitOut(BaseModel):
+    id: str
+    name: str
+    parent_id: str | None
+
+
+class ChoosableOrgUnits(BaseModel):
+    """The OUs the caller may choose; `unorganized` says whether "no OU" is among them."""
+
+    unorganized: bool
+    org_units: list[OrgUnitOut]
+
+
+class AddCallerNumbersIn(_Body):
+    numbers: list[str] = Field(min_length=1, max_length=MAX_NUMBERS_PER_REQUEST)
+    org_unit_id: str | None = None
+    description: str = Field(default="", max_length=MAX_DESCRIPTION_LENGTH)
+
+
+class CallerNumberPatch(_Body):
+    """Fields left out keep their value; `org_unit_id: null` moves the number to Unorganized."""
+
+    org_unit_id: str | None = None
+    description: str | None = Field(default=None, max_length=MAX_DESCRIPTION_LENGTH)
+
+
+class CallerNumberOut(BaseModel):
+    id: UUID
+    number: str
+    org_unit_id: str | None
+    description: str
+    created_at: datetime
+    updated_at: datetime
+
+
+class CallerNumberPage(BaseModel):
+    items: list[CallerNumberOut]
+    total: int
+    limit: int
+    offset: int
+
+
+class CommandStatus(BaseModel):
+    command_id: UUID
+    status: Literal["pending", "completed"]
+    results: list[NumberOutcome] = []

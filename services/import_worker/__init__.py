@@ -1,0 +1,1 @@
+"""Streams uploaded files row by row and aggregates per-row results into import tasks."""

@@ -1,0 +1,1 @@
+"""Consumes caller-number commands, applies the rules, writes PostgreSQL, emits events."""

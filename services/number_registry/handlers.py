@@ -1,0 +1,34 @@
+"""The command subscriber: a thin adapter between Kafka and the registry."""
+
+import asyncio
+
+import asyncpg
+from faststream import AckPolicy, Context
+from faststream.kafka import KafkaRouter
+
+from services.number_registry import registry
+from shared import topics
+from shared.contracts import CallerNumberCommand, outcome_event
+
+router = KafkaRouter()
+events = router.publisher(topics.CALLER_NUMBER_EVENTS, title="caller-number events")
+
+
+# NACK_ON_ERROR: the offset is committed only after the transaction and the events; a crash
+# in between redelivers the command, and `registry.apply` answers it with the stored outcome.
+@router.subscriber(
+    topics.CALLER_NUMBER_COMMANDS,
+    group_id="number-registry",
+    ack_policy=AckPolicy.NACK_ON_ERROR,
+    auto_offset_reset="earliest",
+)
+async def on_command(command: CallerNumberCommand, pool: asyncpg.Pool = Context()) -> None:
+    async with pool.acquire() as conn, conn.transaction():
+        outcomes = await registry.apply(conn, command)
+    key = command.tenant_id.encode()
+    await asyncio.gather(
+        *(
+            events.publish(outcome_event(command, index, outcome).model_dump(mode="json"), key=key)
+            for index, outcome in enumerate(outcomes)
+        )
+    )

@@ -1,0 +1,157 @@
+"""Applies one caller-number command inside the caller's transaction, exactly once."""
+
+import asyncpg
+
+from shared.access import Operation, TenantPolicy, write_refusal
+from shared.contracts import (
+    CallerNumberCommand,
+    CallerNumberView,
+    CreateCallerNumbers,
+    DeleteCallerNumber,
+    NumberOutcome,
+    OutcomeStatus,
+    UpdateCallerNumber,
+)
+from shared.db import Connection, caller_numbers, commands, tenants
+from shared.rules import ADD_MAX_DIGITS, Reason, Rejection, check_description, check_numbers
+
+
+async def apply(conn: Connection, command: CallerNumberCommand) -> list[NumberOutcome]:
+    """The command's outcome; a command seen before answers with its stored outcome, unchanged."""
+    claimed = await commands.claim(
+        conn,
+        tenant_id=command.tenant_id,
+        command_id=command.message_id,
+        command_type=command.type,
+        principal_sub=command.principal.sub,
+    )
+    if not claimed:
+        stored = await commands.get_outcome(
+            conn, tenant_id=command.tenant_id, command_id=command.message_id
+        )
+        return [NumberOutcome.model_validate(outcome) for outcome in stored or []]
+    policy = await tenants.load_policy(conn, tenant_id=command.tenant_id)
+    outcomes = await _decide_and_write(conn, command, policy)
+    await commands.save_outcome(
+        conn,
+        tenant_id=command.tenant_id,
+        command_id=command.message_id,
+        outcome=[outcome.model_dump(mode="json") for outcome in outcomes],
+    )
+    return outcomes
+
+
+async def _decide_and_write(
+    conn: Connection, command: CallerNumberCommand, policy: TenantPolicy | None
+) -> list[NumberOutcome]:
+    match command:
+        case CreateCallerNumbers():
+            refusal = write_refusal(
+                command.principal, Operation.ADD, policy, target_org_units=(command.org_unit_id,)
+            ) or check_description(command.description)
+            if refusal:
+                return [_rejected(number, refusal) for number in command.numbers]
+            return await _create(conn, command)
+        case UpdateCallerNumber():
+            refusal = write_refusal(
+                command.principal, Operation.EDIT, policy, target_org_units=(command.org_unit_id,)
+            ) or check_description(command.description)
+            return [await _update(conn, command, policy, refusal)]
+        case DeleteCallerNumber():
+            refusal = write_refusal(command.principal, Operation.DELETE, policy)
+            return [await _delete(conn, command, policy, refusal)]
+
+
+async def _create(conn: Connection, command: CreateCallerNumbers) -> list[NumberOutcome]:
+    checked = check_numbers(command.numbers, max_digits=ADD_MAX_DIGITS)
+    rows = await caller_numbers.insert_numbers(
+        conn,
+        tenant_id=command.tenant_id,
+        numbers=[number for number, rejection in checked if rejection is None],
+        org_unit_id=command.org_unit_id,
+        description=command.description,
+    )
+    inserted = {row["number"]: row for row in rows}
+    outcomes = []
+    for number, rejection in checked:
+        if rejection is not None:
+            outcomes.append(_rejected(number, rejection))
+        elif number in inserted:
+            outcomes.append(_done(OutcomeStatus.CREATED, inserted[number]))
+        else:
+            outcomes.append(_rejected(number, DUPLICATE))
+    return outcomes
+
+
+async def _update(
+    conn: Connection,
+    command: UpdateCallerNumber,
+    policy: TenantPolicy | None,
+    refusal: Rejection | None,
+) -> NumberOutcome:
+    if refusal is not None:
+        return _rejected(command.number, refusal)
+    row = await _find_in_scope(conn, command, policy)
+    if row is None:
+        return _rejected(command.number, NOT_FOUND)
+    updated = await caller_numbers.update_number(
+        conn,
+        caller_number_id=row["id"],
+        org_unit_id=command.org_unit_id,
+        description=command.description,
+    )
+    return _done(OutcomeStatus.UPDATED, updated)
+
+
+async def _delete(
+    conn: Connection,
+    command: DeleteCallerNumber,
+    policy: TenantPolicy | None,
+    refusal: Rejection | None,
+) -> NumberOutcome:
+    if refusal is not None:
+        return _rejected(command.number, refusal)
+    row = await _find_in_scope(conn, command, policy)
+    if row is None:
+        return _rejected(command.number, NOT_FOUND)
+    await caller_numbers.delete_number(conn, caller_number_id=row["id"])
+    return _done(OutcomeStatus.DELETED, row)
+
+
+async def _find_in_scope(
+    conn: Connection,
+    command: UpdateCallerNumber | DeleteCallerNumber,
+    policy: TenantPolicy | None,
+) -> asyncpg.Record | None:
+    """The number, locked; a number outside the principal's OU scope is as if absent."""
+    if policy is None:
+        return None
+    row = await caller_numbers.lock_by_number(
+        conn, tenant_id=command.tenant_id, number=command.number.strip()
+    )
+    if row is None or not policy.scope_of(command.principal).allows(row["org_unit_id"]):
+        return None
+    return row
+
+
+DUPLICATE = Rejection(Reason.DUPLICATE, "The number is already registered for this tenant.")
+NOT_FOUND = Rejection(Reason.NOT_FOUND, "No such caller number.")
+
+
+def _rejected(number: str, rejection: Rejection) -> NumberOutcome:
+    return NumberOutcome(
+        number=number,
+        status=OutcomeStatus.REJECTED,
+        reason=rejection.reason,
+        message=rejection.message,
+    )
+
+
+def _done(status: OutcomeStatus, row: asyncpg.Record) -> NumberOutcome:
+    view = CallerNumberView(
+        id=row["id"],
+        number=row["number"],
+        org_unit_id=row["org_unit_id"],
+        description=row["description"],
+    )
+    return NumberOutcome(number=row["number"], status=status, caller_number=view)

@@ -1,0 +1,1 @@
+"""Code every service shares: message contracts, topics, settings, rules, database access."""

@@ -1,0 +1,179 @@
+"""Every message on the bus: frozen pydantic models; commands are orders, events past tense."""
+
+from datetime import UTC, datetime
+from enum import StrEnum
+from typing import Annotated, Literal
+from uuid import UUID, uuid4, uuid5
+
+from pydantic import BaseModel, ConfigDict, Field, TypeAdapter
+
+
+class Role(StrEnum):
+    SYSTEM_ADMIN = "system_admin"
+    TENANT_ADMIN = "tenant_admin"
+    AGENT = "agent"
+    # An upstream system publishing straight onto Kafka.
+    SERVICE = "service"
+
+
+class Principal(BaseModel):
+    """Who acts: the claims of a user's token, or an upstream system's identity."""
+
+    model_config = ConfigDict(frozen=True, extra="forbid")
+    sub: str
+    role: Role
+    org_unit_id: str | None = None
+    accessible_org_unit_ids: tuple[str, ...] = ()
+    permissions: tuple[str, ...] = ()
+
+
+def _now() -> datetime:
+    return datetime.now(UTC)
+
+
+class Message(BaseModel):
+    model_config = ConfigDict(frozen=True, extra="forbid")
+    message_id: UUID = Field(default_factory=uuid4)
+    schema_version: Literal[1] = 1
+    tenant_id: str = Field(min_length=1, max_length=64)
+    principal: Principal
+    occurred_at: datetime = Field(default_factory=_now)
+
+
+# ---- commands: caller-numbers.commands.v1 ----
+
+
+class CreateCallerNumbers(Message):
+    """Add numbers to the tenant; each one succeeds or fails on its own."""
+
+    type: Literal["create"] = "create"
+    numbers: list[str] = Field(min_length=1, max_length=100)
+    org_unit_id: str | None = None
+    description: str = ""
+
+
+class UpdateCallerNumber(Message):
+    """Set the OU (None: Unorganized) and the description of one number."""
+
+    type: Literal["update"] = "update"
+    number: str
+    org_unit_id: str | None = None
+    description: str = ""
+
+
+class DeleteCallerNumber(Message):
+    type: Literal["delete"] = "delete"
+    number: str
+
+
+CallerNumberCommand = Annotated[
+    CreateCallerNumbers | UpdateCallerNumber | DeleteCallerNumber, Field(discriminator="type")
+]
+command_adapter: TypeAdapter[CallerNumberCommand] = TypeAdapter(CallerNumberCommand)
+
+
+# ---- outcomes, as stored per command and answered over HTTP ----
+
+
+class OutcomeStatus(StrEnum):
+    CREATED = "created"
+    UPDATED = "updated"
+    DELETED = "deleted"
+    REJECTED = "rejected"
+
+
+class CallerNumberView(BaseModel):
+    model_config = ConfigDict(frozen=True)
+    id: UUID
+    number: str
+    org_unit_id: str | None
+    description: str
+
+
+class NumberOutcome(BaseModel):
+    """What one command did to one number."""
+
+    model_config = ConfigDict(frozen=True)
+    number: str
+    status: OutcomeStatus
+    caller_number: CallerNumberView | None = None
+    reason: str | None = None
+    message: str | None = None
+
+
+# ---- events: caller-numbers.events.v1 ----
+
+
+class CallerNumberEvent(Message):
+    command_id: UUID
+
+
+class CallerNumberCreated(CallerNumberEvent):
+    type: Literal["created"] = "created"
+    caller_number: CallerNumberView
+
+
+class CallerNumberUpdated(CallerNumberEvent):
+    type: Literal["updated"] = "updated"
+    caller_number: CallerNumberView
+
+
+class CallerNumberDeleted(CallerNumberEvent):
+    type: Literal["deleted"] = "deleted"
+    caller_number: CallerNumberView
+
+
+class CallerNumberRejected(CallerNumberEvent):
+    type: Literal["rejected"] = "rejected"
+    number: str
+    reason: str
+    message: str
+
+
+CallerNumberEventUnion = Annotated[
+    CallerNumberCreated | CallerNumberUpdated | CallerNumberDeleted | CallerNumberRejected,
+    Field(discriminator="type"),
+]
+event_adapter: TypeAdapter[CallerNumberEventUnion] = TypeAdapter(CallerNumberEventUnion)
+
+
+def outcome_event(command: Message, index: int, outcome: NumberOutcome) -> CallerNumberEventUnion:
+    """The event for one outcome; its id is derived, so a re-published event keeps its id."""
+    common = {
+        "message_id": uuid5(command.message_id, str(index)),
+        "tenant_id": command.tenant_id,
+        "principal": command.principal,
+        "command_id": command.message_id,
+    }
+    if outcome.status is OutcomeStatus.REJECTED:
+        return CallerNumberRejected(
+            **common,
+            number=outcome.number,
+            reason=outcome.reason or "rejected",
+            message=outcome.message or "",
+        )
+    assert outcome.caller_number is not None
+    if outcome.status is OutcomeStatus.CREATED:
+        return CallerNumberCreated(**common, caller_number=outcome.caller_number)
+    if outcome.status is OutcomeStatus.UPDATED:
+        return CallerNumberUpdated(**common, caller_number=outcome.caller_number)
+    return CallerNumberDeleted(**common, caller_number=outcome.caller_number)
+
+
+# ---- dead letters: <topic>.dlq ----
+
+
+class DeadLetter(BaseModel):
+    """A message that could not be processed, kept with its error and where it came from."""
+
+    model_config = ConfigDict(frozen=True, extra="forbid")
+    message_id: UUID = Field(default_factory=uuid4)
+    schema_version: Literal[1] = 1
+    source_topic: str
+    source_partition: int
+    source_offset: int
+    key: str | None
+    payload: str
+    error: str
+    attempts: int
+    dead_lettered_at: datetime = Field(default_factory=_now)

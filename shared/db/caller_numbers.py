@@ -1,0 +1,77 @@
+"""Reads and writes of caller numbers; reads always within a tenant and an OU scope."""
+
+from uuid import UUID
+
+import asyncpg
+
+from shared.access import OrgScope
+from shared.db import Connection, queries
+
+
+def _scope_args(scope: OrgScope) -> tuple[bool, bool, list[str]]:
+    return scope.unorganized, scope.every_unit, sorted(scope.units)
+
+
+async def insert_numbers(
+    conn: Connection,
+    *,
+    tenant_id: str,
+    numbers: list[str],
+    org_unit_id: str | None,
+    description: str,
+) -> list[asyncpg.Record]:
+    """Insert in one statement; numbers already in the tenant are left out of the result."""
+    return await conn.fetch(
+        queries.INSERT_CALLER_NUMBERS, tenant_id, numbers, org_unit_id, description
+    )
+
+
+async def lock_by_number(conn: Connection, *, tenant_id: str, number: str) -> asyncpg.Record | None:
+    return await conn.fetchrow(queries.SELECT_CALLER_NUMBER_BY_NUMBER_FOR_UPDATE, tenant_id, number)
+
+
+async def get_in_scope(
+    conn: Connection, *, tenant_id: str, scope: OrgScope, caller_number_id: UUID
+) -> asyncpg.Record | None:
+    return await conn.fetchrow(
+        queries.SELECT_CALLER_NUMBER_IN_SCOPE, tenant_id, *_scope_args(scope), caller_number_id
+    )
+
+
+async def update_number(
+    conn: Connection, *, caller_number_id: UUID, org_unit_id: str | None, description: str
+) -> asyncpg.Record:
+    row = await conn.fetchrow(
+        queries.UPDATE_CALLER_NUMBER, caller_number_id, org_unit_id, description
+    )
+    assert row is not None
+    return row
+
+
+async def delete_number(conn: Connection, *, caller_number_id: UUID) -> None:
+    await conn.execute(queries.DELETE_CALLER_NUMBER, caller_number_id)
+
+
+async def list_numbers(
+    conn: Connection,
+    *,
+    tenant_id: str,
+    scope: OrgScope,
+    org_unit_id: str | None,
+    unorganized_only: bool,
+    prefix: str,
+    limit: int,
+    offset: int,
+) -> tuple[list[asyncpg.Record], int]:
+    """One page, newest first, and the total that matches."""
+    rows = await conn.fetch(
+        queries.LIST_CALLER_NUMBERS,
+        tenant_id,
+        *_scope_args(scope),
+        org_unit_id,
+        unorganized_only,
+        prefix,
+        limit,
+        offset,
+    )
+    return rows, (rows[0]["total"] if rows else 0)

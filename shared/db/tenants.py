@@ -1,0 +1,63 @@
+"""Tenants, their OUs and the system parameters: what decides who may write caller numbers."""
+
+from typing import Any
+
+import asyncpg
+
+from shared.access import TenantPolicy
+from shared.db import Connection, queries
+
+# The manual's system parameter "Allowing Tenants to Maintain Calling Numbers".
+TENANTS_MAY_MAINTAIN = "allowing_tenants_to_maintain_calling_numbers"
+
+
+async def create_tenant(
+    conn: Connection, *, tenant_id: str, name: str, anonymization: bool, isolation: bool
+) -> asyncpg.Record | None:
+    return await conn.fetchrow(queries.INSERT_TENANT, tenant_id, name, anonymization, isolation)
+
+
+async def update_tenant(
+    conn: Connection,
+    *,
+    tenant_id: str,
+    name: str | None,
+    anonymization: bool | None,
+    isolation: bool | None,
+) -> asyncpg.Record | None:
+    return await conn.fetchrow(queries.UPDATE_TENANT, tenant_id, name, anonymization, isolation)
+
+
+async def get_tenant(conn: Connection, *, tenant_id: str) -> asyncpg.Record | None:
+    return await conn.fetchrow(queries.SELECT_TENANT, tenant_id)
+
+
+async def set_system_parameter(conn: Connection, *, name: str, value: Any) -> asyncpg.Record:
+    row = await conn.fetchrow(queries.UPSERT_SYSTEM_PARAMETER, name, value)
+    assert row is not None
+    return row
+
+
+async def add_org_unit(
+    conn: Connection, *, tenant_id: str, org_unit_id: str, name: str, parent_id: str | None
+) -> asyncpg.Record | None:
+    return await conn.fetchrow(queries.INSERT_ORG_UNIT, tenant_id, org_unit_id, name, parent_id)
+
+
+async def list_org_units(conn: Connection, *, tenant_id: str) -> list[asyncpg.Record]:
+    return await conn.fetch(queries.SELECT_ORG_UNITS, tenant_id)
+
+
+async def load_policy(conn: Connection, *, tenant_id: str) -> TenantPolicy | None:
+    tenant = await get_tenant(conn, tenant_id=tenant_id)
+    if tenant is None:
+        return None
+    may_maintain = await conn.fetchval(queries.SELECT_SYSTEM_PARAMETER, TENANTS_MAY_MAINTAIN)
+    units = await list_org_units(conn, tenant_id=tenant_id)
+    return TenantPolicy(
+        tenant_id=tenant_id,
+        anonymization_enabled=tenant["calling_number_anonymization"],
+        isolation_enforced=tenant["data_isolation_enforced"],
+        tenants_may_maintain=may_maintain is True,
+        parents={unit["id"]: unit["parent_id"] for unit in units},
+    )

@@ -1,0 +1,112 @@
+"""The Kafka broker every service uses, and the dead-letter policy for what cannot be processed."""
+
+import asyncio
+import logging
+from collections.abc import Callable
+from types import TracebackType
+from typing import Any
+
+import asyncpg
+from faststream import BaseMiddleware
+from faststream.kafka import KafkaBroker
+from pydantic import ValidationError
+
+from shared import topics
+from shared.contracts import DeadLetter
+from shared.settings import Settings
+
+log = logging.getLogger(__name__)
+
+# The message itself is bad: no retry can help.
+MALFORMED_ERRORS: tuple[type[BaseException], ...] = (ValidationError, ValueError)
+# Errors of the infrastructure, not of the message: retried until they pass, never dead-lettered.
+TRANSIENT_ERRORS: tuple[type[BaseException], ...] = (
+    OSError,
+    asyncpg.PostgresConnectionError,
+    asyncpg.InterfaceError,
+    asyncpg.CannotConnectNowError,
+    asyncpg.TooManyConnectionsError,
+)
+
+
+# acks=all with idempotence: a publish that returned is on every in-sync replica, exactly once.
+PRODUCER_OPTIONS: dict[str, Any] = {"acks": "all", "enable_idempotence": True}
+
+
+def make_broker(settings: Settings, *, client_id: str) -> KafkaBroker:
+    broker = KafkaBroker(
+        settings.kafka_bootstrap_servers,
+        client_id=client_id,
+        **PRODUCER_OPTIONS,
+        graceful_timeout=15.0,
+    )
+    broker.add_middleware(
+        dead_letter_middleware(broker, max_attempts=settings.max_delivery_attempts)
+    )
+    return broker
+
+
+def dead_letter_middleware(
+    broker: KafkaBroker, *, max_attempts: int
+) -> Callable[..., BaseMiddleware]:
+    """A message that cannot be processed goes to `<topic>.dlq` with its error, then is acked,
+    so it never blocks its partition. A malformed one goes at once; one whose handler raises
+    goes after `max_attempts` tries (redelivered by the subscriber's NACK_ON_ERROR policy)."""
+    attempts: dict[tuple[str, int, int], int] = {}
+
+    class DeadLetterMiddleware(BaseMiddleware):
+        # Runs as the handler's scope closes, before the ack policy sees the outcome:
+        # returning True swallows the error, so the message is acked.
+        async def after_processed(
+            self,
+            exc_type: type[BaseException] | None = None,
+            exc_val: BaseException | None = None,
+            exc_tb: TracebackType | None = None,
+        ) -> bool:
+            record: Any = self.msg  # aiokafka's ConsumerRecord
+            where = (record.topic, record.partition, record.offset)
+            if exc_val is None or not isinstance(exc_val, Exception):
+                attempts.pop(where, None)
+                return False
+            if isinstance(exc_val, MALFORMED_ERRORS):
+                await _dead_letter(broker, record, exc_val, attempt=1)
+                return True
+            if isinstance(exc_val, TRANSIENT_ERRORS):
+                log.warning("transient error at %s, will retry: %r", where, exc_val)
+                await asyncio.sleep(_backoff(attempts.get(where, 0)))  # no hot loop while down
+                return False
+            attempt = attempts[where] = attempts.get(where, 0) + 1
+            if attempt < max_attempts:
+                log.warning("attempt %d at %s failed: %r", attempt, where, exc_val)
+                await asyncio.sleep(_backoff(attempt))
+                return False
+            attempts.pop(where, None)
+            await _dead_letter(broker, record, exc_val, attempt=attempt)
+            return True
+
+    return DeadLetterMiddleware
+
+
+def _backoff(attempt: int) -> float:
+    return float(min(0.1 * 2**attempt, 5.0))
+
+
+async def _dead_letter(
+    broker: KafkaBroker, record: Any, error: BaseException, *, attempt: int
+) -> None:
+    key = record.key.decode(errors="replace") if record.key else None
+    letter = DeadLetter(
+        source_topic=record.topic,
+        source_partition=record.partition,
+        source_offset=record.offset,
+        key=key,
+        payload=(record.value or b"").decode(errors="replace"),
+        error=f"{type(error).__name__}: {error}",
+        attempts=attempt,
+    )
+    log.error(
+        "dead-lettered %s:%d@%d: %s", record.topic, record.partition, record.offset, letter.error
+    )
+    await broker.publish(
+        letter.model_dump(mode="json"), topic=topics.dead_letter_topic(record.topic), key=record.key
+    )

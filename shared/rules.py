@@ -1,0 +1,82 @@
+"""The domain rules every service shares: pure functions, no I/O."""
+
+import re
+from enum import StrEnum
+from typing import NamedTuple
+
+ADD_MAX_DIGITS = 24
+IMPORT_MAX_DIGITS = 20
+MAX_NUMBERS_PER_REQUEST = 100
+MAX_DESCRIPTION_LENGTH = 255
+
+_DIGITS = re.compile(r"[0-9]+")
+
+
+class Reason(StrEnum):
+    """Why a number or a command was refused; stable codes that clients may match on."""
+
+    EMPTY = "empty"
+    NOT_DIGITS = "not_digits"
+    TOO_LONG = "too_long"
+    DUPLICATE = "duplicate"
+    REPEATED_IN_REQUEST = "repeated_in_request"
+    DESCRIPTION_TOO_LONG = "description_too_long"
+    ORG_UNIT_NOT_FOUND = "org_unit_not_found"
+    FORBIDDEN_ORG_UNIT = "forbidden_org_unit"
+    PERMISSION_DENIED = "permission_denied"
+    FEATURE_DISABLED = "feature_disabled"
+    TENANT_NOT_FOUND = "tenant_not_found"
+    NOT_FOUND = "not_found"
+
+
+class Rejection(NamedTuple):
+    reason: Reason
+    message: str
+
+
+def check_number(raw: str, *, max_digits: int) -> tuple[str, Rejection | None]:
+    """Trim the number and say why it is refused, if it is; never alter it otherwise."""
+    number = raw.strip()
+    if not number:
+        return number, Rejection(Reason.EMPTY, "The caller number is empty.")
+    if not _DIGITS.fullmatch(number):
+        return number, Rejection(Reason.NOT_DIGITS, "A caller number may hold digits 0-9 only.")
+    if len(number) > max_digits:
+        message = f"A caller number has at most {max_digits} digits; this one has {len(number)}."
+        return number, Rejection(Reason.TOO_LONG, message)
+    return number, None
+
+
+def check_description(description: str) -> Rejection | None:
+    if len(description) > MAX_DESCRIPTION_LENGTH:
+        message = f"The description has at most {MAX_DESCRIPTION_LENGTH} characters."
+        return Rejection(Reason.DESCRIPTION_TOO_LONG, message)
+    return None
+
+
+def check_numbers(raw_numbers: list[str], *, max_digits: int) -> list[tuple[str, Rejection | None]]:
+    """Check each number of one request; a number repeated in it is refused after its first."""
+    seen: set[str] = set()
+    checked = []
+    for raw in raw_numbers:
+        number, rejection = check_number(raw, max_digits=max_digits)
+        if rejection is None and number in seen:
+            rejection = Rejection(
+                Reason.REPEATED_IN_REQUEST, "The number is repeated in the request."
+            )
+        seen.add(number)
+        checked.append((number, rejection))
+    return checked
+
+
+def prerequisites_met(*, anonymization_enabled: bool, tenants_may_maintain: bool) -> bool:
+    """The manual's prerequisites: both must hold before any caller-number write."""
+    return anonymization_enabled and tenants_may_maintain
+
+
+FEATURE_DISABLED = Rejection(
+    Reason.FEATURE_DISABLED,
+    "Caller numbers cannot be changed: the tenant's Calling Number Anonymization feature "
+    "must be enabled and the system parameter Allowing Tenants to Maintain Calling Numbers "
+    "must be Yes.",
+)
