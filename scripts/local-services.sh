@@ -72,7 +72,6 @@ alive() {
   [[ -n $state && $state != Z ]]
 }
 
-# Serialises start/stop/restart runs of this script (fd 9; closed for daemons).
 # The state folder must let `postgres` through, whatever the umask.
 ensure_state_dir() {
   [[ -d $STATE_DIR ]] && return 0
@@ -80,6 +79,7 @@ ensure_state_dir() {
   chmod 755 "$STATE_DIR"
 }
 
+# Serialises start/stop/restart runs of this script (fd 9; closed for daemons).
 take_lock() {
   ensure_state_dir
   exec 9>"$STATE_DIR/.lock"
@@ -195,7 +195,8 @@ kafka_format_storage() {
   cluster_id=$(kafka_tool kafka.tools.StorageTool random-uuid)
   say "kafka: formatting storage in $KAFKA_DATA (cluster id $cluster_id)"
   kafka_tool kafka.tools.StorageTool format --cluster-id "$cluster_id" \
-    --config "$KAFKA_CONF/server.properties" >/dev/null
+    --config "$KAFKA_CONF/server.properties" >/dev/null \
+    || die "kafka: formatting the storage failed (is $KAFKA_CONF/server.properties valid?)"
 }
 
 kafka_check_ports_free() {
@@ -212,7 +213,7 @@ kafka_launch() {
     -Dkafka.logs.dir="$KAFKA_LOGS" \
     -Dlog4j2.configurationFile="$KAFKA_CONF/log4j2.properties" \
     -cp "$KAFKA_LIBS/*" kafka.Kafka "$KAFKA_CONF/server.properties" \
-    </dev/null >>"$KAFKA_OUT" 2>&1 9>&- &
+    </dev/null >"$KAFKA_OUT" 2>&1 9>&- &
   say "$!" >"$KAFKA_PID_FILE"
 }
 
@@ -387,7 +388,6 @@ pg_actual_port() {
 }
 
 pg_launch() {
-  port_open "$PG_PORT" && die "postgres: 127.0.0.1:$PG_PORT is already in use (a system PostgreSQL?); stop it or set PG_PORT"
   as_pg "$PG_BIN/pg_ctl" -D "$PG_DATA" -l "$PG_LOG" -w -t "$PG_START_TIMEOUT" start >/dev/null 9>&- \
     || pg_fail "pg_ctl start failed"
 }
@@ -421,6 +421,7 @@ pg_start() {
     say "postgres: already running (pid $(pg_pid)) on 127.0.0.1:$(pg_actual_port)"
     return 0
   fi
+  port_open "$PG_PORT" && die "postgres: 127.0.0.1:$PG_PORT is already in use (a system PostgreSQL?); stop it or set PG_PORT"
   pg_prepare_dirs
   pg_initdb
   pg_check_version

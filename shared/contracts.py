@@ -137,10 +137,13 @@ CallerNumberEventUnion = Annotated[
 event_adapter: TypeAdapter[CallerNumberEventUnion] = TypeAdapter(CallerNumberEventUnion)
 
 
-def outcome_event(command: Message, index: int, outcome: NumberOutcome) -> CallerNumberEventUnion:
-    """The event for one outcome; its id is derived, so a re-published event keeps its id."""
+def outcome_event(
+    command: Message, index: int, outcome: NumberOutcome, processed_at: datetime
+) -> CallerNumberEventUnion:
+    """The event for one outcome; derived from stored facts, so a re-published event is the same."""
     common = {
         "message_id": uuid5(command.message_id, str(index)),
+        "occurred_at": processed_at,
         "tenant_id": command.tenant_id,
         "principal": command.principal,
         "command_id": command.message_id,

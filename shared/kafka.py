@@ -1,12 +1,15 @@
 """The Kafka broker every service uses, and the dead-letter policy for what cannot be processed."""
 
 import asyncio
+import contextlib
 import logging
 from collections.abc import Callable
 from types import TracebackType
 from typing import Any
 
 import asyncpg
+from aiokafka.admin import AIOKafkaAdminClient, NewTopic
+from aiokafka.errors import TopicAlreadyExistsError
 from faststream import BaseMiddleware
 from faststream.kafka import KafkaBroker
 from pydantic import ValidationError
@@ -110,3 +113,18 @@ async def _dead_letter(
     await broker.publish(
         letter.model_dump(mode="json"), topic=topics.dead_letter_topic(record.topic), key=record.key
     )
+
+
+async def ensure_topics(settings: Settings) -> None:
+    """Create the project's topics that do not exist yet; existing ones are left as they are."""
+    admin = AIOKafkaAdminClient(bootstrap_servers=settings.kafka_bootstrap_servers)
+    await admin.start()
+    try:
+        missing = set(topics.ALL) - set(await admin.list_topics())
+        new = [NewTopic(name, settings.kafka_topic_partitions, 1) for name in sorted(missing)]
+        # Another service may create them at the same moment: that is fine.
+        with contextlib.suppress(TopicAlreadyExistsError):
+            if new:
+                await admin.create_topics(new)
+    finally:
+        await admin.close()

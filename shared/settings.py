@@ -13,6 +13,7 @@ class Settings(BaseSettings):
     database_url: str = "postgresql://registry:registry@127.0.0.1:5432/caller_numbers"
     auth_jwt_secret: str = Field(default="local-development-secret-change-me-32b", min_length=32)
     auth_jwt_issuer: str | None = None
+    kafka_topic_partitions: int = 3
     db_pool_min_size: int = 1
     db_pool_max_size: int = 10
     # How long a failing message is retried before it goes to the dead-letter topic.

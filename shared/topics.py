@@ -8,5 +8,14 @@ IMPORT_EVENTS = "caller-number-imports.events.v1"
 DEAD_LETTER_SUFFIX = ".dlq"
 
 
+# Created at service start with the configured partition count (auto-creation would use 1).
+ALL = (
+    CALLER_NUMBER_COMMANDS,
+    CALLER_NUMBER_EVENTS,
+    IMPORT_EVENTS,
+    CALLER_NUMBER_COMMANDS + DEAD_LETTER_SUFFIX,
+)
+
+
 def dead_letter_topic(source_topic: str) -> str:
     return source_topic + DEAD_LETTER_SUFFIX

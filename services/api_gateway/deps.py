@@ -54,5 +54,5 @@ async def submit(
         response.status_code = 202
         return CommandStatus(command_id=command.message_id, status="pending")
     response.status_code = 200
-    results = [NumberOutcome.model_validate(item) for item in outcome]
+    results = [NumberOutcome.model_validate(item) for item in outcome.results]
     return CommandStatus(command_id=command.message_id, status="completed", results=results)

@@ -9,14 +9,14 @@ from services.api_gateway import errors
 from services.api_gateway.bus import kafka
 from services.api_gateway.routes import admin, caller_numbers, commands, org_units
 from services.api_gateway.waiter import CommandWaiter
-from shared.db.pool import open_pool
+from shared.runtime import backing_services
 from shared.settings import get_settings
 
 
 @asynccontextmanager
 async def lifespan(app: FastAPI) -> AsyncIterator[None]:
     settings = get_settings()
-    async with open_pool(settings) as pool:
+    async with backing_services(settings) as pool:
         waiter = CommandWaiter()
         await waiter.start(settings.database_url)
         app.state.pool, app.state.waiter = pool, waiter

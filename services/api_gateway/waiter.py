@@ -2,12 +2,12 @@
 
 import asyncio
 import contextlib
-from typing import Any
 from uuid import UUID
 
 import asyncpg
 
 from shared.db import commands
+from shared.db.commands import StoredOutcome
 
 _CHANNEL = "command_processed"
 # A lost notification (e.g. while the listening connection reconnects) costs at most this.
@@ -34,7 +34,7 @@ class CommandWaiter:
 
     async def wait(
         self, pool: asyncpg.Pool, *, tenant_id: str, command_id: UUID, seconds: float
-    ) -> list[dict[str, Any]] | None:
+    ) -> StoredOutcome | None:
         """The outcome, or None if the command is not processed within `seconds`."""
         key, event = f"{tenant_id}/{command_id}", asyncio.Event()
         self._waiting.setdefault(key, set()).add(event)

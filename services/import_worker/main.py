@@ -6,8 +6,8 @@ from contextlib import asynccontextmanager
 from faststream import ContextRepo
 from faststream.asgi import AsgiFastStream, make_ping_asgi
 
-from shared.db.pool import open_pool
 from shared.kafka import make_broker
+from shared.runtime import backing_services
 from shared.settings import get_settings
 
 settings = get_settings()
@@ -16,7 +16,7 @@ broker = make_broker(settings, client_id="import-worker")
 
 @asynccontextmanager
 async def lifespan(context: ContextRepo) -> AsyncIterator[None]:
-    async with open_pool(settings) as pool:
+    async with backing_services(settings) as pool:
         context.set_global("pool", pool)
         yield
 

@@ -24,11 +24,16 @@ events = router.publisher(topics.CALLER_NUMBER_EVENTS, title="caller-number even
 )
 async def on_command(command: CallerNumberCommand, pool: asyncpg.Pool = Context()) -> None:
     async with pool.acquire() as conn, conn.transaction():
-        outcomes = await registry.apply(conn, command)
+        applied = await registry.apply(conn, command)
     key = command.tenant_id.encode()
     await asyncio.gather(
         *(
-            events.publish(outcome_event(command, index, outcome).model_dump(mode="json"), key=key)
-            for index, outcome in enumerate(outcomes)
+            events.publish(
+                outcome_event(command, index, outcome, applied.processed_at).model_dump(
+                    mode="json"
+                ),
+                key=key,
+            )
+            for index, outcome in enumerate(applied.outcomes)
         )
     )

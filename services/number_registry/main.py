@@ -7,8 +7,8 @@ from faststream import ContextRepo
 from faststream.asgi import AsgiFastStream, make_ping_asgi
 
 from services.number_registry.handlers import router
-from shared.db.pool import open_pool
 from shared.kafka import make_broker
+from shared.runtime import backing_services
 from shared.settings import get_settings
 
 settings = get_settings()
@@ -18,7 +18,7 @@ broker.include_router(router)
 
 @asynccontextmanager
 async def lifespan(context: ContextRepo) -> AsyncIterator[None]:
-    async with open_pool(settings) as pool:
+    async with backing_services(settings) as pool:
         context.set_global("pool", pool)
         yield
 

@@ -1,5 +1,8 @@
 """Applies one caller-number command inside the caller's transaction, exactly once."""
 
+from datetime import datetime
+from typing import NamedTuple
+
 import asyncpg
 
 from shared.access import Operation, TenantPolicy, write_refusal
@@ -16,20 +19,27 @@ from shared.db import Connection, caller_numbers, commands, tenants
 from shared.rules import ADD_MAX_DIGITS, Reason, Rejection, check_description, check_numbers
 
 
-async def apply(conn: Connection, command: CallerNumberCommand) -> list[NumberOutcome]:
+class Applied(NamedTuple):
+    outcomes: list[NumberOutcome]
+    processed_at: datetime
+
+
+async def apply(conn: Connection, command: CallerNumberCommand) -> Applied:
     """The command's outcome; a command seen before answers with its stored outcome, unchanged."""
-    claimed = await commands.claim(
+    processed_at = await commands.claim(
         conn,
         tenant_id=command.tenant_id,
         command_id=command.message_id,
         command_type=command.type,
         principal_sub=command.principal.sub,
     )
-    if not claimed:
+    if processed_at is None:
         stored = await commands.get_outcome(
             conn, tenant_id=command.tenant_id, command_id=command.message_id
         )
-        return [NumberOutcome.model_validate(outcome) for outcome in stored or []]
+        assert stored is not None  # claimed before, so stored
+        outcomes = [NumberOutcome.model_validate(outcome) for outcome in stored.results]
+        return Applied(outcomes, stored.processed_at)
     policy = await tenants.load_policy(conn, tenant_id=command.tenant_id)
     outcomes = await _decide_and_write(conn, command, policy)
     await commands.save_outcome(
@@ -38,7 +48,7 @@ async def apply(conn: Connection, command: CallerNumberCommand) -> list[NumberOu
         command_id=command.message_id,
         outcome=[outcome.model_dump(mode="json") for outcome in outcomes],
     )
-    return outcomes
+    return Applied(outcomes, processed_at)
 
 
 async def _decide_and_write(

@@ -1,9 +1,15 @@
 """Processed commands and their outcomes: what makes a redelivered command a no-op."""
 
-from typing import Any
+from datetime import datetime
+from typing import Any, NamedTuple
 from uuid import UUID
 
 from shared.db import Connection, queries
+
+
+class StoredOutcome(NamedTuple):
+    results: list[dict[str, Any]]
+    processed_at: datetime
 
 
 async def claim(
@@ -13,12 +19,12 @@ async def claim(
     command_id: UUID,
     command_type: str,
     principal_sub: str,
-) -> bool:
-    """True if this command is new; False if it was processed before (or is being processed)."""
-    claimed = await conn.fetchval(
+) -> datetime | None:
+    """When it is processed, if this command is new; None if it was processed before."""
+    processed_at: datetime | None = await conn.fetchval(
         queries.CLAIM_COMMAND, tenant_id, command_id, command_type, principal_sub
     )
-    return claimed is not None
+    return processed_at
 
 
 async def save_outcome(
@@ -30,6 +36,6 @@ async def save_outcome(
 
 async def get_outcome(
     conn: Connection, *, tenant_id: str, command_id: UUID
-) -> list[dict[str, Any]] | None:
+) -> StoredOutcome | None:
     row = await conn.fetchrow(queries.SELECT_COMMAND_OUTCOME, tenant_id, command_id)
-    return None if row is None else list(row["outcome"])
+    return None if row is None else StoredOutcome(list(row["outcome"]), row["processed_at"])

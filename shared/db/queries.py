@@ -83,7 +83,7 @@ CLAIM_COMMAND = """
 INSERT INTO processed_command (tenant_id, command_id, command_type, principal_sub, outcome)
 VALUES ($1, $2, $3, $4, '[]')
 ON CONFLICT (tenant_id, command_id) DO NOTHING
-RETURNING command_id
+RETURNING processed_at
 """
 
 SAVE_COMMAND_OUTCOME = """

@@ -20,5 +20,5 @@ async def get_command(command_id: UUID, user: CurrentUser, pool: Pool) -> Comman
         outcome = await commands.get_outcome(conn, tenant_id=user.tenant_id, command_id=command_id)
     if outcome is None:
         return CommandStatus(command_id=command_id, status="pending")
-    results = [NumberOutcome.model_validate(item) for item in outcome]
+    results = [NumberOutcome.model_validate(item) for item in outcome.results]
     return CommandStatus(command_id=command_id, status="completed", results=results)

@@ -1,0 +1,95 @@
+"""Session fixtures on real services: Kafka, PostgreSQL and the three services as processes."""
+
+import os
+from collections.abc import AsyncIterator, Iterator
+
+import asyncpg
+import httpx
+import pytest
+import pytest_asyncio
+from aiokafka import AIOKafkaProducer
+
+# Tokens minted by the tests must be signed like the services expect; set before settings load.
+os.environ["AUTH_JWT_SECRET"] = "test-secret-for-the-test-session-only-0123456789"
+
+from services.api_gateway.mint_token import mint
+from shared import topics
+from shared.db.pool import create_pool
+from shared.db.tenants import TENANTS_MAY_MAINTAIN
+from shared.settings import get_settings
+from tests.infra import ROOT, backing_services
+from tests.kafka import TopicTap
+from tests.processes import APPS, ServiceProcess, service_env
+
+get_settings.cache_clear()
+OUTPUT = ROOT / "test-output"
+
+
+@pytest.fixture(scope="session")
+def backing() -> Iterator[tuple[str, str]]:
+    with backing_services() as (kafka, database):
+        yield kafka, database
+
+
+@pytest.fixture(scope="session")
+def services(backing: tuple[str, str]) -> Iterator[dict[str, ServiceProcess]]:
+    kafka, database = backing
+    log_dir = OUTPUT / "logs"
+    log_dir.mkdir(parents=True, exist_ok=True)
+    env = service_env(kafka=kafka, database=database, secret=os.environ["AUTH_JWT_SECRET"])
+    running = {name: ServiceProcess(name, env, log_dir) for name in APPS}
+    try:
+        for process in running.values():
+            process.start()
+        yield running
+    finally:
+        for process in running.values():
+            process.stop()
+
+
+@pytest_asyncio.fixture(scope="session")
+async def http(services: dict[str, ServiceProcess]) -> AsyncIterator[httpx.AsyncClient]:
+    async with httpx.AsyncClient(base_url=services["api_gateway"].url, timeout=60) as client:
+        headers = {"Authorization": "Bearer " + mint(sub="root", role="system_admin")}
+        response = await client.put(
+            f"/api/v1/admin/system-parameters/{TENANTS_MAY_MAINTAIN}",
+            json={"value": True},
+            headers=headers,
+        )
+        assert response.status_code == 200, response.text
+        yield client
+
+
+@pytest_asyncio.fixture(scope="session")
+async def db(backing: tuple[str, str]) -> AsyncIterator[asyncpg.Pool]:
+    pool = await create_pool(backing[1])
+    yield pool
+    await pool.close()
+
+
+@pytest_asyncio.fixture(scope="session")
+async def producer(backing: tuple[str, str]) -> AsyncIterator[AIOKafkaProducer]:
+    """A plain aiokafka producer, as an upstream system would use."""
+    producer = AIOKafkaProducer(bootstrap_servers=backing[0], acks="all", enable_idempotence=True)
+    await producer.start()
+    yield producer
+    await producer.stop()
+
+
+@pytest_asyncio.fixture
+async def events(
+    backing: tuple[str, str], http: httpx.AsyncClient, producer: AIOKafkaProducer
+) -> AsyncIterator[TopicTap]:
+    tap = await TopicTap(backing[0], topics.CALLER_NUMBER_EVENTS).open(producer)
+    yield tap
+    await tap.close()
+
+
+@pytest_asyncio.fixture
+async def dead_letters(
+    backing: tuple[str, str], http: httpx.AsyncClient, producer: AIOKafkaProducer
+) -> AsyncIterator[TopicTap]:
+    topic = topics.dead_letter_topic(topics.CALLER_NUMBER_COMMANDS)
+    tap = await TopicTap(backing[0], topic).open(producer)
+    yield tap
+    await tap.close()

@@ -1,0 +1,89 @@
+"""The three services as real processes, as they run in production (uvicorn, own env)."""
+
+import os
+import signal
+import socket
+import subprocess
+import sys
+import time
+from dataclasses import dataclass, field
+from pathlib import Path
+
+import httpx
+
+from tests.infra import ROOT
+
+APPS = {
+    "api_gateway": "services.api_gateway.main:app",
+    "number_registry": "services.number_registry.main:app",
+    "import_worker": "services.import_worker.main:app",
+}
+
+
+def free_port() -> int:
+    with socket.socket() as sock:
+        sock.bind(("127.0.0.1", 0))
+        port: int = sock.getsockname()[1]
+        return port
+
+
+@dataclass
+class ServiceProcess:
+    name: str
+    env: dict[str, str]
+    log_dir: Path
+    port: int = field(default_factory=free_port)
+    process: subprocess.Popen[bytes] | None = None
+
+    @property
+    def url(self) -> str:
+        return f"http://127.0.0.1:{self.port}"
+
+    def start(self, *, timeout: float = 60.0) -> None:
+        log = (self.log_dir / f"{self.name}.log").open("ab")
+        command = [
+            sys.executable,
+            "-m",
+            "uvicorn",
+            APPS[self.name],
+            "--host",
+            "127.0.0.1",
+            "--port",
+            str(self.port),
+        ]
+        self.process = subprocess.Popen(command, cwd=ROOT, env=self.env, stdout=log, stderr=log)
+        self.wait_healthy(timeout=timeout)
+
+    def wait_healthy(self, *, timeout: float) -> None:
+        deadline = time.monotonic() + timeout
+        while time.monotonic() < deadline:
+            assert self.process is not None and self.process.poll() is None, (
+                f"{self.name} exited; see {self.log_dir / (self.name + '.log')}"
+            )
+            try:
+                if httpx.get(self.url + "/health", timeout=1.0).status_code < 300:
+                    return
+            except httpx.TransportError:
+                pass
+            time.sleep(0.2)  # polling a condition with a deadline
+        raise TimeoutError(f"{self.name} not healthy within {timeout}s")
+
+    def stop(self, sig: int = signal.SIGTERM, *, timeout: float = 20.0) -> None:
+        if self.process is None or self.process.poll() is not None:
+            return
+        self.process.send_signal(sig)
+        try:
+            self.process.wait(timeout)
+        except subprocess.TimeoutExpired:
+            self.process.kill()
+            self.process.wait()
+
+
+def service_env(*, kafka: str, database: str, secret: str) -> dict[str, str]:
+    return {
+        **os.environ,
+        "KAFKA_BOOTSTRAP_SERVERS": kafka,
+        "DATABASE_URL": database,
+        "AUTH_JWT_SECRET": secret,
+        "PYTHONUNBUFFERED": "1",
+    }
