@@ -1,0 +1,80 @@
+#!/usr/bin/env bash
+# run-local.sh - the whole system on this machine: Kafka, PostgreSQL and the three services.
+# Usage: scripts/run-local.sh {start|stop|status}
+# Service ports: GATEWAY_PORT=8000, REGISTRY_PORT=8001, WORKER_PORT=8002. Logs and pid files
+# go to $CNR_STATE_DIR/app (default /var/tmp/caller-number-registry/app).
+set -euo pipefail
+ROOT=$(cd "$(dirname "${BASH_SOURCE[0]}")/.." && pwd)
+cd "$ROOT"
+STATE_DIR=${CNR_STATE_DIR:-/var/tmp/caller-number-registry}/app
+declare -A APPS=(
+    [api_gateway]="services.api_gateway.main:app ${GATEWAY_PORT:-8000}"
+    [number_registry]="services.number_registry.main:app ${REGISTRY_PORT:-8001}"
+    [import_worker]="services.import_worker.main:app ${WORKER_PORT:-8002}"
+)
+
+running() { [[ -f $STATE_DIR/$1.pid ]] && kill -0 "$(cat "$STATE_DIR/$1.pid")" 2>/dev/null; }
+
+wait_healthy() {  # name port
+    for _ in $(seq 1 150); do
+        curl -fsS -o /dev/null "http://127.0.0.1:$2/health" && return 0
+        running "$1" || { echo "$1 exited; see $STATE_DIR/$1.log" >&2; tail -n 20 "$STATE_DIR/$1.log" >&2; return 1; }
+        sleep 0.2
+    done
+    echo "$1 is not healthy after 30 s; see $STATE_DIR/$1.log" >&2
+    return 1
+}
+
+start() {
+    bash scripts/bootstrap.sh
+    bash scripts/local-services.sh start
+    mkdir -p "$STATE_DIR"
+    .venv/bin/python -m shared.db.migrate
+    for name in "${!APPS[@]}"; do
+        read -r app port <<<"${APPS[$name]}"
+        if running "$name"; then echo "$name runs already"; continue; fi
+        nohup .venv/bin/uvicorn "$app" --host 127.0.0.1 --port "$port" >>"$STATE_DIR/$name.log" 2>&1 &
+        echo $! >"$STATE_DIR/$name.pid"
+    done
+    for name in "${!APPS[@]}"; do
+        read -r _ port <<<"${APPS[$name]}"
+        wait_healthy "$name" "$port"
+    done
+    read -r _ gateway_port <<<"${APPS[api_gateway]}"
+    cat <<MSG
+
+The system runs:
+  API and web page   http://127.0.0.1:$gateway_port/          (OpenAPI: /docs, AsyncAPI: /asyncapi)
+  number_registry    http://127.0.0.1:${REGISTRY_PORT:-8001}/health
+  import_worker      http://127.0.0.1:${WORKER_PORT:-8002}/health
+  logs               $STATE_DIR/*.log
+Stop it with: scripts/run-local.sh stop
+MSG
+}
+
+stop() {
+    for name in "${!APPS[@]}"; do
+        if running "$name"; then
+            kill "$(cat "$STATE_DIR/$name.pid")"
+            for _ in $(seq 1 100); do running "$name" || break; sleep 0.2; done
+            running "$name" && kill -9 "$(cat "$STATE_DIR/$name.pid")"
+            echo "$name stopped"
+        fi
+        rm -f "$STATE_DIR/$name.pid"
+    done
+    bash scripts/local-services.sh stop
+}
+
+status() {
+    for name in "${!APPS[@]}"; do
+        if running "$name"; then echo "$name: running"; else echo "$name: stopped"; fi
+    done
+    bash scripts/local-services.sh status
+}
+
+case "${1:-}" in
+    start) start ;;
+    stop) stop ;;
+    status) status ;;
+    *) echo "usage: $0 {start|stop|status}" >&2; exit 2 ;;
+esac
