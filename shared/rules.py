@@ -27,6 +27,9 @@ class Reason(StrEnum):
     FEATURE_DISABLED = "feature_disabled"
     TENANT_NOT_FOUND = "tenant_not_found"
     NOT_FOUND = "not_found"
+    # Import rows only:
+    NUMBER_NOT_TEXT = "number_not_text"
+    NOT_PROCESSED = "not_processed"
 
 
 class Rejection(NamedTuple):
