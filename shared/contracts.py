@@ -163,6 +163,100 @@ def outcome_event(
     return CallerNumberDeleted(**common, caller_number=outcome.caller_number)
 
 
+# ---- imports: caller-number-imports.commands.v1 and the internal row topics ----
+
+
+class StartImport(Message):
+    """Read the uploaded file of an import task (its file and settings are in PostgreSQL)."""
+
+    type: Literal["start_import"] = "start_import"
+    task_id: UUID
+
+
+class ImportRowRead(BaseModel):
+    """One data row of an import file whose number has the right format (the per-row event)."""
+
+    model_config = ConfigDict(frozen=True, extra="forbid")
+    row_number: int
+    number: str
+    as_written: str
+
+
+class ImportRowsRead(Message):
+    """Row events on the wire, batched: the rows of one task in file order."""
+
+    type: Literal["import_rows_read"] = "import_rows_read"
+    task_id: UUID
+    org_unit_id: str | None
+    description: str
+    rows: list[ImportRowRead]
+
+
+class ImportRowResult(BaseModel):
+    """What became of one data row (the per-row result event)."""
+
+    model_config = ConfigDict(frozen=True, extra="forbid")
+    row_number: int
+    as_written: str
+    succeeded: bool
+    reason_code: str | None = None
+    reason: str = ""
+
+
+class ImportRowsApplied(Message):
+    type: Literal["import_rows_applied"] = "import_rows_applied"
+    task_id: UUID
+    results: list[ImportRowResult]
+
+
+# ---- import task lifecycle and progress: caller-number-imports.events.v1 ----
+
+
+class ImportCounters(BaseModel):
+    model_config = ConfigDict(frozen=True)
+    rows_total: int | None
+    rows_read: int
+    succeeded: int
+    failed: int
+    duplicates: int
+    not_processed: int
+
+
+class ImportTaskEvent(Message):
+    task_id: UUID
+    status: Literal["pending", "running", "completed", "failed", "cancelled"]
+    counters: ImportCounters
+
+
+class ImportStarted(ImportTaskEvent):
+    type: Literal["import_started"] = "import_started"
+
+
+class ImportProgressed(ImportTaskEvent):
+    type: Literal["import_progressed"] = "import_progressed"
+
+
+class ImportCompleted(ImportTaskEvent):
+    type: Literal["import_completed"] = "import_completed"
+
+
+class ImportFailed(ImportTaskEvent):
+    type: Literal["import_failed"] = "import_failed"
+    error_code: str
+    error_message: str
+
+
+class ImportCancelled(ImportTaskEvent):
+    type: Literal["import_cancelled"] = "import_cancelled"
+
+
+ImportEventUnion = Annotated[
+    ImportStarted | ImportProgressed | ImportCompleted | ImportFailed | ImportCancelled,
+    Field(discriminator="type"),
+]
+import_event_adapter: TypeAdapter[ImportEventUnion] = TypeAdapter(ImportEventUnion)
+
+
 # ---- dead letters: <topic>.dlq ----
 
 

@@ -21,6 +21,21 @@ class Settings(BaseSettings):
     # Upper bound for `Prefer: wait=N` on the add endpoint.
     max_wait_seconds: float = 30.0
 
+    # Bulk import.
+    import_max_upload_bytes: int = 100 * 1024 * 1024
+    import_max_rows: int = 1_000_000
+    import_max_uncompressed_bytes: int = 512 * 1024 * 1024
+    import_max_zip_entries: int = 1000
+    import_max_compression_ratio: float = 200.0
+    import_batch_rows: int = 2000
+    # The reading worker renews its lease as it goes; a lease that runs out means it died.
+    import_lease_seconds: float = 15.0
+    # How often a worker looks for tasks to take over, and how long a pending task's
+    # Kafka command has to arrive before a worker takes the task anyway.
+    import_takeover_interval_seconds: float = 2.0
+    import_pending_grace_seconds: float = 5.0
+    import_progress_interval_seconds: float = 1.0
+
 
 @lru_cache
 def get_settings() -> Settings:

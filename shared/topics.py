@@ -2,18 +2,23 @@
 
 CALLER_NUMBER_COMMANDS = "caller-numbers.commands.v1"
 CALLER_NUMBER_EVENTS = "caller-numbers.events.v1"
+IMPORT_COMMANDS = "caller-number-imports.commands.v1"
 IMPORT_EVENTS = "caller-number-imports.events.v1"
+# Internal: the rows of an import on their way to the registry, and their results coming back.
+IMPORT_ROWS = "caller-number-imports.rows.v1"
+IMPORT_ROW_RESULTS = "caller-number-imports.row-results.v1"
 
 # Messages that could not be processed, with their error; one per source topic.
 DEAD_LETTER_SUFFIX = ".dlq"
 
 
 # Created at service start with the configured partition count (auto-creation would use 1).
+CONSUMED = (CALLER_NUMBER_COMMANDS, IMPORT_COMMANDS, IMPORT_ROWS, IMPORT_ROW_RESULTS)
 ALL = (
-    CALLER_NUMBER_COMMANDS,
+    *CONSUMED,
     CALLER_NUMBER_EVENTS,
     IMPORT_EVENTS,
-    CALLER_NUMBER_COMMANDS + DEAD_LETTER_SUFFIX,
+    *(topic + DEAD_LETTER_SUFFIX for topic in CONSUMED),
 )
 
 

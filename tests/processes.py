@@ -86,4 +86,10 @@ def service_env(*, kafka: str, database: str, secret: str) -> dict[str, str]:
         "DATABASE_URL": database,
         "AUTH_JWT_SECRET": secret,
         "PYTHONUNBUFFERED": "1",
+        # Small limits keep the import tests quick and let them reach every limit.
+        "IMPORT_MAX_ROWS": "1000",
+        "IMPORT_BATCH_ROWS": "10",
+        "IMPORT_MAX_UPLOAD_BYTES": str(1024 * 1024),
+        "IMPORT_PENDING_GRACE_SECONDS": "1",
+        "IMPORT_TAKEOVER_INTERVAL_SECONDS": "0.5",
     }

@@ -16,3 +16,5 @@ kafka = KafkaRouter(
 caller_number_commands = kafka.publisher(
     topics.CALLER_NUMBER_COMMANDS, title="caller-number commands"
 )
+import_commands = kafka.publisher(topics.IMPORT_COMMANDS, title="import commands")
+import_events = kafka.publisher(topics.IMPORT_EVENTS, title="import task events")

@@ -7,7 +7,7 @@ from fastapi import FastAPI
 
 from services.api_gateway import errors
 from services.api_gateway.bus import kafka
-from services.api_gateway.routes import admin, caller_numbers, commands, org_units
+from services.api_gateway.routes import admin, caller_numbers, commands, imports, org_units
 from services.api_gateway.waiter import CommandWaiter
 from shared.runtime import backing_services
 from shared.settings import get_settings
@@ -29,7 +29,7 @@ async def lifespan(app: FastAPI) -> AsyncIterator[None]:
 app = FastAPI(title="Caller Number Registry", version="1", lifespan=lifespan)
 errors.install(app)
 app.include_router(kafka)  # starts and stops the Kafka producer with the app
-for routes in (admin, caller_numbers, commands, org_units):
+for routes in (admin, caller_numbers, commands, imports, org_units):
     app.include_router(routes.router)
 
 

@@ -6,7 +6,7 @@ from uuid import UUID
 
 from pydantic import BaseModel, ConfigDict, Field
 
-from shared.contracts import NumberOutcome
+from shared.contracts import ImportCounters, NumberOutcome
 from shared.rules import MAX_DESCRIPTION_LENGTH, MAX_NUMBERS_PER_REQUEST
 
 
@@ -98,3 +98,25 @@ class CommandStatus(BaseModel):
     command_id: UUID
     status: Literal["pending", "completed"]
     results: list[NumberOutcome] = []
+
+
+class ImportTaskOut(BaseModel):
+    id: UUID
+    status: Literal["pending", "running", "completed", "failed", "cancelled"]
+    file_name: str
+    file_size: int
+    org_unit_id: str | None
+    description: str
+    counters: ImportCounters
+    error_code: str | None
+    error_message: str | None
+    created_at: datetime
+    started_at: datetime | None
+    finished_at: datetime | None
+
+
+class ImportTaskPage(BaseModel):
+    items: list[ImportTaskOut]
+    total: int
+    limit: int
+    offset: int

@@ -6,12 +6,13 @@ import asyncpg
 from faststream import AckPolicy, Context
 from faststream.kafka import KafkaRouter
 
-from services.number_registry import registry
+from services.number_registry import imports, registry
 from shared import topics
-from shared.contracts import CallerNumberCommand, outcome_event
+from shared.contracts import CallerNumberCommand, ImportRowsApplied, ImportRowsRead, outcome_event
 
 router = KafkaRouter()
 events = router.publisher(topics.CALLER_NUMBER_EVENTS, title="caller-number events")
+import_results = router.publisher(topics.IMPORT_ROW_RESULTS, title="import row results")
 
 
 # NACK_ON_ERROR: the offset is committed only after the transaction and the events; a crash
@@ -37,3 +38,21 @@ async def on_command(command: CallerNumberCommand, pool: asyncpg.Pool = Context(
             for index, outcome in enumerate(applied.outcomes)
         )
     )
+
+
+@router.subscriber(
+    topics.IMPORT_ROWS,
+    group_id="number-registry-imports",
+    ack_policy=AckPolicy.NACK_ON_ERROR,
+    auto_offset_reset="earliest",
+)
+async def on_import_rows(batch: ImportRowsRead, pool: asyncpg.Pool = Context()) -> None:
+    async with pool.acquire() as conn, conn.transaction():
+        results = await imports.apply(conn, batch)
+    applied = ImportRowsApplied(
+        tenant_id=batch.tenant_id,
+        principal=batch.principal,
+        task_id=batch.task_id,
+        results=results,
+    )
+    await import_results.publish(applied.model_dump_json().encode(), key=batch.tenant_id.encode())

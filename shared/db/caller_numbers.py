@@ -8,7 +8,7 @@ from shared.access import OrgScope
 from shared.db import Connection, queries
 
 
-def _scope_args(scope: OrgScope) -> tuple[bool, bool, list[str]]:
+def scope_args(scope: OrgScope) -> tuple[bool, bool, list[str]]:
     return scope.unorganized, scope.every_unit, sorted(scope.units)
 
 
@@ -34,7 +34,7 @@ async def get_in_scope(
     conn: Connection, *, tenant_id: str, scope: OrgScope, caller_number_id: UUID
 ) -> asyncpg.Record | None:
     return await conn.fetchrow(
-        queries.SELECT_CALLER_NUMBER_IN_SCOPE, tenant_id, *_scope_args(scope), caller_number_id
+        queries.SELECT_CALLER_NUMBER_IN_SCOPE, tenant_id, *scope_args(scope), caller_number_id
     )
 
 
@@ -67,7 +67,7 @@ async def list_numbers(
     rows = await conn.fetch(
         queries.LIST_CALLER_NUMBERS,
         tenant_id,
-        *_scope_args(scope),
+        *scope_args(scope),
         org_unit_id,
         unorganized_only,
         prefix,
@@ -75,3 +75,20 @@ async def list_numbers(
         offset,
     )
     return rows, (rows[0]["total"] if rows else 0)
+
+
+async def apply_import_rows(
+    conn: Connection,
+    *,
+    tenant_id: str,
+    task_id: UUID,
+    org_unit_id: str | None,
+    description: str,
+    rows: list[tuple[int, str]],
+) -> list[asyncpg.Record]:
+    """Insert a batch of (row number, number) in two round trips: COPY, then one INSERT."""
+    await conn.execute(queries.CREATE_IMPORT_STAGING)
+    await conn.copy_records_to_table(
+        "import_staging", records=rows, columns=["row_number", "number"]
+    )
+    return await conn.fetch(queries.APPLY_IMPORT_ROWS, tenant_id, org_unit_id, description, task_id)

@@ -96,3 +96,139 @@ SELECT outcome, processed_at FROM processed_command WHERE tenant_id = $1 AND com
 
 # Delivered on commit; the gateway listens to answer `Prefer: wait=N` without polling.
 NOTIFY_COMMAND_PROCESSED = "SELECT pg_notify('command_processed', $1)"
+
+# ---- import tasks ----
+
+_TASK_SCOPE = _SCOPE  # a task is seen by who may see its target OU
+
+INSERT_IMPORT_TASK = """
+INSERT INTO import_task (id, tenant_id, principal, file_name, idempotency_key)
+VALUES ($1, $2, $3, $4, $5)
+ON CONFLICT (tenant_id, idempotency_key) DO NOTHING
+RETURNING *
+"""
+
+SELECT_IMPORT_TASK_BY_KEY = (
+    "SELECT * FROM import_task WHERE tenant_id = $1 AND idempotency_key = $2"
+)
+
+FINISH_IMPORT_UPLOAD = """
+UPDATE import_task SET file_name = $2, org_unit_id = $3, description = $4, file_size = $5
+WHERE id = $1
+RETURNING *
+"""
+
+INSERT_IMPORT_FILE_CHUNK = "INSERT INTO import_file_chunk (task_id, seq, data) VALUES ($1, $2, $3)"
+
+SELECT_IMPORT_FILE_CHUNKS = "SELECT data FROM import_file_chunk WHERE task_id = $1 ORDER BY seq"
+
+SELECT_IMPORT_TASK = "SELECT * FROM import_task WHERE id = $1"
+
+SELECT_IMPORT_TASK_IN_SCOPE = f"""
+SELECT * FROM import_task WHERE tenant_id = $1 AND id = $5 AND {_TASK_SCOPE}
+"""
+
+LIST_IMPORT_TASKS = f"""
+SELECT *, count(*) OVER () AS total FROM import_task
+WHERE tenant_id = $1 AND {_TASK_SCOPE}
+ORDER BY created_at DESC, id
+LIMIT $5 OFFSET $6
+"""
+
+# Taken when nobody holds the lease and reading is not done; the holder renews it as it reads.
+CLAIM_IMPORT_TASK = """
+UPDATE import_task SET lease_until = now() + make_interval(secs => $2)
+WHERE id = $1 AND status IN ('pending', 'running') AND (lease_until IS NULL OR lease_until < now())
+  AND (rows_total IS NULL OR rows_read < rows_total)
+RETURNING *
+"""
+
+# Pending ones get `$1` seconds for their Kafka command to arrive before they are picked up here.
+SELECT_IMPORT_TASKS_TO_TAKE_OVER = """
+SELECT id FROM import_task
+WHERE status IN ('pending', 'running')
+  AND (lease_until IS NULL OR lease_until < now())
+  AND (status = 'running' OR created_at < now() - make_interval(secs => $1))
+  AND (rows_total IS NULL OR rows_read < rows_total)
+ORDER BY created_at
+"""
+
+START_IMPORT_TASK = """
+UPDATE import_task SET status = 'running', rows_total = $2, started_at = coalesce(started_at, now())
+WHERE id = $1 AND status IN ('pending', 'running')
+RETURNING *
+"""
+
+CHECKPOINT_IMPORT_TASK = """
+UPDATE import_task
+SET rows_read = $2, last_row_sent = $3, lease_until = now() + make_interval(secs => $4)
+WHERE id = $1
+RETURNING status
+"""
+
+RELEASE_IMPORT_TASK = "UPDATE import_task SET lease_until = NULL WHERE id = $1"
+
+FAIL_IMPORT_TASK = """
+UPDATE import_task
+SET status = 'failed', error_code = $2, error_message = $3, finished_at = now(), lease_until = NULL
+WHERE id = $1 AND status IN ('pending', 'running')
+RETURNING *
+"""
+
+CANCEL_IMPORT_TASK = """
+UPDATE import_task SET status = 'cancelled', finished_at = now()
+WHERE id = $1 AND status IN ('pending', 'running')
+RETURNING *
+"""
+
+INSERT_IMPORT_ROW_RESULTS = """
+INSERT INTO import_row_result
+    (task_id, row_number, number_as_written, succeeded, reason_code, reason)
+SELECT $1, * FROM unnest($2::int[], $3::text[], $4::bool[], $5::text[], $6::text[])
+ON CONFLICT (task_id, row_number) DO NOTHING
+RETURNING succeeded, reason_code
+"""
+
+ADD_IMPORT_COUNTERS = """
+UPDATE import_task
+SET succeeded = succeeded + $2, failed = failed + $3, duplicates = duplicates + $4,
+    not_processed = not_processed + $5
+WHERE id = $1
+RETURNING *
+"""
+
+COMPLETE_IMPORT_TASK_IF_DONE = """
+UPDATE import_task SET status = 'completed', finished_at = now(), lease_until = NULL
+WHERE id = $1 AND status = 'running' AND succeeded + failed >= rows_total
+RETURNING *
+"""
+
+SELECT_IMPORT_ROW_RESULTS = """
+SELECT row_number, number_as_written, succeeded, reason FROM import_row_result
+WHERE task_id = $1 ORDER BY row_number
+"""
+
+# ---- import rows applied by the registry ----
+
+CREATE_IMPORT_STAGING = """
+CREATE TEMP TABLE IF NOT EXISTS import_staging (row_number integer, number text COLLATE "C")
+ON COMMIT DELETE ROWS
+"""
+
+# Sub-statements share one snapshot: `existing` is what was there before this batch.
+APPLY_IMPORT_ROWS = """
+WITH inserted AS (
+    INSERT INTO caller_number
+        (tenant_id, number, org_unit_id, description, import_task_id, import_row)
+    SELECT DISTINCT ON (number) $1, number, $2, $3, $4, row_number
+    FROM import_staging ORDER BY number, row_number
+    ON CONFLICT (tenant_id, number) DO NOTHING
+    RETURNING number, import_row
+)
+SELECT s.row_number, i.import_row AS inserted_by_row,
+       existing.import_task_id = $4 AS existing_from_this_task, existing.import_row AS existing_row
+FROM import_staging s
+LEFT JOIN inserted i ON i.number = s.number
+LEFT JOIN caller_number existing ON existing.tenant_id = $1 AND existing.number = s.number
+ORDER BY s.row_number
+"""

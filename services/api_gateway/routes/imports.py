@@ -1,0 +1,258 @@
+"""Bulk import: the template, uploads, import tasks, their reports, cancelling."""
+
+import asyncio
+import logging
+import shutil
+import tempfile
+from collections.abc import AsyncIterator
+from functools import lru_cache
+from itertools import count
+from pathlib import Path
+from typing import Annotated, Literal
+from uuid import UUID, uuid4
+
+from aiokafka.errors import KafkaError
+from fastapi import APIRouter, Header, Query, Request, Response
+from fastapi.responses import FileResponse, StreamingResponse
+from starlette.background import BackgroundTask
+
+from services.api_gateway import uploads
+from services.api_gateway.auth import CurrentUser, TenantCaller
+from services.api_gateway.bus import import_commands, import_events
+from services.api_gateway.deps import Pool
+from services.api_gateway.errors import ApiError, not_found, refused
+from services.api_gateway.schemas import ImportTaskOut, ImportTaskPage
+from shared.access import Operation, TenantPolicy, write_refusal
+from shared.contracts import ImportCancelled, StartImport
+from shared.db import imports, tenants
+from shared.db.imports import TaskRow
+from shared.rules import check_description
+from shared.settings import get_settings
+from shared.spreadsheets import ReportRow, XlsxReportWriter, csv_report_chunk, template_xlsx
+
+router = APIRouter(prefix="/api/v1/caller-number-imports", tags=["imports"])
+log = logging.getLogger(__name__)
+XLSX = "application/vnd.openxmlformats-officedocument.spreadsheetml.sheet"
+_REPORT_CHUNK = 5000
+
+
+@lru_cache
+def _template() -> bytes:
+    return template_xlsx()
+
+
+@router.get("/template", response_class=Response)
+async def download_template() -> Response:
+    headers = {"Content-Disposition": 'attachment; filename="caller-numbers-template.xlsx"'}
+    return Response(_template(), media_type=XLSX, headers=headers)
+
+
+def task_out(task: TaskRow) -> ImportTaskOut:
+    return ImportTaskOut.model_validate({**dict(task), "counters": imports.counters(task)})
+
+
+async def _policy(pool: Pool, user: TenantCaller) -> TenantPolicy:
+    async with pool.acquire() as conn:
+        policy = await tenants.load_policy(conn, tenant_id=user.tenant_id)
+    if policy is None:
+        raise not_found("tenant")
+    return policy
+
+
+@router.post("", status_code=202)
+async def upload(
+    request: Request,
+    user: CurrentUser,
+    pool: Pool,
+    idempotency_key: Annotated[str | None, Header(max_length=200)] = None,
+) -> ImportTaskOut:
+    """Multipart `file` (.xlsx or .csv), optional `org_unit_id` and `description` for every row.
+
+    The task is created at once and the file read in the background. The same
+    `Idempotency-Key` returns the same task.
+    """
+    policy = await _policy(pool, user)
+    if refusal := write_refusal(user.principal, Operation.IMPORT, policy):
+        raise refused(refusal)
+    if idempotency_key and (known := await _known(pool, user, idempotency_key)):
+        return task_out(known)
+    max_bytes = get_settings().import_max_upload_bytes
+    if int(request.headers.get("content-length") or 0) > max_bytes + 64 * 1024:
+        raise uploads.too_large(max_bytes)
+    task = await _store(request, pool, user, policy, idempotency_key, max_bytes)
+    try:
+        command = StartImport(
+            tenant_id=user.tenant_id, principal=user.principal, task_id=task["id"]
+        )
+        await import_commands.publish(
+            command.model_dump_json().encode(), key=user.tenant_id.encode()
+        )
+    except KafkaError as error:  # the task is stored: a worker takes it over after a grace period
+        log.warning("import %s: start command not published (%r)", task["id"], error)
+    return task_out(task)
+
+
+async def _known(pool: Pool, user: TenantCaller, key: str) -> TaskRow | None:
+    async with pool.acquire() as conn:
+        return await imports.task_by_idempotency_key(conn, tenant_id=user.tenant_id, key=key)
+
+
+async def _store(
+    request: Request,
+    pool: Pool,
+    user: TenantCaller,
+    policy: TenantPolicy,
+    idempotency_key: str | None,
+    max_bytes: int,
+) -> TaskRow:
+    """The task and its file in one transaction: a failed upload leaves nothing behind."""
+    task_id, seq = uuid4(), count()
+    async with pool.acquire() as conn, conn.transaction():
+        created = await imports.create_task(
+            conn,
+            task_id=task_id,
+            tenant_id=user.tenant_id,
+            principal=user.principal.model_dump(mode="json"),
+            file_name="upload",
+            idempotency_key=idempotency_key,
+        )
+        if created is None:  # the same key, a moment ago
+            known = await imports.task_by_idempotency_key(
+                conn, tenant_id=user.tenant_id, key=idempotency_key or ""
+            )
+            assert known is not None
+            return known
+
+        async def write(data: bytes) -> None:
+            await imports.add_file_chunk(conn, task_id=task_id, seq=next(seq), data=data)
+
+        received = await uploads.receive(request, max_bytes=max_bytes, write=write)
+        if received.file_name is None:
+            raise ApiError(422, "validation_error", "The form has no `file` part.")
+        org_unit_id = received.fields.get("org_unit_id") or None
+        description = received.fields.get("description", "")
+        if refusal := write_refusal(
+            user.principal, Operation.IMPORT, policy, target_org_units=(org_unit_id,)
+        ) or check_description(description):
+            raise refused(refusal)
+        return await imports.finish_upload(
+            conn,
+            task_id=task_id,
+            file_name=received.file_name[:255],
+            org_unit_id=org_unit_id,
+            description=description,
+            file_size=received.size,
+        )
+
+
+@router.get("")
+async def list_imports(
+    user: CurrentUser,
+    pool: Pool,
+    limit: Annotated[int, Query(ge=1, le=200)] = 20,
+    offset: Annotated[int, Query(ge=0)] = 0,
+) -> ImportTaskPage:
+    """Newest first by import time, within the OUs the caller may see."""
+    policy = await _policy(pool, user)
+    async with pool.acquire() as conn:
+        rows, total = await imports.list_tasks(
+            conn,
+            tenant_id=user.tenant_id,
+            scope=policy.scope_of(user.principal),
+            limit=limit,
+            offset=offset,
+        )
+    return ImportTaskPage(
+        items=[task_out(r) for r in rows], total=total, limit=limit, offset=offset
+    )
+
+
+async def _visible(pool: Pool, user: TenantCaller, task_id: UUID) -> TaskRow:
+    policy = await _policy(pool, user)
+    async with pool.acquire() as conn:
+        task = await imports.get_task_in_scope(
+            conn, tenant_id=user.tenant_id, scope=policy.scope_of(user.principal), task_id=task_id
+        )
+    if task is None:
+        raise not_found("import task")
+    return task
+
+
+@router.get("/{task_id}")
+async def get_import(task_id: UUID, user: CurrentUser, pool: Pool) -> ImportTaskOut:
+    return task_out(await _visible(pool, user, task_id))
+
+
+@router.post("/{task_id}/cancel")
+async def cancel_import(task_id: UUID, user: CurrentUser, pool: Pool) -> ImportTaskOut:
+    """Stop a pending or running import; rows already applied stay."""
+    task = await _visible(pool, user, task_id)
+    policy = await _policy(pool, user)
+    if refusal := write_refusal(user.principal, Operation.IMPORT, policy):
+        raise refused(refusal)
+    async with pool.acquire() as conn:
+        cancelled = await imports.cancel(conn, task_id=task_id)
+    if cancelled is None:
+        raise ApiError(409, "not_running", f"The import is {task['status']}; nothing to cancel.")
+    event = ImportCancelled(
+        tenant_id=user.tenant_id,
+        principal=user.principal,
+        task_id=task_id,
+        status="cancelled",
+        counters=imports.counters(cancelled),
+    )
+    await import_events.publish(event.model_dump_json().encode(), key=user.tenant_id.encode())
+    return task_out(cancelled)
+
+
+@router.get("/{task_id}/result", response_class=Response)
+async def download_result(
+    task_id: UUID, user: CurrentUser, pool: Pool, format: Literal["xlsx", "csv"] = "xlsx"
+) -> Response:
+    """One line per data row in file order: row, caller number as written, result, reason."""
+    task = await _visible(pool, user, task_id)
+    if task["status"] == "failed":
+        raise ApiError(409, "import_failed", task["error_message"] or "The import failed.")
+    if task["status"] not in ("completed", "cancelled"):
+        raise ApiError(409, "not_finished", f"The import is {task['status']}; try when finished.")
+    name = f"import-result-{task_id}.{format}"
+    headers = {"Content-Disposition": f'attachment; filename="{name}"'}
+    if format == "csv":
+        return StreamingResponse(_csv(pool, task_id), media_type="text/csv", headers=headers)
+    folder = Path(tempfile.mkdtemp(prefix="report-"))
+    try:
+        await _write_xlsx(pool, task_id, folder / name)
+    except BaseException:
+        shutil.rmtree(folder, ignore_errors=True)
+        raise
+    return FileResponse(
+        folder / name,
+        media_type=XLSX,
+        filename=name,
+        background=BackgroundTask(shutil.rmtree, folder, ignore_errors=True),
+    )
+
+
+async def _chunks(pool: Pool, task_id: UUID) -> AsyncIterator[list[ReportRow]]:
+    async with pool.acquire() as conn, conn.transaction():
+        chunk: list[ReportRow] = []
+        async for row in imports.report_rows(conn, task_id=task_id):
+            chunk.append((row[0], row[1], row[2], row[3]))
+            if len(chunk) == _REPORT_CHUNK:
+                yield chunk
+                chunk = []
+        yield chunk
+
+
+async def _write_xlsx(pool: Pool, task_id: UUID, path: Path) -> None:
+    writer = XlsxReportWriter(path)
+    async for chunk in _chunks(pool, task_id):
+        await asyncio.to_thread(writer.write, chunk)  # CPU work off the event loop
+    await asyncio.to_thread(writer.close)
+
+
+async def _csv(pool: Pool, task_id: UUID) -> AsyncIterator[bytes]:
+    header = True
+    async for chunk in _chunks(pool, task_id):
+        yield csv_report_chunk(chunk, header=header)
+        header = False

@@ -1,0 +1,35 @@
+"""The worker's subscribers: start an import; record the per-row results coming back."""
+
+from faststream import AckPolicy, Context
+from faststream.kafka import KafkaRouter
+
+from services.import_worker.progress import Progress
+from services.import_worker.runner import ImportRunner
+from shared import topics
+from shared.contracts import ImportRowsApplied, StartImport
+
+router = KafkaRouter()
+rows_out = router.publisher(topics.IMPORT_ROWS, title="import rows")
+import_events = router.publisher(topics.IMPORT_EVENTS, title="import task events")
+
+
+# Acked as soon as the read has started in the background: a long read inside the handler
+# would outlast max_poll_interval_ms, and the group would hand the command out again and again.
+@router.subscriber(
+    topics.IMPORT_COMMANDS,
+    group_id="import-worker",
+    ack_policy=AckPolicy.NACK_ON_ERROR,
+    auto_offset_reset="earliest",
+)
+async def on_start_import(command: StartImport, runner: ImportRunner = Context()) -> None:
+    await runner.start(command.task_id)
+
+
+@router.subscriber(
+    topics.IMPORT_ROW_RESULTS,
+    group_id="import-worker-results",
+    ack_policy=AckPolicy.NACK_ON_ERROR,
+    auto_offset_reset="earliest",
+)
+async def on_rows_applied(applied: ImportRowsApplied, progress: Progress = Context()) -> None:
+    await progress.record(applied.task_id, applied.results)

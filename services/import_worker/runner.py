@@ -1,0 +1,205 @@
+"""Runs each import's read loop as a background task, never inside a message handler.
+
+The Kafka command only says "start"; the read runs beside the consumers, renews a lease in
+PostgreSQL as it goes, and records how far it got. A worker that dies loses its lease, and
+any worker takes the task over from the last checkpoint (`take_over_forever`).
+"""
+
+import asyncio
+import contextlib
+import logging
+import tempfile
+from collections.abc import Iterator
+from itertools import islice
+from pathlib import Path
+from uuid import UUID
+
+import asyncpg
+from faststream.kafka.publisher.usecase import DefaultPublisher
+
+from services.import_worker import storage
+from services.import_worker.cells import check_cell
+from services.import_worker.progress import Progress
+from services.import_worker.readers import BadFile, Cell, FileLimits, check_file, count_data_rows
+from services.import_worker.readers import iter_rows as read_rows
+from shared.contracts import (
+    ImportFailed,
+    ImportRowRead,
+    ImportRowResult,
+    ImportRowsRead,
+    ImportStarted,
+    Principal,
+)
+from shared.db import imports
+from shared.db.imports import TaskRow
+from shared.rules import Reason
+from shared.settings import Settings
+
+log = logging.getLogger(__name__)
+Rows = Iterator[tuple[int, Cell]]
+
+
+class ImportRunner:
+    def __init__(
+        self,
+        *,
+        pool: asyncpg.Pool,
+        rows_publisher: DefaultPublisher,
+        progress: Progress,
+        settings: Settings,
+    ) -> None:
+        self._pool, self._rows, self._progress = pool, rows_publisher, progress
+        self._settings = settings
+        self._limits = FileLimits(
+            max_rows=settings.import_max_rows,
+            max_uncompressed_bytes=settings.import_max_uncompressed_bytes,
+            max_zip_entries=settings.import_max_zip_entries,
+            max_compression_ratio=settings.import_max_compression_ratio,
+        )
+        self._running: dict[UUID, asyncio.Task[None]] = {}
+
+    async def start(self, task_id: UUID) -> None:
+        """Start reading the task's file unless it is done or another worker holds it."""
+        if task_id in self._running:
+            return
+        async with self._pool.acquire() as conn:
+            task = await imports.claim(
+                conn, task_id=task_id, lease_seconds=self._settings.import_lease_seconds
+            )
+        if task is None:
+            return
+        running = asyncio.create_task(self._run(task), name=f"import {task_id}")
+        self._running[task_id] = running
+        running.add_done_callback(lambda _: self._running.pop(task_id, None))
+
+    async def take_over_forever(self) -> None:
+        """Start tasks whose command was lost and resume those whose reader died."""
+        while True:
+            await asyncio.sleep(self._settings.import_takeover_interval_seconds)  # a period
+            try:
+                async with self._pool.acquire() as conn:
+                    task_ids = await imports.tasks_to_take_over(
+                        conn, pending_grace_seconds=self._settings.import_pending_grace_seconds
+                    )
+                for task_id in task_ids:
+                    await self.start(task_id)
+            except (OSError, asyncpg.PostgresError) as error:
+                log.warning("cannot look for imports to take over: %r", error)
+
+    async def stop(self) -> None:
+        """Stop reading; the leases are released, so a worker can resume at once."""
+        tasks = list(self._running.items())
+        for _, running in tasks:
+            running.cancel()
+        for task_id, running in tasks:
+            with contextlib.suppress(asyncio.CancelledError):
+                await running
+            async with self._pool.acquire() as conn:
+                await imports.release(conn, task_id=task_id)
+
+    async def _run(self, task: TaskRow) -> None:
+        try:
+            with tempfile.TemporaryDirectory(prefix="import-") as folder:
+                path = Path(folder) / "upload"
+                await storage.download(self._pool, task_id=task["id"], path=path)
+                await self._read(task, path)
+        except asyncio.CancelledError:
+            raise
+        except Exception:
+            # Left to the lease: when it runs out, this or another worker takes the task over.
+            log.exception("import %s stopped; it resumes when its lease runs out", task["id"])
+
+    async def _read(self, task: TaskRow, path: Path) -> None:
+        try:
+            kind = await asyncio.to_thread(check_file, path, self._limits)
+            total = await asyncio.to_thread(count_data_rows, path, kind, self._limits)
+        except BadFile as error:
+            async with self._pool.acquire() as conn:
+                failed = await imports.fail(
+                    conn, task_id=task["id"], code=error.code, message=str(error)
+                )
+            if failed is not None:
+                await self._progress.publish(
+                    ImportFailed, failed, error_code=error.code, error_message=str(error)
+                )
+            return
+        async with self._pool.acquire() as conn:
+            started = await imports.start(conn, task_id=task["id"], rows_total=total)
+        if started is None:  # cancelled meanwhile
+            return
+        if task["status"] == "pending":
+            await self._progress.publish(ImportStarted, started)
+        rows = read_rows(path, kind, self._limits)
+        try:
+            await self._send(started, rows)
+        finally:
+            rows.close()
+
+    async def _send(self, task: TaskRow, rows: Rows) -> None:
+        """Send the rows after the last checkpoint in batches; on cancel, mark the rest."""
+        rows_read, batch_size = task["rows_read"], self._settings.import_batch_rows
+        cancelled = False
+        while chunk := await asyncio.to_thread(_next_rows, rows, batch_size, task["last_row_sent"]):
+            if cancelled:
+                await self._progress.record(task["id"], [_not_processed(n, v) for n, v in chunk])
+                continue
+            valid, invalid = _split(chunk)
+            if valid:
+                await self._publish_rows(task, valid)
+            if invalid:
+                await self._progress.record(task["id"], invalid)
+            rows_read += len(chunk)
+            async with self._pool.acquire() as conn:
+                status = await imports.checkpoint(
+                    conn,
+                    task_id=task["id"],
+                    rows_read=rows_read,
+                    last_row_sent=chunk[-1][0],
+                    lease_seconds=self._settings.import_lease_seconds,
+                )
+            cancelled = status == "cancelled"
+
+    async def _publish_rows(self, task: TaskRow, rows: list[ImportRowRead]) -> None:
+        batch = ImportRowsRead(
+            tenant_id=task["tenant_id"],
+            principal=Principal.model_validate(task["principal"]),
+            task_id=task["id"],
+            org_unit_id=task["org_unit_id"],
+            description=task["description"],
+            rows=rows,
+        )
+        await self._rows.publish(batch.model_dump_json().encode(), key=task["tenant_id"].encode())
+
+
+def _next_rows(rows: Rows, count: int, after_row: int) -> list[tuple[int, Cell]]:
+    """The next `count` rows past `after_row` (rows up to it were sent before a restart)."""
+    return list(islice((row for row in rows if row[0] > after_row), count))
+
+
+def _split(chunk: list[tuple[int, Cell]]) -> tuple[list[ImportRowRead], list[ImportRowResult]]:
+    valid, invalid = [], []
+    for row_number, value in chunk:
+        as_written, number, rejection = check_cell(value)
+        if rejection is None:
+            valid.append(ImportRowRead(row_number=row_number, number=number, as_written=as_written))
+        else:
+            invalid.append(
+                ImportRowResult(
+                    row_number=row_number,
+                    as_written=as_written,
+                    succeeded=False,
+                    reason_code=rejection.reason,
+                    reason=rejection.message,
+                )
+            )
+    return valid, invalid
+
+
+def _not_processed(row_number: int, value: Cell) -> ImportRowResult:
+    return ImportRowResult(
+        row_number=row_number,
+        as_written=check_cell(value)[0],
+        succeeded=False,
+        reason_code=Reason.NOT_PROCESSED,
+        reason="Not processed: the import was cancelled.",
+    )

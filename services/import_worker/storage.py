@@ -1,0 +1,19 @@
+"""The uploaded file, copied from PostgreSQL to a local temporary file for reading."""
+
+from pathlib import Path
+from uuid import UUID
+
+import asyncpg
+
+from shared.db import imports
+
+
+async def download(pool: asyncpg.Pool, *, task_id: UUID, path: Path) -> int:
+    """Write the task's file to `path` chunk by chunk; returns its size."""
+    size = 0
+    with path.open("wb") as out:
+        async with pool.acquire() as conn, conn.transaction():
+            async for chunk in imports.file_chunks(conn, task_id=task_id):
+                out.write(chunk)
+                size += len(chunk)
+    return size

@@ -1,0 +1,172 @@
+import codecs
+import csv
+import io
+import zipfile
+from collections.abc import Sequence
+from pathlib import Path
+
+from openpyxl import load_workbook
+
+from shared.spreadsheets import (
+    MAX_CELL_CHARS,
+    REPORT_HEADER,
+    ReportRow,
+    XlsxReportWriter,
+    csv_report_chunk,
+    formula_safe,
+    template_xlsx,
+)
+
+FORMULA_INJECTIONS = ["=1+1", "+1", "-1", "@SUM(A1)", '=HYPERLINK("http://evil.test","Click")']
+
+
+def write_xlsx(path: Path, *chunks: Sequence[ReportRow]) -> list[tuple[object, ...]]:
+    writer = XlsxReportWriter(path)
+    for chunk in chunks:
+        writer.write(chunk)
+    writer.close()
+    workbook = load_workbook(path, read_only=True)
+    try:
+        return list(workbook.active.values)
+    finally:
+        workbook.close()
+
+
+def read_csv(data: bytes) -> list[list[str]]:
+    return list(csv.reader(io.StringIO(data.decode("utf-8-sig"), newline="")))
+
+
+class TestTemplate:
+    def test_the_first_sheet_asks_for_caller_numbers_under_a_header(self) -> None:
+        workbook = load_workbook(io.BytesIO(template_xlsx()))
+        sheet = workbook.worksheets[0]
+        assert sheet.title == "Caller Numbers"
+        assert sheet["A1"].value == "Caller Number"
+
+    def test_column_a_is_text_so_leading_zeros_survive(self) -> None:
+        sheet = load_workbook(io.BytesIO(template_xlsx())).worksheets[0]
+        column = sheet.column_dimensions["A"]
+        assert column.number_format == "@"
+        assert sheet["A1"].number_format == "@"
+        assert column.width >= 20
+
+    def test_the_instructions_sheet_states_the_rules(self) -> None:
+        sheet = load_workbook(io.BytesIO(template_xlsx()))["Instructions"]
+        text = "\n".join(str(row[0]) for row in sheet.values)
+        for rule in ["0-9", "1 to 20 digits", "one caller number per row", "Text", "Blank rows"]:
+            assert rule in text, rule
+        assert "1,000,000 rows" in text
+
+    def test_the_row_limit_stated_follows_the_argument(self) -> None:
+        sheet = load_workbook(io.BytesIO(template_xlsx(max_rows=5000)))["Instructions"]
+        assert any("5,000 rows" in str(row[0]) for row in sheet.values)
+
+
+class TestXlsxReport:
+    def test_a_report_reads_back_as_written(self, tmp_path: Path) -> None:
+        rows = [
+            (2, "0123", True, ""),
+            (3, "00000000000000000001", True, ""),
+            (5, "12a", False, "A caller number may hold digits 0-9 only."),
+        ]
+        values = write_xlsx(tmp_path / "report.xlsx", rows)
+        assert values[0] == REPORT_HEADER
+        assert values[1:] == [
+            (2, "0123", "success", None),
+            (3, "00000000000000000001", "success", None),
+            (5, "12a", "failure", "A caller number may hold digits 0-9 only."),
+        ]
+
+    def test_caller_numbers_are_string_cells_never_numbers(self, tmp_path: Path) -> None:
+        path = tmp_path / "report.xlsx"
+        write_xlsx(path, [(2, "0123", True, ""), (3, "1e5", False, "x"), (4, "TRUE", False, "x")])
+        numbers = [row[1] for row in load_workbook(path).active.iter_rows(min_row=2)]
+        assert [(cell.value, cell.data_type) for cell in numbers] == [
+            ("0123", "s"),
+            ("1e5", "s"),
+            ("TRUE", "s"),
+        ]
+
+    def test_formula_looking_values_stay_plain_strings(self, tmp_path: Path) -> None:
+        path = tmp_path / "report.xlsx"
+        rows = [(n + 2, value, False, value) for n, value in enumerate(FORMULA_INJECTIONS)]
+        write_xlsx(path, rows)
+        sheet = load_workbook(path).active
+        cells = [cell for row in sheet.iter_rows(min_row=2) for cell in (row[1], row[3])]
+        expected = [(value, "s") for value in FORMULA_INJECTIONS for _ in range(2)]
+        assert [(cell.value, cell.data_type) for cell in cells] == expected
+        assert b"<f>" not in zipfile.ZipFile(path).read("xl/worksheets/sheet1.xml")
+
+    def test_control_characters_are_dropped_and_breaks_become_spaces(self, tmp_path: Path) -> None:
+        path = tmp_path / "report.xlsx"
+        values = write_xlsx(path, [(2, "12\x003\x074", False, "\t=1"), (3, "a\r\nb", False, "x")])
+        assert values[1][1:4:2] == ("1234", " =1")
+        assert values[2][1] == "a  b"
+        assert b"<f>" not in zipfile.ZipFile(path).read("xl/worksheets/sheet1.xml")
+
+    def test_an_extremely_long_value_is_capped(self, tmp_path: Path) -> None:
+        values = write_xlsx(tmp_path / "report.xlsx", [(2, "9" * 50_000, False, "too long")])
+        number = values[1][1]
+        assert isinstance(number, str)
+        assert number.startswith("9" * MAX_CELL_CHARS) and len(number) == MAX_CELL_CHARS + 1
+
+    def test_chunks_of_many_rows_arrive_all_and_in_order(self, tmp_path: Path) -> None:
+        rows = [
+            (n + 2, f"{n:08d}", n % 3 != 0, "" if n % 3 else "duplicate") for n in range(12_000)
+        ]
+        chunks = [rows[start : start + 5000] for start in range(0, len(rows), 5000)]
+        values = write_xlsx(tmp_path / "report.xlsx", *chunks, [])
+        assert len(values) == 1 + len(rows)
+        assert [(row[0], row[1]) for row in values[1:]] == [(n, number) for n, number, _, _ in rows]
+        assert values[-1] == (12_001, "00011999", "success", None)
+        assert values[-2] == (12_000, "00011998", "success", None)
+        assert values[-3] == (11_999, "00011997", "failure", "duplicate")
+
+
+class TestCsvReport:
+    def test_the_header_chunk_starts_with_a_bom_and_later_chunks_do_not(self) -> None:
+        first = csv_report_chunk([(2, "1", True, "")], header=True)
+        later = csv_report_chunk([(3, "2", True, "")], header=False)
+        assert first.startswith(codecs.BOM_UTF8)
+        assert not later.startswith(codecs.BOM_UTF8)
+        assert read_csv(first + later) == [
+            list(REPORT_HEADER),
+            ["2", "1", "success", ""],
+            ["3", "2", "success", ""],
+        ]
+
+    def test_lines_end_with_crlf(self) -> None:
+        data = csv_report_chunk([(2, "1", True, ""), (3, "x", False, "bad")], header=True)
+        assert data.count(b"\r\n") == 3
+        assert data.replace(b"\r\n", b"").count(b"\n") == 0
+
+    def test_values_keep_leading_zeros_and_unicode(self) -> None:
+        data = csv_report_chunk([(2, "0123", False, "Nummer ungültig, «12»")], header=False)
+        assert read_csv(data) == [["2", "0123", "failure", "Nummer ungültig, «12»"]]
+
+    def test_formula_looking_values_are_quote_prefixed(self) -> None:
+        rows = [(n + 2, value, False, value) for n, value in enumerate(FORMULA_INJECTIONS)]
+        parsed = read_csv(csv_report_chunk(rows, header=False))
+        assert [row[1] for row in parsed] == ["'" + value for value in FORMULA_INJECTIONS]
+        assert [row[3] for row in parsed] == ["'" + value for value in FORMULA_INJECTIONS]
+
+    def test_a_tab_before_a_formula_is_neutralised_too(self) -> None:
+        parsed = read_csv(csv_report_chunk([(2, "\t=1", False, "a\x00b\x07c")], header=False))
+        assert parsed == [["2", "' =1", "failure", "abc"]]
+
+
+class TestFormulaSafe:
+    def test_plain_values_are_left_alone(self) -> None:
+        for value in ["0123", "12345678901234567890", "", "already registered", "a=b"]:
+            assert formula_safe(value) == value
+
+    def test_each_formula_start_gets_a_quote(self) -> None:
+        for value in ["=1", "+1", "-1", "@A1", "\t=1", "\rx", " =1", "\n+1"]:
+            assert formula_safe(value).startswith("'"), repr(value)
+
+    def test_no_control_character_survives(self) -> None:
+        cleaned = formula_safe("".join(chr(code) for code in range(32)) + "end")
+        assert cleaned == "   end"
+
+    def test_the_cap_applies_to_csv_values_as_well(self) -> None:
+        assert len(formula_safe("=" + "1" * 5000)) == 1 + MAX_CELL_CHARS + 1
