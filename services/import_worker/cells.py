@@ -2,7 +2,7 @@
 
 from datetime import date, time, timedelta
 
-from services.import_worker.readers import Cell
+from services.import_worker.filetypes import Cell
 from shared.rules import IMPORT_MAX_DIGITS, Reason, Rejection, check_number
 
 # Excel keeps 15 significant digits of a number: anything longer may already be rounded.

@@ -19,8 +19,9 @@ from faststream.kafka.publisher.usecase import DefaultPublisher
 
 from services.import_worker import storage
 from services.import_worker.cells import check_cell
+from services.import_worker.filetypes import BadFile, Cell, FileLimits
 from services.import_worker.progress import Progress
-from services.import_worker.readers import BadFile, Cell, FileLimits, check_file, count_data_rows
+from services.import_worker.readers import check_file, count_data_rows
 from services.import_worker.readers import iter_rows as read_rows
 from shared.contracts import (
     ImportFailed,

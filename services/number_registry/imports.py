@@ -1,6 +1,6 @@
 """Applies a batch of import rows: the tenant and OU rules, then one batched write."""
 
-import asyncpg
+from uuid import UUID
 
 from shared.access import Operation, write_refusal
 from shared.contracts import ImportRowRead, ImportRowResult, ImportRowsRead
@@ -21,26 +21,35 @@ async def apply(conn: Connection, batch: ImportRowsRead) -> list[ImportRowResult
     ) or check_description(batch.description)
     if refusal is not None:
         return [_failed(row, refusal) for row in batch.rows]
-    applied = await caller_numbers.apply_import_rows(
+    rows = [(row.row_number, row.number) for row in batch.rows]
+    written = await caller_numbers.insert_import_rows(
         conn,
         tenant_id=batch.tenant_id,
         task_id=batch.task_id,
         org_unit_id=batch.org_unit_id,
         description=batch.description,
-        rows=[(row.row_number, row.number) for row in batch.rows],
+        rows=rows,
     )
-    by_row = {record["row_number"]: record for record in applied}
-    return [_result(row, by_row[row.row_number]) for row in batch.rows]
+    first_row: dict[str, int] = {}
+    for row_number, number in rows:
+        first_row[number] = min(row_number, first_row.get(number, row_number))
+    writers: dict[str, tuple[UUID | None, int | None]] = {
+        number: (batch.task_id, first_row[number]) for number in written
+    }
+    # Only for numbers that were there already (none, in the usual import): who wrote them.
+    if missing := [number for number in first_row if number not in written]:
+        writers |= await caller_numbers.writers_of(conn, tenant_id=batch.tenant_id, numbers=missing)
+    return [_result(batch, row, writers.get(row.number)) for row in batch.rows]
 
 
-def _result(row: ImportRowRead, applied: asyncpg.Record) -> ImportRowResult:
-    first_row = applied["inserted_by_row"]
-    if first_row is None and applied["existing_from_this_task"]:
-        first_row = applied["existing_row"]  # written by an earlier delivery of this import
-    if first_row == row.row_number:
+def _result(
+    batch: ImportRowsRead, row: ImportRowRead, writer: tuple[UUID | None, int | None] | None
+) -> ImportRowResult:
+    """Success when this row wrote the number, now or in an earlier delivery of the batch."""
+    if writer == (batch.task_id, row.row_number):
         return ImportRowResult(row_number=row.row_number, as_written=row.as_written, succeeded=True)
-    if first_row is not None:
-        message = f"The number is repeated in the file; row {first_row} added it."
+    if writer is not None and writer[0] == batch.task_id:
+        message = f"The number is repeated in the file; row {writer[1]} added it."
     else:
         message = "The number is already registered for this tenant."
     return _failed(row, Rejection(Reason.DUPLICATE, message))

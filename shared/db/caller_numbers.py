@@ -77,7 +77,7 @@ async def list_numbers(
     return rows, (rows[0]["total"] if rows else 0)
 
 
-async def apply_import_rows(
+async def insert_import_rows(
     conn: Connection,
     *,
     tenant_id: str,
@@ -85,10 +85,23 @@ async def apply_import_rows(
     org_unit_id: str | None,
     description: str,
     rows: list[tuple[int, str]],
-) -> list[asyncpg.Record]:
-    """Insert a batch of (row number, number) in two round trips: COPY, then one INSERT."""
-    await conn.execute(queries.CREATE_IMPORT_STAGING)
-    await conn.copy_records_to_table(
-        "import_staging", records=rows, columns=["row_number", "number"]
+) -> set[str]:
+    """Insert a batch of (row number, number) in one statement; returns the numbers written."""
+    written = await conn.fetch(
+        queries.INSERT_IMPORT_ROWS,
+        tenant_id,
+        org_unit_id,
+        description,
+        task_id,
+        [row_number for row_number, _ in rows],
+        [number for _, number in rows],
     )
-    return await conn.fetch(queries.APPLY_IMPORT_ROWS, tenant_id, org_unit_id, description, task_id)
+    return {record["number"] for record in written}
+
+
+async def writers_of(
+    conn: Connection, *, tenant_id: str, numbers: list[str]
+) -> dict[str, tuple[UUID | None, int | None]]:
+    """For numbers that are there: the import task and row that wrote each (None if by hand)."""
+    records = await conn.fetch(queries.SELECT_NUMBERS_WRITTEN_BY, tenant_id, numbers)
+    return {r["number"]: (r["import_task_id"], r["import_row"]) for r in records}

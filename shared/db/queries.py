@@ -210,25 +210,17 @@ WHERE task_id = $1 ORDER BY row_number
 
 # ---- import rows applied by the registry ----
 
-CREATE_IMPORT_STAGING = """
-CREATE TEMP TABLE IF NOT EXISTS import_staging (row_number integer, number text COLLATE "C")
-ON COMMIT DELETE ROWS
+# The first row of the batch holding a number writes it; each row written remembers its task.
+INSERT_IMPORT_ROWS = """
+INSERT INTO caller_number (tenant_id, number, org_unit_id, description, import_task_id, import_row)
+SELECT DISTINCT ON (number) $1, number, $2, $3, $4, row_number
+FROM unnest($5::int[], $6::text[]) AS row (row_number, number)
+ORDER BY number, row_number
+ON CONFLICT (tenant_id, number) DO NOTHING
+RETURNING number
 """
 
-# Sub-statements share one snapshot: `existing` is what was there before this batch.
-APPLY_IMPORT_ROWS = """
-WITH inserted AS (
-    INSERT INTO caller_number
-        (tenant_id, number, org_unit_id, description, import_task_id, import_row)
-    SELECT DISTINCT ON (number) $1, number, $2, $3, $4, row_number
-    FROM import_staging ORDER BY number, row_number
-    ON CONFLICT (tenant_id, number) DO NOTHING
-    RETURNING number, import_row
-)
-SELECT s.row_number, i.import_row AS inserted_by_row,
-       existing.import_task_id = $4 AS existing_from_this_task, existing.import_row AS existing_row
-FROM import_staging s
-LEFT JOIN inserted i ON i.number = s.number
-LEFT JOIN caller_number existing ON existing.tenant_id = $1 AND existing.number = s.number
-ORDER BY s.row_number
+SELECT_NUMBERS_WRITTEN_BY = """
+SELECT number, import_task_id, import_row FROM caller_number
+WHERE tenant_id = $1 AND number = ANY($2::text[])
 """

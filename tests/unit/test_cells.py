@@ -3,7 +3,7 @@ from datetime import date, datetime, time, timedelta
 import pytest
 
 from services.import_worker.cells import check_cell
-from services.import_worker.readers import Cell
+from services.import_worker.filetypes import Cell
 from shared.rules import Reason
 
 

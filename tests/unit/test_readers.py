@@ -8,16 +8,9 @@ import pytest
 from openpyxl import Workbook
 from openpyxl.utils.datetime import CALENDAR_MAC_1904
 
-from services.import_worker import readers
-from services.import_worker.readers import (
-    BadFile,
-    Cell,
-    FileLimits,
-    Kind,
-    check_file,
-    count_data_rows,
-    iter_rows,
-)
+from services.import_worker import xlsx
+from services.import_worker.filetypes import BadFile, Cell, FileLimits, Kind
+from services.import_worker.readers import check_file, count_data_rows, iter_rows
 
 LIMITS = FileLimits()
 MAIN = "http://schemas.openxmlformats.org/spreadsheetml/2006/main"
@@ -171,7 +164,7 @@ class TestZipBombs:
     ) -> None:
         sheet = '<row r="1"><c r="A1" t="s"><v>0</v></c></row>'
         path = write_xlsx(tmp_path, sheet, shared=["<t>Caller Number</t>"] + ["<t>1</t>"] * 100)
-        monkeypatch.setattr(readers, "_MAX_SHARED_STRINGS_BYTES", 1000)
+        monkeypatch.setattr(xlsx, "_MAX_SHARED_STRINGS_BYTES", 1000)
         assert refusal(lambda: check_file(path, LIMITS)) == "too_large"
 
     def test_a_real_workbook_passes(self, tmp_path: Path) -> None:
@@ -376,7 +369,7 @@ class TestXlsxValues:
         self, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
     ) -> None:
         path = write_xlsx(tmp_path, text_rows("Caller Number", "1" * 5000))
-        monkeypatch.setattr(readers, "_MAX_TEXT", 1000)
+        monkeypatch.setattr(xlsx, "MAX_TEXT", 1000)
         assert refusal(lambda: rows(path)) == "not_a_spreadsheet"
 
     def test_a_prefixed_namespace_reads_the_same(self, tmp_path: Path) -> None:

@@ -1,0 +1,34 @@
+"""Benchmark input files: N caller numbers as text, the way Excel saves them (shared strings)."""
+
+from pathlib import Path
+
+import xlsxwriter
+
+CACHE = Path.home() / ".cache" / "caller-number-registry" / "bench"
+
+
+def numbers(rows: int) -> list[str]:
+    return [f"{13_000_000_000 + n}" for n in range(rows)]
+
+
+def xlsx(rows: int) -> Path:
+    path = CACHE / f"numbers-{rows}.xlsx"
+    if not path.exists():
+        CACHE.mkdir(parents=True, exist_ok=True)
+        partial = path.with_suffix(".partial")
+        workbook = xlsxwriter.Workbook(str(partial), {"strings_to_numbers": False})
+        sheet = workbook.add_worksheet("Caller Numbers")
+        sheet.write_string(0, 0, "Caller Number")
+        for row, number in enumerate(numbers(rows), start=1):
+            sheet.write_string(row, 0, number)
+        workbook.close()
+        partial.rename(path)
+    return path
+
+
+def csv(rows: int) -> Path:
+    path = CACHE / f"numbers-{rows}.csv"
+    if not path.exists():
+        CACHE.mkdir(parents=True, exist_ok=True)
+        path.write_text("Caller Number\r\n" + "\r\n".join(numbers(rows)) + "\r\n")
+    return path

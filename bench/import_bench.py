@@ -1,0 +1,178 @@
+"""The bulk-import benchmark: the whole pipeline on local Kafka and PostgreSQL, and the floor.
+
+    .venv/bin/python -m bench.import_bench --rows 1000000 --format xlsx
+
+Starts the three services as processes (production settings), uploads an N-row file, follows
+the task to the end, downloads the report, and prints per-stage and end-to-end rows/s and each
+service's peak RSS. Then it times the floor: one process reading the same file and COPYing it
+into PostgreSQL, and prints the ratio. Not a test: it prints figures and exits 0.
+"""
+
+import argparse
+import asyncio
+import os
+import time
+import uuid
+from pathlib import Path
+from typing import Any
+
+import asyncpg
+import httpx
+
+from bench import files
+from services.api_gateway.mint_token import mint
+from services.import_worker.cells import check_cell
+from services.import_worker.filetypes import FileLimits
+from services.import_worker.readers import check_file, iter_rows
+from shared.db.tenants import TENANTS_MAY_MAINTAIN
+from tests.infra import backing_services
+from tests.processes import APPS, ServiceProcess
+
+SECRET = "benchmark-secret-for-this-run-only-0123456789"
+LOG_DIR = Path("test-output/bench-logs")
+
+
+def peak_rss_mb(pid: int) -> float:
+    """The process's high-water mark of resident memory (VmHWM), in MB."""
+    for line in Path(f"/proc/{pid}/status").read_text().splitlines():
+        if line.startswith("VmHWM:"):
+            return int(line.split()[1]) / 1024
+    return float("nan")
+
+
+async def run_pipeline(gateway: str, path: Path, rows: int) -> dict[str, float]:
+    system = {"Authorization": "Bearer " + mint(sub="bench", role="system_admin")}
+    tenant = f"bench-{uuid.uuid4().hex[:8]}"
+    admin = {"Authorization": "Bearer " + mint(sub="bench", role="tenant_admin", tenant_id=tenant)}
+    async with httpx.AsyncClient(base_url=gateway, timeout=600) as http:
+        await http.put(
+            f"/api/v1/admin/system-parameters/{TENANTS_MAY_MAINTAIN}",
+            json={"value": True},
+            headers=system,
+        )
+        body = {"id": tenant, "name": tenant, "calling_number_anonymization": True}
+        (await http.post("/api/v1/admin/tenants", json=body, headers=system)).raise_for_status()
+
+        marks: dict[str, float] = {"start": time.monotonic()}
+        with path.open("rb") as file:
+            response = await http.post(
+                "/api/v1/caller-number-imports", files={"file": (path.name, file)}, headers=admin
+            )
+        response.raise_for_status()
+        marks["uploaded"] = time.monotonic()
+        task = await follow(http, admin, response.json()["id"], marks)
+        assert task["status"] == "completed", task
+        assert task["counters"]["succeeded"] == rows, task["counters"]
+        report = await http.get(f"/api/v1/caller-number-imports/{task['id']}/result", headers=admin)
+        report.raise_for_status()
+        marks["report"] = time.monotonic()
+    return marks
+
+
+async def follow(
+    http: httpx.AsyncClient, headers: dict[str, str], task_id: str, marks: dict[str, float]
+) -> Any:
+    while True:
+        task = (await http.get(f"/api/v1/caller-number-imports/{task_id}", headers=headers)).json()
+        counters = task["counters"]
+        if "started" not in marks and task["status"] != "pending":
+            marks["started"] = time.monotonic()
+        if (
+            "read" not in marks
+            and counters["rows_total"]
+            and (counters["rows_read"] >= counters["rows_total"])
+        ):
+            marks["read"] = time.monotonic()
+        if task["status"] in {"completed", "failed", "cancelled"}:
+            marks.setdefault("read", time.monotonic())
+            marks["completed"] = time.monotonic()
+            return task
+        await asyncio.sleep(0.1)  # polling the task as a user's page would
+
+
+async def floor(database_url: str, path: Path) -> tuple[float, int]:
+    """One process, no Kafka: read and check the rows, COPY them into a fresh unique table."""
+    started = time.monotonic()
+    limits = FileLimits()
+    kind = check_file(path, limits)
+    conn = await asyncpg.connect(database_url)
+    try:
+        await conn.execute(
+            "CREATE TEMP TABLE floor_staging (row_number int, number text);"
+            "CREATE TEMP TABLE floor_number (number text PRIMARY KEY)"
+        )
+        batch: list[tuple[int, str]] = []
+        loaded = 0
+        for row_number, value in iter_rows(path, kind, limits):
+            _, number, rejection = check_cell(value)
+            if rejection is None:
+                batch.append((row_number, number))
+            if len(batch) == 50_000:
+                await conn.copy_records_to_table("floor_staging", records=batch)
+                loaded += len(batch)
+                batch = []
+        await conn.copy_records_to_table("floor_staging", records=batch)
+        loaded += len(batch)
+        await conn.execute(
+            "INSERT INTO floor_number SELECT number FROM floor_staging ON CONFLICT DO NOTHING"
+        )
+    finally:
+        await conn.close()
+    return time.monotonic() - started, loaded
+
+
+def print_figures(rows: int, path: Path, marks: dict[str, float], rss: dict[str, float]) -> None:
+    def stage(name: str, start: str, end: str) -> None:
+        seconds = marks[end] - marks[start]
+        print(f"  {name:<34} {seconds:7.2f} s  {rows / seconds:>10,.0f} rows/s")
+
+    size = path.stat().st_size / 1024 / 1024
+    print(f"\n{rows:,} rows, {path.suffix[1:]} ({size:.1f} MB)")
+    stage("upload (202 answered)", "start", "uploaded")
+    stage("upload start -> file read and sent", "start", "read")
+    stage("upload start -> task completed", "start", "completed")
+    stage("report download", "completed", "report")
+    stage("END TO END: upload -> report", "start", "report")
+    for name, megabytes in rss.items():
+        print(f"  peak RSS {name:<25} {megabytes:7.1f} MB")
+
+
+async def main() -> None:
+    parser = argparse.ArgumentParser(description=__doc__)
+    parser.add_argument("--rows", type=int, default=100_000)
+    parser.add_argument("--format", choices=["xlsx", "csv"], default="xlsx")
+    args = parser.parse_args()
+    path = files.xlsx(args.rows) if args.format == "xlsx" else files.csv(args.rows)
+    with backing_services() as (kafka, database):
+        env = {
+            **os.environ,
+            "KAFKA_BOOTSTRAP_SERVERS": kafka,
+            "DATABASE_URL": database,
+            "AUTH_JWT_SECRET": SECRET,
+        }
+        log_dir = LOG_DIR
+        running = {name: ServiceProcess(name, env, log_dir) for name in APPS}
+        try:
+            for process in running.values():
+                process.start()
+            marks = await run_pipeline(running["api_gateway"].url, path, args.rows)
+            rss = {
+                name: peak_rss_mb(process.process.pid)
+                for name, process in running.items()
+                if process.process is not None
+            }
+        finally:
+            for process in running.values():
+                process.stop()
+        print_figures(args.rows, path, marks, rss)
+        seconds, loaded = await floor(database, path)
+        pipeline = marks["report"] - marks["start"]
+        rate = loaded / seconds
+        print(f"  floor: read + COPY in one process {seconds:7.2f} s  {rate:>10,.0f} rows/s")
+        print(f"  pipeline / floor                   {pipeline / seconds:7.2f}x")
+
+
+if __name__ == "__main__":
+    os.environ["AUTH_JWT_SECRET"] = SECRET
+    LOG_DIR.mkdir(parents=True, exist_ok=True)
+    asyncio.run(main())
