@@ -32,6 +32,9 @@ TRANSIENT_ERRORS: tuple[type[BaseException], ...] = (
 )
 
 
+# Row batches are ~150 KB: aiokafka's default 1 MB per partition fetch stalls every few of them.
+BULK_FETCH_BYTES = 8 * 1024 * 1024
+
 # acks=all with idempotence: a publish that returned is on every in-sync replica, exactly once.
 PRODUCER_OPTIONS: dict[str, Any] = {"acks": "all", "enable_idempotence": True}
 

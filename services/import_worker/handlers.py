@@ -7,6 +7,7 @@ from services.import_worker.progress import Progress
 from services.import_worker.runner import ImportRunner
 from shared import topics
 from shared.contracts import ImportRowsApplied, StartImport
+from shared.kafka import BULK_FETCH_BYTES
 
 router = KafkaRouter()
 rows_out = router.publisher(topics.IMPORT_ROWS, title="import rows")
@@ -30,6 +31,7 @@ async def on_start_import(command: StartImport, runner: ImportRunner = Context()
     group_id="import-worker-results",
     ack_policy=AckPolicy.NACK_ON_ERROR,
     auto_offset_reset="earliest",
+    max_partition_fetch_bytes=BULK_FETCH_BYTES,
 )
 async def on_rows_applied(applied: ImportRowsApplied, progress: Progress = Context()) -> None:
     await progress.record(applied.task_id, applied.results)

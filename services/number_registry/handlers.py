@@ -9,6 +9,7 @@ from faststream.kafka import KafkaRouter
 from services.number_registry import imports, registry
 from shared import topics
 from shared.contracts import CallerNumberCommand, ImportRowsApplied, ImportRowsRead, outcome_event
+from shared.kafka import BULK_FETCH_BYTES
 
 router = KafkaRouter()
 events = router.publisher(topics.CALLER_NUMBER_EVENTS, title="caller-number events")
@@ -45,6 +46,7 @@ async def on_command(command: CallerNumberCommand, pool: asyncpg.Pool = Context(
     group_id="number-registry-imports",
     ack_policy=AckPolicy.NACK_ON_ERROR,
     auto_offset_reset="earliest",
+    max_partition_fetch_bytes=BULK_FETCH_BYTES,
 )
 async def on_import_rows(batch: ImportRowsRead, pool: asyncpg.Pool = Context()) -> None:
     async with pool.acquire() as conn, conn.transaction():
