@@ -26,7 +26,7 @@ from services.import_worker.filetypes import FileLimits
 from services.import_worker.readers import check_file, iter_rows
 from shared.db.tenants import TENANTS_MAY_MAINTAIN
 from tests.infra import backing_services
-from tests.processes import APPS, ServiceProcess
+from tests.processes import APPS, ServiceProcess, service_env
 
 SECRET = "benchmark-secret-for-this-run-only-0123456789"
 LOG_DIR = Path("test-output/bench-logs")
@@ -143,13 +143,8 @@ async def main() -> None:
     parser.add_argument("--format", choices=["xlsx", "csv"], default="xlsx")
     args = parser.parse_args()
     path = files.xlsx(args.rows) if args.format == "xlsx" else files.csv(args.rows)
-    with backing_services() as (kafka, database):
-        env = {
-            **os.environ,
-            "KAFKA_BOOTSTRAP_SERVERS": kafka,
-            "DATABASE_URL": database,
-            "AUTH_JWT_SECRET": SECRET,
-        }
+    with backing_services() as backing:
+        env = service_env(backing, secret=SECRET)
         log_dir = LOG_DIR
         running = {name: ServiceProcess(name, env, log_dir) for name in APPS}
         try:
@@ -165,7 +160,7 @@ async def main() -> None:
             for process in running.values():
                 process.stop()
         print_figures(args.rows, path, marks, rss)
-        seconds, loaded = await floor(database, path)
+        seconds, loaded = await floor(backing.database_owner_url, path)
         pipeline = marks["report"] - marks["start"]
         rate = loaded / seconds
         print(f"  floor: read + COPY in one process {seconds:7.2f} s  {rate:>10,.0f} rows/s")

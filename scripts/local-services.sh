@@ -5,7 +5,8 @@
 #             combined broker+controller mode on 127.0.0.1, jars fetched from Maven Central
 #             into a cache folder outside git.
 #   postgres  a private PostgreSQL cluster from Debian's packages on 127.0.0.1, with the
-#             role `registry` (password `registry`) and its database `caller_numbers`.
+#             role `registry` (password `registry`) owning the database `caller_numbers`, and
+#             `registry_app` (password `registry_app`), the role the services work as.
 #
 # Usage: scripts/local-services.sh {start|stop|status|restart} [kafka|postgres]
 #   (no service = both).  start/stop are idempotent; status exits 0 when every requested
@@ -46,8 +47,12 @@ PG_STATE=$STATE_DIR/postgres
 PG_DATA=$PG_STATE/data
 PG_SOCKET_DIR=$PG_STATE/run
 PG_LOG=$PG_STATE/postgres.log
-PG_APP_USER=registry
-PG_APP_PASSWORD=registry
+# The schema's owner (runs the migrations) and the role the services work as: row-level
+# security binds it, as it owns nothing and cannot bypass the policies.
+PG_OWNER_USER=registry
+PG_OWNER_PASSWORD=registry
+PG_APP_USER=registry_app
+PG_APP_PASSWORD=registry_app
 PG_APP_DB=caller_numbers
 PG_BIN=
 
@@ -408,9 +413,11 @@ pg_fail() {
 # Creates the application role and database when missing (cheap; runs at every start).
 pg_bootstrap() {
   as_pg "$PG_BIN/psql" -X -q -v ON_ERROR_STOP=1 -h "$PG_SOCKET_DIR" -p "$PG_PORT" -U postgres -d postgres <<EOF
-SELECT format('CREATE ROLE %I LOGIN CREATEDB PASSWORD %L', '$PG_APP_USER', '$PG_APP_PASSWORD')
+SELECT format('CREATE ROLE %I LOGIN CREATEDB CREATEROLE PASSWORD %L', '$PG_OWNER_USER', '$PG_OWNER_PASSWORD')
+ WHERE NOT EXISTS (SELECT FROM pg_roles WHERE rolname = '$PG_OWNER_USER') \gexec
+SELECT format('CREATE ROLE %I LOGIN NOBYPASSRLS PASSWORD %L', '$PG_APP_USER', '$PG_APP_PASSWORD')
  WHERE NOT EXISTS (SELECT FROM pg_roles WHERE rolname = '$PG_APP_USER') \gexec
-SELECT format('CREATE DATABASE %I OWNER %I', '$PG_APP_DB', '$PG_APP_USER')
+SELECT format('CREATE DATABASE %I OWNER %I', '$PG_APP_DB', '$PG_OWNER_USER')
  WHERE NOT EXISTS (SELECT FROM pg_database WHERE datname = '$PG_APP_DB') \gexec
 EOF
 }
@@ -455,6 +462,7 @@ pg_status() {
 
 pg_env() {
   say "DATABASE_URL=postgresql://$PG_APP_USER:$PG_APP_PASSWORD@127.0.0.1:$(pg_actual_port)/$PG_APP_DB"
+  say "DATABASE_OWNER_URL=postgresql://$PG_OWNER_USER:$PG_OWNER_PASSWORD@127.0.0.1:$(pg_actual_port)/$PG_APP_DB"
 }
 
 # ============================== commands ==============================

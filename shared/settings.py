@@ -10,7 +10,10 @@ class Settings(BaseSettings):
     model_config = SettingsConfigDict(env_file=".env", extra="ignore")
 
     kafka_bootstrap_servers: str = "127.0.0.1:9092"
-    database_url: str = "postgresql://registry:registry@127.0.0.1:5432/caller_numbers"
+    # The services work as registry_app, bound by row-level security; migrations run as the
+    # schema's owner.
+    database_url: str = "postgresql://registry_app:registry_app@127.0.0.1:5432/caller_numbers"
+    database_owner_url: str = "postgresql://registry:registry@127.0.0.1:5432/caller_numbers"
     auth_jwt_secret: str = Field(default="local-development-secret-change-me-32b", min_length=32)
     auth_jwt_issuer: str | None = None
     kafka_topic_partitions: int = 3

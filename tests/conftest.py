@@ -17,7 +17,7 @@ from shared import topics
 from shared.db.pool import create_pool
 from shared.db.tenants import TENANTS_MAY_MAINTAIN
 from shared.settings import get_settings
-from tests.infra import ROOT, backing_services
+from tests.infra import ROOT, Backing, backing_services
 from tests.kafka import TopicTap
 from tests.processes import APPS, ServiceProcess, service_env
 
@@ -26,17 +26,16 @@ OUTPUT = ROOT / "test-output"
 
 
 @pytest.fixture(scope="session")
-def backing() -> Iterator[tuple[str, str]]:
-    with backing_services() as (kafka, database):
-        yield kafka, database
+def backing() -> Iterator[Backing]:
+    with backing_services() as services:
+        yield services
 
 
 @pytest.fixture(scope="session")
-def services(backing: tuple[str, str]) -> Iterator[dict[str, ServiceProcess]]:
-    kafka, database = backing
+def services(backing: Backing) -> Iterator[dict[str, ServiceProcess]]:
     log_dir = OUTPUT / "logs"
     log_dir.mkdir(parents=True, exist_ok=True)
-    env = service_env(kafka=kafka, database=database, secret=os.environ["AUTH_JWT_SECRET"])
+    env = service_env(backing, secret=os.environ["AUTH_JWT_SECRET"])
     running = {name: ServiceProcess(name, env, log_dir) for name in APPS}
     try:
         for process in running.values():
@@ -61,16 +60,19 @@ async def http(services: dict[str, ServiceProcess]) -> AsyncIterator[httpx.Async
 
 
 @pytest_asyncio.fixture(scope="session")
-async def db(backing: tuple[str, str]) -> AsyncIterator[asyncpg.Pool]:
-    pool = await create_pool(backing[1])
+async def db(backing: Backing) -> AsyncIterator[asyncpg.Pool]:
+    """The schema owner's pool; row-level security still applies: see `as_tenant`."""
+    pool = await create_pool(backing.database_owner_url)
     yield pool
     await pool.close()
 
 
 @pytest_asyncio.fixture(scope="session")
-async def producer(backing: tuple[str, str]) -> AsyncIterator[AIOKafkaProducer]:
+async def producer(backing: Backing) -> AsyncIterator[AIOKafkaProducer]:
     """A plain aiokafka producer, as an upstream system would use."""
-    producer = AIOKafkaProducer(bootstrap_servers=backing[0], acks="all", enable_idempotence=True)
+    producer = AIOKafkaProducer(
+        bootstrap_servers=backing.kafka, acks="all", enable_idempotence=True
+    )
     await producer.start()
     yield producer
     await producer.stop()
@@ -78,18 +80,18 @@ async def producer(backing: tuple[str, str]) -> AsyncIterator[AIOKafkaProducer]:
 
 @pytest_asyncio.fixture
 async def events(
-    backing: tuple[str, str], http: httpx.AsyncClient, producer: AIOKafkaProducer
+    backing: Backing, http: httpx.AsyncClient, producer: AIOKafkaProducer
 ) -> AsyncIterator[TopicTap]:
-    tap = await TopicTap(backing[0], topics.CALLER_NUMBER_EVENTS).open(producer)
+    tap = await TopicTap(backing.kafka, topics.CALLER_NUMBER_EVENTS).open(producer)
     yield tap
     await tap.close()
 
 
 @pytest_asyncio.fixture
 async def dead_letters(
-    backing: tuple[str, str], http: httpx.AsyncClient, producer: AIOKafkaProducer
+    backing: Backing, http: httpx.AsyncClient, producer: AIOKafkaProducer
 ) -> AsyncIterator[TopicTap]:
     topic = topics.dead_letter_topic(topics.CALLER_NUMBER_COMMANDS)
-    tap = await TopicTap(backing[0], topic).open(producer)
+    tap = await TopicTap(backing.kafka, topic).open(producer)
     yield tap
     await tap.close()

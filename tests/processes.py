@@ -11,7 +11,7 @@ from pathlib import Path
 
 import httpx
 
-from tests.infra import ROOT
+from tests.infra import ROOT, Backing
 
 APPS = {
     "api_gateway": "services.api_gateway.main:app",
@@ -79,11 +79,12 @@ class ServiceProcess:
             self.process.wait()
 
 
-def service_env(*, kafka: str, database: str, secret: str) -> dict[str, str]:
+def service_env(backing: Backing, *, secret: str) -> dict[str, str]:
     return {
         **os.environ,
-        "KAFKA_BOOTSTRAP_SERVERS": kafka,
-        "DATABASE_URL": database,
+        "KAFKA_BOOTSTRAP_SERVERS": backing.kafka,
+        "DATABASE_URL": backing.database_url,
+        "DATABASE_OWNER_URL": backing.database_owner_url,
         "AUTH_JWT_SECRET": secret,
         "PYTHONUNBUFFERED": "1",
         # Small limits keep the import tests quick and let them reach every limit.

@@ -8,6 +8,7 @@ import asyncpg
 
 from shared.db import commands
 from shared.db.commands import StoredOutcome
+from shared.db.pool import tenant_transaction
 
 _CHANNEL = "command_processed"
 # A lost notification (e.g. while the listening connection reconnects) costs at most this.
@@ -41,7 +42,7 @@ class CommandWaiter:
         deadline = asyncio.get_running_loop().time() + seconds
         try:
             while True:
-                async with pool.acquire() as conn:
+                async with tenant_transaction(pool, tenant_id) as conn:
                     outcome = await commands.get_outcome(
                         conn, tenant_id=tenant_id, command_id=command_id
                     )

@@ -23,7 +23,7 @@ import_events = router.publisher(topics.IMPORT_EVENTS, title="import task events
     auto_offset_reset="earliest",
 )
 async def on_start_import(command: StartImport, runner: ImportRunner = Context()) -> None:
-    await runner.start(command.task_id)
+    await runner.start(command.tenant_id, command.task_id)
 
 
 @router.subscriber(
@@ -34,4 +34,4 @@ async def on_start_import(command: StartImport, runner: ImportRunner = Context()
     max_partition_fetch_bytes=BULK_FETCH_BYTES,
 )
 async def on_rows_applied(applied: ImportRowsApplied, progress: Progress = Context()) -> None:
-    await progress.record(applied.task_id, applied.results)
+    await progress.record(applied.tenant_id, applied.task_id, applied.results)

@@ -15,6 +15,7 @@ from shared.contracts import (
 )
 from shared.db import imports
 from shared.db.imports import TaskRow
+from shared.db.pool import tenant_transaction
 
 
 class Progress:
@@ -24,9 +25,9 @@ class Progress:
         self._pool, self._publisher, self._min_interval = pool, publisher, min_interval
         self._last_sent: dict[UUID, float] = {}
 
-    async def record(self, task_id: UUID, results: list[ImportRowResult]) -> None:
+    async def record(self, tenant_id: str, task_id: UUID, results: list[ImportRowResult]) -> None:
         """Count each row's first result; results delivered again change nothing."""
-        async with self._pool.acquire() as conn, conn.transaction():
+        async with tenant_transaction(self._pool, tenant_id) as conn:
             task, completed = await imports.record_results(conn, task_id=task_id, results=results)
         if completed is not None:
             self._last_sent.pop(task_id, None)

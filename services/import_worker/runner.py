@@ -33,6 +33,7 @@ from shared.contracts import (
 )
 from shared.db import imports
 from shared.db.imports import TaskRow
+from shared.db.pool import takeover_transaction, tenant_transaction
 from shared.rules import Reason
 from shared.settings import Settings
 
@@ -57,20 +58,20 @@ class ImportRunner:
             max_zip_entries=settings.import_max_zip_entries,
             max_compression_ratio=settings.import_max_compression_ratio,
         )
-        self._running: dict[UUID, asyncio.Task[None]] = {}
+        self._running: dict[UUID, tuple[str, asyncio.Task[None]]] = {}
 
-    async def start(self, task_id: UUID) -> None:
+    async def start(self, tenant_id: str, task_id: UUID) -> None:
         """Start reading the task's file unless it is done or another worker holds it."""
         if task_id in self._running:
             return
-        async with self._pool.acquire() as conn:
+        async with tenant_transaction(self._pool, tenant_id) as conn:
             task = await imports.claim(
                 conn, task_id=task_id, lease_seconds=self._settings.import_lease_seconds
             )
         if task is None:
             return
         running = asyncio.create_task(self._run(task), name=f"import {task_id}")
-        self._running[task_id] = running
+        self._running[task_id] = (tenant_id, running)
         running.add_done_callback(lambda _: self._running.pop(task_id, None))
 
     async def take_over_forever(self) -> None:
@@ -78,31 +79,33 @@ class ImportRunner:
         while True:
             await asyncio.sleep(self._settings.import_takeover_interval_seconds)  # a period
             try:
-                async with self._pool.acquire() as conn:
-                    task_ids = await imports.tasks_to_take_over(
+                async with takeover_transaction(self._pool) as conn:
+                    tasks = await imports.tasks_to_take_over(
                         conn, pending_grace_seconds=self._settings.import_pending_grace_seconds
                     )
-                for task_id in task_ids:
-                    await self.start(task_id)
+                for task in tasks:
+                    await self.start(task["tenant_id"], task["id"])
             except (OSError, asyncpg.PostgresError) as error:
                 log.warning("cannot look for imports to take over: %r", error)
 
     async def stop(self) -> None:
         """Stop reading; the leases are released, so a worker can resume at once."""
         tasks = list(self._running.items())
-        for _, running in tasks:
+        for _, (_, running) in tasks:
             running.cancel()
-        for task_id, running in tasks:
+        for task_id, (tenant_id, running) in tasks:
             with contextlib.suppress(asyncio.CancelledError):
                 await running
-            async with self._pool.acquire() as conn:
+            async with tenant_transaction(self._pool, tenant_id) as conn:
                 await imports.release(conn, task_id=task_id)
 
     async def _run(self, task: TaskRow) -> None:
         try:
             with tempfile.TemporaryDirectory(prefix="import-") as folder:
                 path = Path(folder) / "upload"
-                await storage.download(self._pool, task_id=task["id"], path=path)
+                await storage.download(
+                    self._pool, tenant_id=task["tenant_id"], task_id=task["id"], path=path
+                )
                 await self._read(task, path)
         except asyncio.CancelledError:
             raise
@@ -115,7 +118,7 @@ class ImportRunner:
             kind = await asyncio.to_thread(check_file, path, self._limits)
             total = await asyncio.to_thread(count_data_rows, path, kind, self._limits)
         except BadFile as error:
-            async with self._pool.acquire() as conn:
+            async with tenant_transaction(self._pool, task["tenant_id"]) as conn:
                 failed = await imports.fail(
                     conn, task_id=task["id"], code=error.code, message=str(error)
                 )
@@ -124,7 +127,7 @@ class ImportRunner:
                     ImportFailed, failed, error_code=error.code, error_message=str(error)
                 )
             return
-        async with self._pool.acquire() as conn:
+        async with tenant_transaction(self._pool, task["tenant_id"]) as conn:
             started = await imports.start(conn, task_id=task["id"], rows_total=total)
         if started is None:  # cancelled meanwhile
             return
@@ -142,15 +145,17 @@ class ImportRunner:
         cancelled = False
         while chunk := await asyncio.to_thread(_next_rows, rows, batch_size, task["last_row_sent"]):
             if cancelled:
-                await self._progress.record(task["id"], [_not_processed(n, v) for n, v in chunk])
+                await self._progress.record(
+                    task["tenant_id"], task["id"], [_not_processed(n, v) for n, v in chunk]
+                )
                 continue
             valid, invalid = _split(chunk)
             if valid:
                 await self._publish_rows(task, valid)
             if invalid:
-                await self._progress.record(task["id"], invalid)
+                await self._progress.record(task["tenant_id"], task["id"], invalid)
             rows_read += len(chunk)
-            async with self._pool.acquire() as conn:
+            async with tenant_transaction(self._pool, task["tenant_id"]) as conn:
                 status = await imports.checkpoint(
                     conn,
                     task_id=task["id"],

@@ -9,6 +9,7 @@ from faststream.kafka import KafkaRouter
 from services.number_registry import imports, registry
 from shared import topics
 from shared.contracts import CallerNumberCommand, ImportRowsApplied, ImportRowsRead, outcome_event
+from shared.db.pool import tenant_transaction
 from shared.kafka import BULK_FETCH_BYTES
 
 router = KafkaRouter()
@@ -25,7 +26,7 @@ import_results = router.publisher(topics.IMPORT_ROW_RESULTS, title="import row r
     auto_offset_reset="earliest",
 )
 async def on_command(command: CallerNumberCommand, pool: asyncpg.Pool = Context()) -> None:
-    async with pool.acquire() as conn, conn.transaction():
+    async with tenant_transaction(pool, command.tenant_id) as conn:
         applied = await registry.apply(conn, command)
     key = command.tenant_id.encode()
     await asyncio.gather(
@@ -49,7 +50,7 @@ async def on_command(command: CallerNumberCommand, pool: asyncpg.Pool = Context(
     max_partition_fetch_bytes=BULK_FETCH_BYTES,
 )
 async def on_import_rows(batch: ImportRowsRead, pool: asyncpg.Pool = Context()) -> None:
-    async with pool.acquire() as conn, conn.transaction():
+    async with tenant_transaction(pool, batch.tenant_id) as conn:
         results = await imports.apply(conn, batch)
     applied = ImportRowsApplied(
         tenant_id=batch.tenant_id,

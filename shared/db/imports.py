@@ -94,9 +94,11 @@ async def claim(conn: Connection, *, task_id: UUID, lease_seconds: float) -> Tas
     return await conn.fetchrow(queries.CLAIM_IMPORT_TASK, task_id, lease_seconds)
 
 
-async def tasks_to_take_over(conn: Connection, *, pending_grace_seconds: float) -> list[UUID]:
-    rows = await conn.fetch(queries.SELECT_IMPORT_TASKS_TO_TAKE_OVER, pending_grace_seconds)
-    return [row["id"] for row in rows]
+async def tasks_to_take_over(
+    conn: Connection, *, pending_grace_seconds: float
+) -> list[asyncpg.Record]:
+    """(id, tenant_id) of tasks nobody reads: call in shared.db.pool.takeover_transaction."""
+    return await conn.fetch(queries.SELECT_IMPORT_TASKS_TO_TAKE_OVER, pending_grace_seconds)
 
 
 async def start(conn: Connection, *, task_id: UUID, rows_total: int) -> TaskRow | None:

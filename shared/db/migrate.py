@@ -32,7 +32,7 @@ async def migrate(conn: Connection) -> list[str]:
 
 
 async def _main() -> None:
-    conn = await asyncpg.connect(get_settings().database_url)
+    conn = await asyncpg.connect(get_settings().database_owner_url)
     try:
         applied = await migrate(conn)
         print("applied:", ", ".join(applied) if applied else "nothing, the schema is current")

@@ -1,4 +1,4 @@
-"""The asyncpg pool every service uses, with jsonb decoded by orjson."""
+"""The asyncpg pool every service uses, and the transactions that say whose data they touch."""
 
 from collections.abc import AsyncIterator
 from contextlib import asynccontextmanager
@@ -6,6 +6,7 @@ from contextlib import asynccontextmanager
 import asyncpg
 import orjson
 
+from shared.db import Connection
 from shared.db.migrate import migrate
 from shared.settings import Settings
 
@@ -29,15 +30,34 @@ async def create_pool(dsn: str, *, min_size: int = 1, max_size: int = 10) -> asy
 
 @asynccontextmanager
 async def open_pool(settings: Settings) -> AsyncIterator[asyncpg.Pool]:
-    """A migrated database and a pool on it, for a service's lifespan."""
+    """Migrate as the schema's owner, then a pool as the application role, for a lifespan."""
+    owner = await asyncpg.connect(settings.database_owner_url)
+    try:
+        await migrate(owner)
+    finally:
+        await owner.close()
     pool = await create_pool(
         settings.database_url,
         min_size=settings.db_pool_min_size,
         max_size=settings.db_pool_max_size,
     )
     try:
-        async with pool.acquire() as conn:
-            await migrate(conn)
         yield pool
     finally:
         await pool.close()
+
+
+@asynccontextmanager
+async def tenant_transaction(pool: asyncpg.Pool, tenant_id: str) -> AsyncIterator[Connection]:
+    """A transaction that sees and writes one tenant's rows only (row-level security)."""
+    async with pool.acquire() as conn, conn.transaction():
+        await conn.execute("SELECT set_config('app.tenant_id', $1, true)", tenant_id)
+        yield conn
+
+
+@asynccontextmanager
+async def takeover_transaction(pool: asyncpg.Pool) -> AsyncIterator[Connection]:
+    """The import workers' one cross-tenant read: tasks whose reader is gone (import_task only)."""
+    async with pool.acquire() as conn, conn.transaction():
+        await conn.execute("SELECT set_config('app.import_takeover', 'on', true)")
+        yield conn

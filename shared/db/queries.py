@@ -145,7 +145,7 @@ RETURNING *
 
 # Pending ones get `$1` seconds for their Kafka command to arrive before they are picked up here.
 SELECT_IMPORT_TASKS_TO_TAKE_OVER = """
-SELECT id FROM import_task
+SELECT id, tenant_id FROM import_task
 WHERE status IN ('pending', 'running')
   AND (lease_until IS NULL OR lease_until < now())
   AND (status = 'running' OR created_at < now() - make_interval(secs => $1))

@@ -9,6 +9,7 @@ import orjson
 from aiokafka import AIOKafkaProducer
 
 from shared import topics
+from shared.db.pool import tenant_transaction
 from tests import factories as f
 from tests.kafka import TopicTap
 from tests.processes import ServiceProcess
@@ -74,12 +75,9 @@ class TestExactlyOnce:
         both = await events.wait_for(is_ours, count=2)
         # The redelivery answers with the stored outcome: the same event, under the same id.
         assert both[0] == both[1] and both[0]["type"] == "created"
-        rows = await db.fetchval(
-            "SELECT count(*) FROM caller_number WHERE tenant_id = $1 AND number = '8101'", tenant
-        )
-        outcomes = await db.fetchval(
-            "SELECT count(*) FROM processed_command WHERE tenant_id = $1", tenant
-        )
+        async with tenant_transaction(db, tenant) as conn:
+            rows = await conn.fetchval("SELECT count(*) FROM caller_number WHERE number = '8101'")
+            outcomes = await conn.fetchval("SELECT count(*) FROM processed_command")
         assert (rows, outcomes) == (1, 1)
 
     async def test_a_command_id_reused_by_another_tenant_is_still_processed_for_it(

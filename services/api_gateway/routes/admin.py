@@ -16,6 +16,7 @@ from services.api_gateway.schemas import (
     TenantPatch,
 )
 from shared.db import tenants
+from shared.db.pool import tenant_transaction
 
 router = APIRouter(prefix="/api/v1/admin", tags=["administration"])
 KNOWN_PARAMETERS = {tenants.TENANTS_MAY_MAINTAIN}
@@ -23,7 +24,7 @@ KNOWN_PARAMETERS = {tenants.TENANTS_MAY_MAINTAIN}
 
 @router.post("/tenants", status_code=status.HTTP_201_CREATED)
 async def create_tenant(body: TenantIn, _: SystemAdmin, pool: Pool) -> TenantOut:
-    async with pool.acquire() as conn:
+    async with tenant_transaction(pool, body.id) as conn:
         row = await tenants.create_tenant(
             conn,
             tenant_id=body.id,
@@ -38,7 +39,7 @@ async def create_tenant(body: TenantIn, _: SystemAdmin, pool: Pool) -> TenantOut
 
 @router.patch("/tenants/{tenant_id}")
 async def update_tenant(tenant_id: str, body: TenantPatch, _: SystemAdmin, pool: Pool) -> TenantOut:
-    async with pool.acquire() as conn:
+    async with tenant_transaction(pool, tenant_id) as conn:
         row = await tenants.update_tenant(
             conn,
             tenant_id=tenant_id,
@@ -57,14 +58,14 @@ async def set_system_parameter(
 ) -> SystemParameterOut:
     if name not in KNOWN_PARAMETERS:
         raise ApiError(404, "not_found", f"No system parameter {name!r}.", sorted(KNOWN_PARAMETERS))
-    async with pool.acquire() as conn:
+    async with pool.acquire() as conn:  # system parameters belong to no tenant
         row = await tenants.set_system_parameter(conn, name=name, value=body.value)
     return SystemParameterOut.model_validate(dict(row))
 
 
 @router.post("/tenants/{tenant_id}/org-units", status_code=status.HTTP_201_CREATED)
 async def add_org_unit(tenant_id: str, body: OrgUnitIn, _: SystemAdmin, pool: Pool) -> OrgUnitOut:
-    async with pool.acquire() as conn:
+    async with tenant_transaction(pool, tenant_id) as conn:
         if await tenants.get_tenant(conn, tenant_id=tenant_id) is None:
             raise not_found("tenant")
         try:

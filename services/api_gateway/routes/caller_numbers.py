@@ -18,6 +18,7 @@ from services.api_gateway.schemas import (
 from shared.access import Operation, TenantPolicy, write_refusal
 from shared.contracts import CreateCallerNumbers, DeleteCallerNumber, UpdateCallerNumber
 from shared.db import caller_numbers, tenants
+from shared.db.pool import tenant_transaction
 from shared.rules import ADD_MAX_DIGITS, check_numbers
 
 router = APIRouter(prefix="/api/v1", tags=["caller numbers"])
@@ -28,7 +29,7 @@ _ACCEPTED: dict[int | str, dict[str, Any]] = {
 
 
 async def _policy(pool: Pool, user: TenantCaller) -> TenantPolicy:
-    async with pool.acquire() as conn:
+    async with tenant_transaction(pool, user.tenant_id) as conn:
         policy = await tenants.load_policy(conn, tenant_id=user.tenant_id)
     if policy is None:
         raise not_found("tenant")
@@ -80,7 +81,7 @@ async def list_caller_numbers(
 ) -> CallerNumberPage:
     """Newest first, within the OUs the caller may see; `unorganized=true`: only those without."""
     policy = await _policy(pool, user)
-    async with pool.acquire() as conn:
+    async with tenant_transaction(pool, user.tenant_id) as conn:
         rows, total = await caller_numbers.list_numbers(
             conn,
             tenant_id=user.tenant_id,
@@ -99,7 +100,7 @@ async def _visible(
     pool: Pool, user: TenantCaller, caller_number_id: UUID
 ) -> tuple[dict[str, Any], TenantPolicy]:
     policy = await _policy(pool, user)
-    async with pool.acquire() as conn:
+    async with tenant_transaction(pool, user.tenant_id) as conn:
         row = await caller_numbers.get_in_scope(
             conn,
             tenant_id=user.tenant_id,

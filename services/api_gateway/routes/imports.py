@@ -26,6 +26,7 @@ from shared.access import Operation, TenantPolicy, write_refusal
 from shared.contracts import ImportCancelled, StartImport
 from shared.db import imports, tenants
 from shared.db.imports import TaskRow
+from shared.db.pool import tenant_transaction
 from shared.rules import check_description
 from shared.settings import get_settings
 from shared.spreadsheets import ReportRow, XlsxReportWriter, csv_report_chunk, template_xlsx
@@ -52,7 +53,7 @@ def task_out(task: TaskRow) -> ImportTaskOut:
 
 
 async def _policy(pool: Pool, user: TenantCaller) -> TenantPolicy:
-    async with pool.acquire() as conn:
+    async with tenant_transaction(pool, user.tenant_id) as conn:
         policy = await tenants.load_policy(conn, tenant_id=user.tenant_id)
     if policy is None:
         raise not_found("tenant")
@@ -93,7 +94,7 @@ async def upload(
 
 
 async def _known(pool: Pool, user: TenantCaller, key: str) -> TaskRow | None:
-    async with pool.acquire() as conn:
+    async with tenant_transaction(pool, user.tenant_id) as conn:
         return await imports.task_by_idempotency_key(conn, tenant_id=user.tenant_id, key=key)
 
 
@@ -107,7 +108,7 @@ async def _store(
 ) -> TaskRow:
     """The task and its file in one transaction: a failed upload leaves nothing behind."""
     task_id, seq = uuid4(), count()
-    async with pool.acquire() as conn, conn.transaction():
+    async with tenant_transaction(pool, user.tenant_id) as conn:
         created = await imports.create_task(
             conn,
             task_id=task_id,
@@ -154,7 +155,7 @@ async def list_imports(
 ) -> ImportTaskPage:
     """Newest first by import time, within the OUs the caller may see."""
     policy = await _policy(pool, user)
-    async with pool.acquire() as conn:
+    async with tenant_transaction(pool, user.tenant_id) as conn:
         rows, total = await imports.list_tasks(
             conn,
             tenant_id=user.tenant_id,
@@ -169,7 +170,7 @@ async def list_imports(
 
 async def _visible(pool: Pool, user: TenantCaller, task_id: UUID) -> TaskRow:
     policy = await _policy(pool, user)
-    async with pool.acquire() as conn:
+    async with tenant_transaction(pool, user.tenant_id) as conn:
         task = await imports.get_task_in_scope(
             conn, tenant_id=user.tenant_id, scope=policy.scope_of(user.principal), task_id=task_id
         )
@@ -190,7 +191,7 @@ async def cancel_import(task_id: UUID, user: CurrentUser, pool: Pool) -> ImportT
     policy = await _policy(pool, user)
     if refusal := write_refusal(user.principal, Operation.IMPORT, policy):
         raise refused(refusal)
-    async with pool.acquire() as conn:
+    async with tenant_transaction(pool, user.tenant_id) as conn:
         cancelled = await imports.cancel(conn, task_id=task_id)
     if cancelled is None:
         raise ApiError(409, "not_running", f"The import is {task['status']}; nothing to cancel.")
@@ -218,10 +219,12 @@ async def download_result(
     name = f"import-result-{task_id}.{format}"
     headers = {"Content-Disposition": f'attachment; filename="{name}"'}
     if format == "csv":
-        return StreamingResponse(_csv(pool, task_id), media_type="text/csv", headers=headers)
+        return StreamingResponse(
+            _csv(pool, user.tenant_id, task_id), media_type="text/csv", headers=headers
+        )
     folder = Path(tempfile.mkdtemp(prefix="report-"))
     try:
-        await _write_xlsx(pool, task_id, folder / name)
+        await _write_xlsx(pool, user.tenant_id, task_id, folder / name)
     except BaseException:
         shutil.rmtree(folder, ignore_errors=True)
         raise
@@ -233,8 +236,8 @@ async def download_result(
     )
 
 
-async def _chunks(pool: Pool, task_id: UUID) -> AsyncIterator[list[ReportRow]]:
-    async with pool.acquire() as conn, conn.transaction():
+async def _chunks(pool: Pool, tenant_id: str, task_id: UUID) -> AsyncIterator[list[ReportRow]]:
+    async with tenant_transaction(pool, tenant_id) as conn:
         chunk: list[ReportRow] = []
         async for row in imports.report_rows(conn, task_id=task_id):
             chunk.append((row[0], row[1], row[2], row[3]))
@@ -244,15 +247,15 @@ async def _chunks(pool: Pool, task_id: UUID) -> AsyncIterator[list[ReportRow]]:
         yield chunk
 
 
-async def _write_xlsx(pool: Pool, task_id: UUID, path: Path) -> None:
+async def _write_xlsx(pool: Pool, tenant_id: str, task_id: UUID, path: Path) -> None:
     writer = XlsxReportWriter(path)
-    async for chunk in _chunks(pool, task_id):
+    async for chunk in _chunks(pool, tenant_id, task_id):
         await asyncio.to_thread(writer.write, chunk)  # CPU work off the event loop
     await asyncio.to_thread(writer.close)
 
 
-async def _csv(pool: Pool, task_id: UUID) -> AsyncIterator[bytes]:
+async def _csv(pool: Pool, tenant_id: str, task_id: UUID) -> AsyncIterator[bytes]:
     header = True
-    async for chunk in _chunks(pool, task_id):
+    async for chunk in _chunks(pool, tenant_id, task_id):
         yield csv_report_chunk(chunk, header=header)
         header = False

@@ -6,13 +6,14 @@ from services.api_gateway.auth import CurrentUser
 from services.api_gateway.deps import Pool
 from services.api_gateway.schemas import ChoosableOrgUnits, OrgUnitOut
 from shared.db import tenants
+from shared.db.pool import tenant_transaction
 
 router = APIRouter(prefix="/api/v1", tags=["organization units"])
 
 
 @router.get("/org-units")
 async def choosable_org_units(user: CurrentUser, pool: Pool) -> ChoosableOrgUnits:
-    async with pool.acquire() as conn:
+    async with tenant_transaction(pool, user.tenant_id) as conn:
         policy = await tenants.load_policy(conn, tenant_id=user.tenant_id)
         units = await tenants.list_org_units(conn, tenant_id=user.tenant_id)
     if policy is None:
