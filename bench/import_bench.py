@@ -25,6 +25,7 @@ from services.import_worker.cells import check_cell
 from services.import_worker.filetypes import FileLimits
 from services.import_worker.readers import check_file, iter_rows
 from shared.db.tenants import TENANTS_MAY_MAINTAIN
+from shared.settings import get_settings
 from tests.infra import backing_services
 from tests.processes import APPS, ServiceProcess, service_env
 
@@ -169,5 +170,6 @@ async def main() -> None:
 
 if __name__ == "__main__":
     os.environ["AUTH_JWT_SECRET"] = SECRET
+    get_settings.cache_clear()  # tokens are signed with the services' secret
     LOG_DIR.mkdir(parents=True, exist_ok=True)
     asyncio.run(main())

@@ -14,9 +14,9 @@ from faststream import BaseMiddleware
 from faststream.kafka import KafkaBroker
 from pydantic import ValidationError
 
-from shared import topics
+from shared import metrics, observability, topics
 from shared.contracts import DeadLetter
-from shared.settings import Settings
+from shared.settings import Settings, get_settings
 
 log = logging.getLogger(__name__)
 
@@ -32,6 +32,10 @@ TRANSIENT_ERRORS: tuple[type[BaseException], ...] = (
 )
 
 
+# Static group membership when set: a restarted instance takes its partitions back at once,
+# instead of waiting out the dead one's session (10 s) and a rebalance.
+INSTANCE_ID = get_settings().kafka_instance_id
+
 # Row batches are ~150 KB: aiokafka's default 1 MB per partition fetch stalls every few of them.
 BULK_FETCH_BYTES = 8 * 1024 * 1024
 
@@ -44,6 +48,7 @@ def make_broker(settings: Settings, *, client_id: str) -> KafkaBroker:
         settings.kafka_bootstrap_servers,
         client_id=client_id,
         **PRODUCER_OPTIONS,
+        **observability.broker_options(client_id),
         graceful_timeout=15.0,
     )
     broker.add_middleware(
@@ -113,6 +118,7 @@ async def _dead_letter(
     log.error(
         "dead-lettered %s:%d@%d: %s", record.topic, record.partition, record.offset, letter.error
     )
+    metrics.DEAD_LETTERED.labels(topic=record.topic).inc()
     await broker.publish(
         letter.model_dump(mode="json"), topic=topics.dead_letter_topic(record.topic), key=record.key
     )

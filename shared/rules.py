@@ -10,6 +10,7 @@ MAX_NUMBERS_PER_REQUEST = 100
 MAX_DESCRIPTION_LENGTH = 255
 
 _DIGITS = re.compile(r"[0-9]+")
+_CONTROL = re.compile(r"[\x00-\x1f\x7f]")
 
 
 class Reason(StrEnum):
@@ -21,6 +22,7 @@ class Reason(StrEnum):
     DUPLICATE = "duplicate"
     REPEATED_IN_REQUEST = "repeated_in_request"
     DESCRIPTION_TOO_LONG = "description_too_long"
+    DESCRIPTION_INVALID = "description_invalid"
     ORG_UNIT_NOT_FOUND = "org_unit_not_found"
     FORBIDDEN_ORG_UNIT = "forbidden_org_unit"
     PERMISSION_DENIED = "permission_denied"
@@ -54,6 +56,9 @@ def check_description(description: str) -> Rejection | None:
     if len(description) > MAX_DESCRIPTION_LENGTH:
         message = f"The description has at most {MAX_DESCRIPTION_LENGTH} characters."
         return Rejection(Reason.DESCRIPTION_TOO_LONG, message)
+    # PostgreSQL text cannot hold NUL, and no control character belongs in a description.
+    if _CONTROL.search(description):
+        return Rejection(Reason.DESCRIPTION_INVALID, "The description holds control characters.")
     return None
 
 

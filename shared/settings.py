@@ -17,6 +17,8 @@ class Settings(BaseSettings):
     auth_jwt_secret: str = Field(default="local-development-secret-change-me-32b", min_length=32)
     auth_jwt_issuer: str | None = None
     kafka_topic_partitions: int = 3
+    # Unique per running instance (e.g. the pod name), or unset for dynamic membership.
+    kafka_instance_id: str | None = None
     db_pool_min_size: int = 1
     db_pool_max_size: int = 10
     # How long a failing message is retried before it goes to the dead-letter topic.

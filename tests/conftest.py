@@ -19,7 +19,7 @@ from shared.db.tenants import TENANTS_MAY_MAINTAIN
 from shared.settings import get_settings
 from tests.infra import ROOT, Backing, backing_services
 from tests.kafka import TopicTap
-from tests.processes import APPS, ServiceProcess, service_env
+from tests.processes import APPS, TEST_LIMITS, ServiceProcess, service_env
 
 get_settings.cache_clear()
 OUTPUT = ROOT / "test-output"
@@ -35,7 +35,7 @@ def backing() -> Iterator[Backing]:
 def services(backing: Backing) -> Iterator[dict[str, ServiceProcess]]:
     log_dir = OUTPUT / "logs"
     log_dir.mkdir(parents=True, exist_ok=True)
-    env = service_env(backing, secret=os.environ["AUTH_JWT_SECRET"])
+    env = {**service_env(backing, secret=os.environ["AUTH_JWT_SECRET"]), **TEST_LIMITS}
     running = {name: ServiceProcess(name, env, log_dir) for name in APPS}
     try:
         for process in running.values():

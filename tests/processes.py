@@ -80,6 +80,7 @@ class ServiceProcess:
 
 
 def service_env(backing: Backing, *, secret: str) -> dict[str, str]:
+    """The services' environment with production settings."""
     return {
         **os.environ,
         "KAFKA_BOOTSTRAP_SERVERS": backing.kafka,
@@ -87,10 +88,14 @@ def service_env(backing: Backing, *, secret: str) -> dict[str, str]:
         "DATABASE_OWNER_URL": backing.database_owner_url,
         "AUTH_JWT_SECRET": secret,
         "PYTHONUNBUFFERED": "1",
-        # Small limits keep the import tests quick and let them reach every limit.
-        "IMPORT_MAX_ROWS": "1000",
-        "IMPORT_BATCH_ROWS": "10",
-        "IMPORT_MAX_UPLOAD_BYTES": str(1024 * 1024),
-        "IMPORT_PENDING_GRACE_SECONDS": "1",
-        "IMPORT_TAKEOVER_INTERVAL_SECONDS": "0.5",
     }
+
+
+# Small limits keep the import tests quick and let them reach every limit.
+TEST_LIMITS = {
+    "IMPORT_MAX_ROWS": "1000",
+    "IMPORT_BATCH_ROWS": "10",
+    "IMPORT_MAX_UPLOAD_BYTES": str(1024 * 1024),
+    "IMPORT_PENDING_GRACE_SECONDS": "1",
+    "IMPORT_TAKEOVER_INTERVAL_SECONDS": "0.5",
+}

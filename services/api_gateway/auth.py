@@ -9,6 +9,7 @@ from fastapi.security import HTTPAuthorizationCredentials, HTTPBearer
 from pydantic import BaseModel, ConfigDict, ValidationError
 
 from services.api_gateway.errors import ApiError
+from shared import logs
 from shared.contracts import Principal, Role
 from shared.settings import get_settings
 
@@ -68,7 +69,9 @@ async def _caller(
 ) -> Caller:
     if credentials is None:
         raise _unauthorized("A bearer token is required.")
-    return decode_token(credentials.credentials)
+    caller = decode_token(credentials.credentials)
+    logs.bind(tenant_id=caller.tenant_id)  # on this request's log line
+    return caller
 
 
 @dataclass(frozen=True)

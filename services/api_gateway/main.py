@@ -5,12 +5,24 @@ from contextlib import asynccontextmanager
 
 from fastapi import FastAPI
 
-from services.api_gateway import errors
+from services.api_gateway import errors, web
 from services.api_gateway.bus import kafka
-from services.api_gateway.routes import admin, caller_numbers, commands, imports, org_units
+from services.api_gateway.observability import RequestObservation
+from services.api_gateway.routes import (
+    admin,
+    caller_numbers,
+    commands,
+    imports,
+    me,
+    operations,
+    org_units,
+)
 from services.api_gateway.waiter import CommandWaiter
+from shared import logs
 from shared.runtime import backing_services
 from shared.settings import get_settings
+
+logs.configure("api-gateway", uvicorn_access_log=False)  # RequestObservation logs requests
 
 
 @asynccontextmanager
@@ -29,8 +41,10 @@ async def lifespan(app: FastAPI) -> AsyncIterator[None]:
 app = FastAPI(title="Caller Number Registry", version="1", lifespan=lifespan)
 errors.install(app)
 app.include_router(kafka)  # starts and stops the Kafka producer with the app
-for routes in (admin, caller_numbers, commands, imports, org_units):
+for routes in (admin, caller_numbers, commands, imports, me, operations, org_units):
     app.include_router(routes.router)
+web.install(app)  # the page at /, its files under /web/
+app.add_middleware(RequestObservation)  # HTTP metrics, one log line per request
 
 
 @app.get("/health", tags=["operations"])

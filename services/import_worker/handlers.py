@@ -7,7 +7,8 @@ from services.import_worker.progress import Progress
 from services.import_worker.runner import ImportRunner
 from shared import topics
 from shared.contracts import ImportRowsApplied, StartImport
-from shared.kafka import BULK_FETCH_BYTES
+from shared.faults import crash_point
+from shared.kafka import BULK_FETCH_BYTES, INSTANCE_ID
 
 router = KafkaRouter()
 rows_out = router.publisher(topics.IMPORT_ROWS, title="import rows")
@@ -19,6 +20,7 @@ import_events = router.publisher(topics.IMPORT_EVENTS, title="import task events
 @router.subscriber(
     topics.IMPORT_COMMANDS,
     group_id="import-worker",
+    group_instance_id=INSTANCE_ID,
     ack_policy=AckPolicy.NACK_ON_ERROR,
     auto_offset_reset="earliest",
 )
@@ -29,9 +31,11 @@ async def on_start_import(command: StartImport, runner: ImportRunner = Context()
 @router.subscriber(
     topics.IMPORT_ROW_RESULTS,
     group_id="import-worker-results",
+    group_instance_id=INSTANCE_ID,
     ack_policy=AckPolicy.NACK_ON_ERROR,
     auto_offset_reset="earliest",
     max_partition_fetch_bytes=BULK_FETCH_BYTES,
 )
 async def on_rows_applied(applied: ImportRowsApplied, progress: Progress = Context()) -> None:
     await progress.record(applied.tenant_id, applied.task_id, applied.results)
+    crash_point("worker.after_results_recorded")

@@ -6,15 +6,17 @@ from collections.abc import AsyncIterator
 from contextlib import asynccontextmanager
 
 from faststream import ContextRepo
-from faststream.asgi import AsgiFastStream, make_ping_asgi
+from faststream.asgi import AsgiFastStream
 
 from services.import_worker.handlers import import_events, router, rows_out
 from services.import_worker.progress import Progress
 from services.import_worker.runner import ImportRunner
+from shared import logs, observability
 from shared.kafka import make_broker
 from shared.runtime import backing_services
 from shared.settings import get_settings
 
+logs.configure("import-worker")
 settings = get_settings()
 broker = make_broker(settings, client_id="import-worker")
 broker.include_router(router)
@@ -47,5 +49,5 @@ async def lifespan(context: ContextRepo) -> AsyncIterator[None]:
 app = AsgiFastStream(
     broker,
     lifespan=lifespan,
-    asgi_routes=[("/health", make_ping_asgi(broker, timeout=5.0))],
+    asgi_routes=observability.service_routes(broker),  # /health, /ready, /metrics
 )

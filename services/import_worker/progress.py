@@ -6,6 +6,7 @@ from uuid import UUID
 import asyncpg
 from faststream.kafka.publisher.usecase import DefaultPublisher
 
+from shared import metrics
 from shared.contracts import (
     ImportCompleted,
     ImportProgressed,
@@ -29,6 +30,7 @@ class Progress:
         """Count each row's first result; results delivered again change nothing."""
         async with tenant_transaction(self._pool, tenant_id) as conn:
             task, completed = await imports.record_results(conn, task_id=task_id, results=results)
+        metrics.count_row_results(results)
         if completed is not None:
             self._last_sent.pop(task_id, None)
             await self.publish(ImportCompleted, completed)

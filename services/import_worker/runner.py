@@ -23,6 +23,7 @@ from services.import_worker.filetypes import BadFile, Cell, FileLimits
 from services.import_worker.progress import Progress
 from services.import_worker.readers import check_file, count_data_rows
 from services.import_worker.readers import iter_rows as read_rows
+from shared import metrics
 from shared.contracts import (
     ImportFailed,
     ImportRowRead,
@@ -34,6 +35,7 @@ from shared.contracts import (
 from shared.db import imports
 from shared.db.imports import TaskRow
 from shared.db.pool import takeover_transaction, tenant_transaction
+from shared.faults import crash_point
 from shared.rules import Reason
 from shared.settings import Settings
 
@@ -59,6 +61,7 @@ class ImportRunner:
             max_compression_ratio=settings.import_max_compression_ratio,
         )
         self._running: dict[UUID, tuple[str, asyncio.Task[None]]] = {}
+        metrics.ACTIVE_IMPORTS.set_function(lambda: len(self._running))
 
     async def start(self, tenant_id: str, task_id: UUID) -> None:
         """Start reading the task's file unless it is done or another worker holds it."""
@@ -152,9 +155,11 @@ class ImportRunner:
             valid, invalid = _split(chunk)
             if valid:
                 await self._publish_rows(task, valid)
+                crash_point("worker.after_rows_sent")
             if invalid:
                 await self._progress.record(task["tenant_id"], task["id"], invalid)
             rows_read += len(chunk)
+            metrics.IMPORT_ROWS_READ.inc(len(chunk))
             async with tenant_transaction(self._pool, task["tenant_id"]) as conn:
                 status = await imports.checkpoint(
                     conn,

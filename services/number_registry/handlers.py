@@ -10,7 +10,8 @@ from services.number_registry import imports, registry
 from shared import topics
 from shared.contracts import CallerNumberCommand, ImportRowsApplied, ImportRowsRead, outcome_event
 from shared.db.pool import tenant_transaction
-from shared.kafka import BULK_FETCH_BYTES
+from shared.faults import crash_point, fail_point
+from shared.kafka import BULK_FETCH_BYTES, INSTANCE_ID
 
 router = KafkaRouter()
 events = router.publisher(topics.CALLER_NUMBER_EVENTS, title="caller-number events")
@@ -22,12 +23,15 @@ import_results = router.publisher(topics.IMPORT_ROW_RESULTS, title="import row r
 @router.subscriber(
     topics.CALLER_NUMBER_COMMANDS,
     group_id="number-registry",
+    group_instance_id=INSTANCE_ID,
     ack_policy=AckPolicy.NACK_ON_ERROR,
     auto_offset_reset="earliest",
 )
 async def on_command(command: CallerNumberCommand, pool: asyncpg.Pool = Context()) -> None:
+    fail_point("registry.command", command.tenant_id)
     async with tenant_transaction(pool, command.tenant_id) as conn:
         applied = await registry.apply(conn, command)
+    crash_point("registry.after_commit")
     key = command.tenant_id.encode()
     await asyncio.gather(
         *(
@@ -40,11 +44,13 @@ async def on_command(command: CallerNumberCommand, pool: asyncpg.Pool = Context(
             for index, outcome in enumerate(applied.outcomes)
         )
     )
+    crash_point("registry.after_publish")
 
 
 @router.subscriber(
     topics.IMPORT_ROWS,
     group_id="number-registry-imports",
+    group_instance_id=INSTANCE_ID,
     ack_policy=AckPolicy.NACK_ON_ERROR,
     auto_offset_reset="earliest",
     max_partition_fetch_bytes=BULK_FETCH_BYTES,
@@ -52,6 +58,7 @@ async def on_command(command: CallerNumberCommand, pool: asyncpg.Pool = Context(
 async def on_import_rows(batch: ImportRowsRead, pool: asyncpg.Pool = Context()) -> None:
     async with tenant_transaction(pool, batch.tenant_id) as conn:
         results = await imports.apply(conn, batch)
+    crash_point("registry.after_commit")
     applied = ImportRowsApplied(
         tenant_id=batch.tenant_id,
         principal=batch.principal,

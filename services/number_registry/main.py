@@ -4,13 +4,15 @@ from collections.abc import AsyncIterator
 from contextlib import asynccontextmanager
 
 from faststream import ContextRepo
-from faststream.asgi import AsgiFastStream, make_ping_asgi
+from faststream.asgi import AsgiFastStream
 
 from services.number_registry.handlers import router
+from shared import logs, observability
 from shared.kafka import make_broker
 from shared.runtime import backing_services
 from shared.settings import get_settings
 
+logs.configure("number-registry")
 settings = get_settings()
 broker = make_broker(settings, client_id="number-registry")
 broker.include_router(router)
@@ -26,5 +28,5 @@ async def lifespan(context: ContextRepo) -> AsyncIterator[None]:
 app = AsgiFastStream(
     broker,
     lifespan=lifespan,
-    asgi_routes=[("/health", make_ping_asgi(broker, timeout=5.0))],
+    asgi_routes=observability.service_routes(broker),  # /health, /ready, /metrics
 )

@@ -112,6 +112,18 @@ class TestRequestsRefusedWhole:
         body = await f.add_numbers(http, f.tenant_admin(tenant), numbers)
         assert [r["status"] for r in body["results"]] == ["created"] * 100
 
+    async def test_a_description_with_control_characters_is_refused(
+        self, http: httpx.AsyncClient
+    ) -> None:
+        tenant = await f.create_tenant(http)
+        response = await http.post(
+            "/api/v1/caller-numbers",
+            json={"numbers": ["1"], "description": "nul\u0000byte"},
+            headers=f.tenant_admin(tenant),
+        )
+        assert response.status_code == 422
+        assert response.json()["error"]["code"] == "description_invalid"
+
     async def test_an_unknown_ou_is_refused(self, http: httpx.AsyncClient) -> None:
         tenant = await f.create_tenant(http)
         response = await http.post(

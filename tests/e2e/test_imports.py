@@ -255,10 +255,13 @@ class TestTasks:
         assert response.json()["error"]["code"] == "permission_denied"
 
 
-async def registry_waits_on_a_lock(db: asyncpg.Pool) -> None:
+async def registry_waits_on_a_lock(db: asyncpg.Pool, holder_pid: int) -> None:
+    """Until a backend waits on the lock that the connection `holder_pid` holds."""
     async for _ in deadline(30):
-        # pg_locks, unlike other roles' queries in pg_stat_activity, is visible to every role.
-        waiting = await db.fetchval("SELECT count(*) FROM pg_locks WHERE NOT granted")
+        waiting = await db.fetchval(
+            "SELECT count(*) FROM pg_locks WHERE NOT granted AND $1 = ANY(pg_blocking_pids(pid))",
+            holder_pid,
+        )
         if waiting:
             return
     raise AssertionError("the registry never reached the blocked row")
@@ -279,7 +282,7 @@ class TestCancel:
                 "INSERT INTO caller_number (tenant_id, number) VALUES ($1, $2)", tenant, numbers[0]
             )
             task = await upload(http, admin, files.xlsx(numbers))
-            await registry_waits_on_a_lock(db)
+            await registry_waits_on_a_lock(db, conn.get_server_pid())
             response = await http.post(f"{IMPORTS}/{task['id']}/cancel", headers=admin)
             assert response.status_code == 200 and response.json()["status"] == "cancelled"
             await blocker.rollback()

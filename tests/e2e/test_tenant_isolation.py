@@ -9,6 +9,7 @@ from shared.db.pool import tenant_transaction
 from tests import factories as f
 from tests import files
 from tests.infra import Backing
+from tests.waiting import deadline
 
 
 async def tenant_with_data(http: httpx.AsyncClient) -> tuple[str, dict[str, str], str, str]:
@@ -21,7 +22,12 @@ async def tenant_with_data(http: httpx.AsyncClient) -> tuple[str, dict[str, str]
         files={"file": ("a.xlsx", files.xlsx(["6002"]))},
         headers=admin,
     )
-    return tenant, admin, body["results"][0]["caller_number"]["id"], response.json()["id"]
+    task_id = response.json()["id"]
+    async for _ in deadline(30):  # finished: its result rows exist too
+        task = await http.get(f"/api/v1/caller-number-imports/{task_id}", headers=admin)
+        if task.json()["status"] == "completed":
+            break
+    return tenant, admin, body["results"][0]["caller_number"]["id"], task_id
 
 
 class TestEveryEndpointById:

@@ -53,6 +53,11 @@ class TestDescriptionAndPrerequisites:
         assert check_description("x" * 255) is None
         assert check_description("x" * 256).reason is Reason.DESCRIPTION_TOO_LONG  # type: ignore[union-attr]
 
+    def test_control_characters_in_a_description_are_refused(self) -> None:
+        for description in ["a\x00b", "line\nbreak", "\x7f"]:
+            assert check_description(description).reason is Reason.DESCRIPTION_INVALID  # type: ignore[union-attr]
+        assert check_description("Hotline, 9-18h — ünïcode ok") is None
+
     def test_both_prerequisites_are_needed(self) -> None:
         assert prerequisites_met(anonymization_enabled=True, tenants_may_maintain=True)
         assert not prerequisites_met(anonymization_enabled=False, tenants_may_maintain=True)

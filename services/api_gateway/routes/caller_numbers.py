@@ -19,7 +19,7 @@ from shared.access import Operation, TenantPolicy, write_refusal
 from shared.contracts import CreateCallerNumbers, DeleteCallerNumber, UpdateCallerNumber
 from shared.db import caller_numbers, tenants
 from shared.db.pool import tenant_transaction
-from shared.rules import ADD_MAX_DIGITS, check_numbers
+from shared.rules import ADD_MAX_DIGITS, check_description, check_numbers
 
 router = APIRouter(prefix="/api/v1", tags=["caller numbers"])
 
@@ -49,7 +49,7 @@ async def add_caller_numbers(
     policy = await _policy(pool, user)
     if refusal := write_refusal(
         user.principal, Operation.ADD, policy, target_org_units=(body.org_unit_id,)
-    ):
+    ) or check_description(body.description):
         raise refused(refusal)
     checked = check_numbers(body.numbers, max_digits=ADD_MAX_DIGITS)
     invalid = [
@@ -135,7 +135,7 @@ async def edit_caller_number(
     description = row["description"] if body.description is None else body.description
     if refusal := write_refusal(
         user.principal, Operation.EDIT, policy, target_org_units=(org_unit_id,)
-    ):
+    ) or check_description(description):
         raise refused(refusal)
     command = UpdateCallerNumber(
         tenant_id=user.tenant_id,

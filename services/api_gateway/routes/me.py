@@ -1,0 +1,48 @@
+"""The caller as the page needs them: what they may do, and whether their tenant allows writes."""
+
+from fastapi import APIRouter
+from pydantic import BaseModel
+
+from services.api_gateway.auth import CurrentUser
+from services.api_gateway.deps import Pool
+from services.api_gateway.errors import not_found
+from shared.access import Operation, may
+from shared.contracts import Role
+from shared.db import tenants
+from shared.db.pool import tenant_transaction
+from shared.rules import FEATURE_DISABLED, prerequisites_met
+
+router = APIRouter(prefix="/api/v1", tags=["caller"])
+
+
+class Me(BaseModel):
+    tenant_id: str
+    sub: str
+    role: Role
+    org_unit_id: str | None
+    permissions: list[str]
+    writes_enabled: bool
+    writes_disabled_message: str | None
+
+
+@router.get("/me")
+async def me(user: CurrentUser, pool: Pool) -> Me:
+    """`writes_enabled` is false while the tenant's prerequisites are off (writes answer 403)."""
+    async with tenant_transaction(pool, user.tenant_id) as conn:
+        policy = await tenants.load_policy(conn, tenant_id=user.tenant_id)
+    if policy is None:
+        raise not_found("tenant")
+    enabled = prerequisites_met(
+        anonymization_enabled=policy.anonymization_enabled,
+        tenants_may_maintain=policy.tenants_may_maintain,
+    )
+    principal = user.principal
+    return Me(
+        tenant_id=user.tenant_id,
+        sub=principal.sub,
+        role=principal.role,
+        org_unit_id=principal.org_unit_id,
+        permissions=[operation.value for operation in Operation if may(principal, operation)],
+        writes_enabled=enabled,
+        writes_disabled_message=None if enabled else FEATURE_DISABLED.message,
+    )

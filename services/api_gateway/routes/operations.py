@@ -1,0 +1,59 @@
+"""Operators and upstream systems: readiness, metrics, the AsyncAPI document of every topic."""
+
+import json
+
+from fastapi import APIRouter, Request, Response
+from fastapi.responses import HTMLResponse, JSONResponse
+from faststream.specification.asyncapi.site import (
+    ASYNCAPI_CSS_DEFAULT_URL,
+    ASYNCAPI_JS_DEFAULT_URL,
+)
+from prometheus_client import CONTENT_TYPE_LATEST, generate_latest
+
+from services.api_gateway.bus import kafka
+from shared import asyncapi
+from shared.observability import is_ready, readiness
+
+router = APIRouter(tags=["operations"])
+
+
+@router.get("/ready")
+async def ready(request: Request) -> JSONResponse:
+    """Kafka and PostgreSQL answer: 200, else 503 with what is wrong."""
+    checks = await readiness(kafka.broker, getattr(request.app.state, "pool", None))
+    body = {"status": "ready" if is_ready(checks) else "not ready", "checks": checks}
+    return JSONResponse(body, status_code=200 if is_ready(checks) else 503)
+
+
+@router.get("/metrics", include_in_schema=False)
+async def metrics() -> Response:
+    return Response(generate_latest(), media_type=CONTENT_TYPE_LATEST)
+
+
+@router.get("/asyncapi.json")
+async def asyncapi_document() -> JSONResponse:
+    """The AsyncAPI 3.0 document of every topic (also in docs/asyncapi.json)."""
+    return JSONResponse(asyncapi.document())
+
+
+@router.get("/asyncapi", response_class=HTMLResponse, include_in_schema=False)
+async def asyncapi_page() -> HTMLResponse:
+    document = json.dumps(asyncapi.document()).replace("</", "<\\/")
+    return HTMLResponse(
+        _PAGE.format(css=ASYNCAPI_CSS_DEFAULT_URL, js=ASYNCAPI_JS_DEFAULT_URL, doc=document)
+    )
+
+
+_PAGE = """<!DOCTYPE html>
+<html>
+<head><title>Caller Number Registry: AsyncAPI</title><link rel="stylesheet" href="{css}"></head>
+<body>
+<div id="asyncapi"></div>
+<script src="{js}"></script>
+<script>
+AsyncApiStandalone.render({{schema: {doc}, config: {{show: {{sidebar: true}}}}}},
+                          document.getElementById("asyncapi"));
+</script>
+</body>
+</html>
+"""

@@ -1,0 +1,219 @@
+"""The AsyncAPI 3.0 document of every topic, built from the message models in shared/contracts.py.
+
+python -m shared.asyncapi            # print it
+python -m shared.asyncapi --write    # write docs/asyncapi.json (a test checks it is current)
+"""
+
+import argparse
+import json
+from dataclasses import dataclass
+from functools import cache
+from pathlib import Path
+from typing import Any, Literal
+
+from pydantic import BaseModel
+from pydantic.json_schema import models_json_schema
+
+from shared import contracts as c
+from shared import topics
+from shared.message_examples import EXAMPLES
+
+DOCUMENT_PATH = Path(__file__).resolve().parent.parent / "docs" / "asyncapi.json"
+Action = Literal["send", "receive"]
+KEY = {"type": "string", "description": "The tenant id (all of a tenant's messages keep order)."}
+
+
+@dataclass(frozen=True)
+class Channel:
+    topic: str
+    description: str
+    messages: tuple[type[BaseModel], ...]
+    # What the Caller Number Registry does on the topic.
+    actions: tuple[Action, ...]
+
+
+CHANNELS = (
+    Channel(
+        topics.CALLER_NUMBER_COMMANDS,
+        "Create, update and delete caller numbers. Upstream systems publish here with the "
+        'principal {"sub": "<system name>", "role": "service"} and their own message_id; '
+        "the gateway publishes the same commands.",
+        (c.CreateCallerNumbers, c.UpdateCallerNumber, c.DeleteCallerNumber),
+        ("receive",),
+    ),
+    Channel(
+        topics.CALLER_NUMBER_EVENTS,
+        "The outcome of each command, one event per number, naming the command in command_id. "
+        "A redelivered command yields the same events again (same message_id): drop duplicates.",
+        (
+            c.CallerNumberCreated,
+            c.CallerNumberUpdated,
+            c.CallerNumberDeleted,
+            c.CallerNumberRejected,
+        ),
+        ("send",),
+    ),
+    Channel(
+        topics.IMPORT_COMMANDS,
+        "Start reading the uploaded file of an import task (the gateway publishes it).",
+        (c.StartImport,),
+        ("receive",),
+    ),
+    Channel(
+        topics.IMPORT_EVENTS,
+        "Import task lifecycle and progress: started, progressed (about once a second), then "
+        "completed, failed or cancelled, each with the task's counters.",
+        (c.ImportStarted, c.ImportProgressed, c.ImportCompleted, c.ImportFailed, c.ImportCancelled),
+        ("send",),
+    ),
+    Channel(
+        topics.IMPORT_ROWS,
+        "Internal: the well-formed rows of an import, in batches, from import_worker to "
+        "number_registry.",
+        (c.ImportRowsRead,),
+        ("send", "receive"),
+    ),
+    Channel(
+        topics.IMPORT_ROW_RESULTS,
+        "Internal: what became of each row, from number_registry back to import_worker.",
+        (c.ImportRowsApplied,),
+        ("send", "receive"),
+    ),
+    *(
+        Channel(
+            topics.dead_letter_topic(source),
+            f"Messages of {source} that could not be processed, with the error; the key is the "
+            "source message's key.",
+            (c.DeadLetter,),
+            ("send",),
+        )
+        for source in topics.CONSUMED
+    ),
+)
+
+
+# Every message type on the bus, once.
+MESSAGES = tuple(dict.fromkeys(m for channel in CHANNELS for m in channel.messages))
+SUMMARIES: dict[type[BaseModel], str] = {
+    c.CreateCallerNumbers: "Add 1 to 100 numbers; each one succeeds or fails on its own.",
+    c.UpdateCallerNumber: "Set the OU (null: Unorganized) and the description of one number.",
+    c.DeleteCallerNumber: "Delete one number, named by its digits.",
+    c.CallerNumberCreated: "A number was added.",
+    c.CallerNumberUpdated: "A number's OU or description was changed.",
+    c.CallerNumberDeleted: "A number was deleted.",
+    c.CallerNumberRejected: "A number of the command was refused, with a reason code.",
+    c.StartImport: "Read the uploaded file of an import task (stored in PostgreSQL).",
+    c.ImportRowsRead: "A batch of well-formed rows of one import, in file order.",
+    c.ImportRowsApplied: "The result of each row of one batch.",
+    c.ImportStarted: "The task's file was checked and its reading began.",
+    c.ImportProgressed: "The task's counters moved.",
+    c.ImportCompleted: "Every row has its result; the report can be downloaded.",
+    c.ImportFailed: "The file cannot be imported (error_code says why).",
+    c.ImportCancelled: "A user stopped the task; rows not reached count as not processed.",
+    c.DeadLetter: "A message that could not be processed, with its error and origin.",
+}
+
+
+def schema_version(model: type[BaseModel]) -> int:
+    version: int = model.model_fields["schema_version"].default
+    return version
+
+
+def message_name(model: type[BaseModel]) -> str:
+    """The `type` a message carries on the wire (dead letters have none: their model name)."""
+    field = model.model_fields.get("type")
+    return str(field.default) if field is not None else model.__name__
+
+
+@cache
+def document() -> dict[str, Any]:
+    refs, definitions = models_json_schema(
+        [(m, "validation") for m in MESSAGES], ref_template="#/components/schemas/{model}"
+    )
+    return {
+        "asyncapi": "3.0.0",
+        "info": {
+            "title": "Caller Number Registry",
+            "version": "1",
+            "description": "Every message is JSON with `message_id` and `schema_version`; all "
+            "but dead letters also carry `tenant_id`, the acting `principal` and `occurred_at`. "
+            "The key is the tenant id. Within a version a message only gains optional fields, so "
+            "consumers ignore fields they do not know; a breaking change raises `schema_version` "
+            "and moves to a new topic (`.v2`).",
+        },
+        "defaultContentType": "application/json",
+        "servers": {
+            "local": {
+                "host": "127.0.0.1:9092",
+                "protocol": "kafka",
+                "description": "scripts/run-local.sh; elsewhere the KAFKA_BOOTSTRAP_SERVERS given.",
+            }
+        },
+        "channels": {ch.topic: _channel(ch) for ch in CHANNELS},
+        "operations": {
+            f"{action}-{ch.topic}": _operation(ch, action)
+            for ch in CHANNELS
+            for action in ch.actions
+        },
+        "components": {
+            "messages": {m.__name__: _message(m, refs[(m, "validation")]) for m in MESSAGES},
+            "schemas": definitions["$defs"],
+        },
+    }
+
+
+def _channel(channel: Channel) -> dict[str, Any]:
+    return {
+        "address": channel.topic,
+        "description": channel.description,
+        "messages": {
+            message_name(m): {"$ref": f"#/components/messages/{m.__name__}"}
+            for m in channel.messages
+        },
+        "bindings": {"kafka": {"topic": channel.topic, "bindingVersion": "0.5.0"}},
+    }
+
+
+def _operation(channel: Channel, action: Action) -> dict[str, Any]:
+    return {
+        "action": action,
+        "channel": {"$ref": f"#/channels/{channel.topic}"},
+        "messages": [
+            {"$ref": f"#/channels/{channel.topic}/messages/{message_name(m)}"}
+            for m in channel.messages
+        ],
+    }
+
+
+def _message(model: type[BaseModel], payload: dict[str, Any]) -> dict[str, Any]:
+    version = schema_version(model)
+    return {
+        "name": message_name(model),
+        "title": f"{model.__name__} v{version}",
+        "summary": SUMMARIES[model],
+        "contentType": "application/json",
+        "payload": payload,
+        "bindings": {"kafka": {"key": KEY, "bindingVersion": "0.5.0"}},
+        "examples": [
+            {"name": message_name(model), "payload": EXAMPLES[model].model_dump(mode="json")}
+        ],
+    }
+
+
+def render() -> str:
+    return json.dumps(document(), indent=2, ensure_ascii=False) + "\n"
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser(description="The AsyncAPI document of every topic.")
+    parser.add_argument("--write", action="store_true", help=f"write {DOCUMENT_PATH}")
+    if parser.parse_args().write:
+        DOCUMENT_PATH.parent.mkdir(exist_ok=True)
+        DOCUMENT_PATH.write_text(render())
+        print(f"wrote {DOCUMENT_PATH}")
+    else:
+        print(render(), end="")
+
+
+if __name__ == "__main__":
+    main()

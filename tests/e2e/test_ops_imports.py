@@ -1,0 +1,36 @@
+"""`python -m ops.imports list --json`: the imports as the events topic tells them."""
+
+import asyncio
+import json
+import sys
+
+import httpx
+
+from tests import factories as f
+from tests import files
+from tests.e2e.test_imports import finished, upload
+from tests.infra import ROOT
+
+
+async def ops_imports(*args: str) -> str:
+    process = await asyncio.create_subprocess_exec(
+        sys.executable, "-m", "ops.imports", *args, cwd=ROOT, stdout=asyncio.subprocess.PIPE
+    )
+    output, _ = await asyncio.wait_for(process.communicate(), 60)
+    assert process.returncode == 0
+    return output.decode()
+
+
+async def test_a_finished_import_is_listed_with_its_counters(
+    backing: tuple[str, str], http: httpx.AsyncClient
+) -> None:
+    tenant = await f.create_tenant(http)
+    admin = f.tenant_admin(tenant)
+    task = await upload(http, admin, files.xlsx(["0788000001", "0788000002", "07x"]))
+    done = await finished(http, admin, task["id"])
+
+    listed = json.loads(await ops_imports("list", "--json", "--bootstrap-servers", backing[0]))
+    [mine] = [t for t in listed if t["task_id"] == task["id"]]
+    assert mine["tenant_id"] == tenant and mine["status"] == "completed"
+    assert mine["counters"] == done["counters"]
+    assert mine["rows_per_second"] is not None and mine["eta_seconds"] is None

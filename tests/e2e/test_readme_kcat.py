@@ -1,0 +1,38 @@
+"""The README's kcat example, run as written against the test's Kafka and a fresh tenant."""
+
+import asyncio
+import json
+import re
+import shutil
+
+import httpx
+import pytest
+
+from tests import factories as f
+from tests.infra import ROOT
+
+SETTINGS_LINE = "KAFKA=127.0.0.1:9092 TENANT=acme"
+
+
+def readme_example() -> str:
+    readme = (ROOT / "README.md").read_text()
+    found = re.search(r"<!-- kcat-example -->\s*```bash\n(.*?)```", readme, re.S)
+    assert found, "README.md lost its kcat example (after <!-- kcat-example -->)"
+    assert SETTINGS_LINE in found.group(1)
+    return found.group(1)
+
+
+@pytest.mark.skipif(shutil.which("kcat") is None, reason="kcat is not installed")
+async def test_the_readme_kcat_example_creates_a_number_and_reads_its_event(
+    backing: tuple[str, str], http: httpx.AsyncClient
+) -> None:
+    tenant = await f.create_tenant(http)
+    script = readme_example().replace(SETTINGS_LINE, f"KAFKA={backing[0]} TENANT={tenant}")
+    process = await asyncio.create_subprocess_exec(
+        "bash", "-euo", "pipefail", "-c", script, stdout=asyncio.subprocess.PIPE
+    )
+    output, _ = await asyncio.wait_for(process.communicate(), 60)
+    assert process.returncode == 0
+    [event] = [json.loads(line) for line in output.decode().splitlines()]
+    assert event["type"] == "created" and event["tenant_id"] == tenant
+    assert event["caller_number"]["number"] == "02150009999"

@@ -1,0 +1,86 @@
+"""PostgreSQL or Kafka gone for a while: services wait and retry, then finish correctly."""
+
+import asyncio
+import subprocess
+import time
+from uuid import UUID
+
+import asyncpg
+import httpx
+import pytest
+
+from shared.db.pool import tenant_transaction
+from tests import factories as f
+from tests.faults.cluster import Cluster
+from tests.faults.test_crashes import expected_counters, import_and_finish, messy_csv
+from tests.infra import LOCAL_SERVICES
+from tests.waiting import deadline
+
+pytestmark = pytest.mark.faults
+OUTAGE_SECONDS = 30
+
+
+def local_services(action: str, service: str) -> None:
+    subprocess.run(["bash", str(LOCAL_SERVICES), action, service], check=True, capture_output=True)
+
+
+async def test_postgres_down_for_30_seconds_during_an_import(
+    cluster: Cluster, gateway: httpx.AsyncClient
+) -> None:
+    cluster.start("number_registry")
+    cluster.start("import_worker")
+    tenant = await f.create_tenant(gateway)
+    admin, content = f.tenant_admin(tenant), messy_csv(100_000)
+    outage: list[httpx.Response] = []
+
+    def stop_postgres_once(task: dict[str, object]) -> None:
+        counters = task["counters"]
+        assert isinstance(counters, dict)
+        if not outage and counters["rows_read"] >= 10_000:
+            local_services("stop", "postgres")
+            ends = time.monotonic() + OUTAGE_SECONDS
+            with httpx.Client(base_url=cluster.url("api_gateway"), timeout=10) as client:
+                while time.monotonic() < ends:  # the outage itself, not a wait for a condition
+                    outage.append(client.get("/api/v1/caller-numbers", headers=admin))
+                    time.sleep(1)
+            local_services("start", "postgres")
+
+    task, _ = await import_and_finish(gateway, admin, content, stop_postgres_once)
+    assert task["counters"] == expected_counters(content)
+    assert outage and all(r.status_code == 503 for r in outage)
+    assert {r.json()["error"]["code"] for r in outage} == {"unavailable"}
+    # They waited it out: nobody died and had to be restarted.
+    assert not any(cluster.dead(name) for name in cluster.processes)
+
+
+async def test_kafka_restarted_during_adds_and_an_import_loses_nothing_answered_202(
+    cluster: Cluster, gateway: httpx.AsyncClient, db: asyncpg.Pool
+) -> None:
+    cluster.start("number_registry")
+    cluster.start("import_worker")
+    tenant = await f.create_tenant(gateway)
+    admin, content = f.tenant_admin(tenant), messy_csv(100_000)
+    importing = asyncio.create_task(import_and_finish(gateway, admin, content))
+    restart = asyncio.create_task(asyncio.to_thread(local_services, "restart", "kafka"))
+    accepted: list[UUID] = []
+    for n in range(300):
+        response = await gateway.post(
+            "/api/v1/caller-numbers", json={"numbers": [f"95{n:06d}"]}, headers=admin
+        )
+        assert response.status_code in (202, 503), response.text
+        if response.status_code == 202:
+            accepted.append(UUID(response.json()["command_id"]))
+        if restart.done() and n >= 100:
+            break
+    await restart
+    task, _ = await importing
+    assert task["counters"] == expected_counters(content)
+    async for _ in deadline(120):
+        async with tenant_transaction(db, tenant) as conn:
+            processed = await conn.fetchval(
+                "SELECT count(*) FROM processed_command WHERE command_id = ANY($1::uuid[])",
+                accepted,
+            )
+        if processed == len(accepted):
+            break
+    assert processed == len(accepted) and len(accepted) >= 100
