@@ -6,10 +6,15 @@ from typing import Annotated
 import asyncpg
 from fastapi import Depends, Header, Request, Response
 
+from services.api_gateway.auth import TenantCaller
 from services.api_gateway.bus import caller_number_commands
+from services.api_gateway.errors import not_found
 from services.api_gateway.schemas import CommandStatus
 from services.api_gateway.waiter import CommandWaiter
+from shared.access import TenantPolicy
 from shared.contracts import CallerNumberCommand, NumberOutcome
+from shared.db import tenants
+from shared.db.pool import tenant_transaction
 from shared.settings import get_settings
 
 
@@ -56,3 +61,12 @@ async def submit(
     response.status_code = 200
     results = [NumberOutcome.model_validate(item) for item in outcome.results]
     return CommandStatus(command_id=command.message_id, status="completed", results=results)
+
+
+async def tenant_policy(pool: asyncpg.Pool, user: TenantCaller) -> TenantPolicy:
+    """The caller's tenant as the rules need it; 404 if the tenant does not exist."""
+    async with tenant_transaction(pool, user.tenant_id) as conn:
+        policy = await tenants.load_policy(conn, tenant_id=user.tenant_id)
+    if policy is None:
+        raise not_found("tenant")
+    return policy

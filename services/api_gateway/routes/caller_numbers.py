@@ -6,7 +6,7 @@ from uuid import UUID
 from fastapi import APIRouter, Query, Response
 
 from services.api_gateway.auth import CurrentUser, TenantCaller
-from services.api_gateway.deps import Pool, Waiter, WaitSeconds, submit
+from services.api_gateway.deps import Pool, Waiter, WaitSeconds, submit, tenant_policy
 from services.api_gateway.errors import ApiError, not_found, refused
 from services.api_gateway.schemas import (
     AddCallerNumbersIn,
@@ -17,7 +17,7 @@ from services.api_gateway.schemas import (
 )
 from shared.access import Operation, TenantPolicy, write_refusal
 from shared.contracts import CreateCallerNumbers, DeleteCallerNumber, UpdateCallerNumber
-from shared.db import caller_numbers, tenants
+from shared.db import caller_numbers
 from shared.db.pool import tenant_transaction
 from shared.rules import ADD_MAX_DIGITS, check_description, check_numbers
 
@@ -26,14 +26,6 @@ router = APIRouter(prefix="/api/v1", tags=["caller numbers"])
 _ACCEPTED: dict[int | str, dict[str, Any]] = {
     202: {"model": CommandStatus, "description": "Accepted; poll the Location."}
 }
-
-
-async def _policy(pool: Pool, user: TenantCaller) -> TenantPolicy:
-    async with tenant_transaction(pool, user.tenant_id) as conn:
-        policy = await tenants.load_policy(conn, tenant_id=user.tenant_id)
-    if policy is None:
-        raise not_found("tenant")
-    return policy
 
 
 @router.post("/caller-numbers", responses=_ACCEPTED)
@@ -46,7 +38,7 @@ async def add_caller_numbers(
     response: Response,
 ) -> CommandStatus:
     """Each number succeeds or fails on its own; malformed numbers refuse the whole request."""
-    policy = await _policy(pool, user)
+    policy = await tenant_policy(pool, user)
     if refusal := write_refusal(
         user.principal, Operation.ADD, policy, target_org_units=(body.org_unit_id,)
     ) or check_description(body.description):
@@ -80,7 +72,7 @@ async def list_caller_numbers(
     offset: Annotated[int, Query(ge=0)] = 0,
 ) -> CallerNumberPage:
     """Newest first, within the OUs the caller may see; `unorganized=true`: only those without."""
-    policy = await _policy(pool, user)
+    policy = await tenant_policy(pool, user)
     async with tenant_transaction(pool, user.tenant_id) as conn:
         rows, total = await caller_numbers.list_numbers(
             conn,
@@ -99,7 +91,7 @@ async def list_caller_numbers(
 async def _visible(
     pool: Pool, user: TenantCaller, caller_number_id: UUID
 ) -> tuple[dict[str, Any], TenantPolicy]:
-    policy = await _policy(pool, user)
+    policy = await tenant_policy(pool, user)
     async with tenant_transaction(pool, user.tenant_id) as conn:
         row = await caller_numbers.get_in_scope(
             conn,

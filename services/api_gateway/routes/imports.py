@@ -19,12 +19,12 @@ from starlette.background import BackgroundTask
 from services.api_gateway import uploads
 from services.api_gateway.auth import CurrentUser, TenantCaller
 from services.api_gateway.bus import import_commands, import_events
-from services.api_gateway.deps import Pool
+from services.api_gateway.deps import Pool, tenant_policy
 from services.api_gateway.errors import ApiError, not_found, refused
 from services.api_gateway.schemas import ImportTaskOut, ImportTaskPage
 from shared.access import Operation, TenantPolicy, write_refusal
 from shared.contracts import ImportCancelled, StartImport
-from shared.db import imports, tenants
+from shared.db import imports
 from shared.db.imports import TaskRow
 from shared.db.pool import tenant_transaction
 from shared.rules import check_description
@@ -52,14 +52,6 @@ def task_out(task: TaskRow) -> ImportTaskOut:
     return ImportTaskOut.model_validate({**dict(task), "counters": imports.counters(task)})
 
 
-async def _policy(pool: Pool, user: TenantCaller) -> TenantPolicy:
-    async with tenant_transaction(pool, user.tenant_id) as conn:
-        policy = await tenants.load_policy(conn, tenant_id=user.tenant_id)
-    if policy is None:
-        raise not_found("tenant")
-    return policy
-
-
 @router.post("", status_code=202)
 async def upload(
     request: Request,
@@ -72,7 +64,7 @@ async def upload(
     The task is created at once and the file read in the background. The same
     `Idempotency-Key` returns the same task.
     """
-    policy = await _policy(pool, user)
+    policy = await tenant_policy(pool, user)
     if refusal := write_refusal(user.principal, Operation.IMPORT, policy):
         raise refused(refusal)
     if idempotency_key and (known := await _known(pool, user, idempotency_key)):
@@ -154,7 +146,7 @@ async def list_imports(
     offset: Annotated[int, Query(ge=0)] = 0,
 ) -> ImportTaskPage:
     """Newest first by import time, within the OUs the caller may see."""
-    policy = await _policy(pool, user)
+    policy = await tenant_policy(pool, user)
     async with tenant_transaction(pool, user.tenant_id) as conn:
         rows, total = await imports.list_tasks(
             conn,
@@ -169,7 +161,7 @@ async def list_imports(
 
 
 async def _visible(pool: Pool, user: TenantCaller, task_id: UUID) -> TaskRow:
-    policy = await _policy(pool, user)
+    policy = await tenant_policy(pool, user)
     async with tenant_transaction(pool, user.tenant_id) as conn:
         task = await imports.get_task_in_scope(
             conn, tenant_id=user.tenant_id, scope=policy.scope_of(user.principal), task_id=task_id
@@ -188,7 +180,7 @@ async def get_import(task_id: UUID, user: CurrentUser, pool: Pool) -> ImportTask
 async def cancel_import(task_id: UUID, user: CurrentUser, pool: Pool) -> ImportTaskOut:
     """Stop a pending or running import; rows already applied stay."""
     task = await _visible(pool, user, task_id)
-    policy = await _policy(pool, user)
+    policy = await tenant_policy(pool, user)
     if refusal := write_refusal(user.principal, Operation.IMPORT, policy):
         raise refused(refusal)
     async with tenant_transaction(pool, user.tenant_id) as conn:
