@@ -42,28 +42,31 @@ class Message(BaseModel):
 
 # ---- commands: caller-numbers.commands.v1 ----
 
+# A number as sent, checked by the rules later; text PostgreSQL could not store is malformed.
+NumberText = Annotated[str, Field(max_length=64, pattern=r"^[^\x00]*$")]
+
 
 class CreateCallerNumbers(Message):
     """Add numbers to the tenant; each one succeeds or fails on its own."""
 
     type: Literal["create"] = "create"
-    numbers: list[str] = Field(min_length=1, max_length=100)
+    numbers: list[NumberText] = Field(min_length=1, max_length=100)
     org_unit_id: str | None = None
     description: str = ""
 
 
 class UpdateCallerNumber(Message):
-    """Set the OU (None: Unorganized) and the description of one number."""
+    """Set the OU (None: Unorganized) and the description of one number; both, always."""
 
     type: Literal["update"] = "update"
-    number: str
+    number: NumberText
     org_unit_id: str | None = None
     description: str = ""
 
 
 class DeleteCallerNumber(Message):
     type: Literal["delete"] = "delete"
-    number: str
+    number: NumberText
 
 
 CallerNumberCommand = Annotated[

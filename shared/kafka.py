@@ -36,6 +36,10 @@ TRANSIENT_ERRORS: tuple[type[BaseException], ...] = (
 # instead of waiting out the dead one's session (10 s) and a rebalance.
 INSTANCE_ID = get_settings().kafka_instance_id
 
+# A consumer keeps one fetch in flight per broker: a long poll on its idle partitions (500 ms
+# by default) holds back the next message of a busy one. Commands a user waits for poll short.
+INTERACTIVE_FETCH_WAIT_MS = 20
+
 # Row batches are ~150 KB: aiokafka's default 1 MB per partition fetch stalls every few of them.
 BULK_FETCH_BYTES = 8 * 1024 * 1024
 
@@ -64,6 +68,7 @@ def dead_letter_middleware(
     so it never blocks its partition. A malformed one goes at once; one whose handler raises
     goes after `max_attempts` tries (redelivered by the subscriber's NACK_ON_ERROR policy)."""
     attempts: dict[tuple[str, int, int], int] = {}
+    waits: dict[tuple[str, int, int], int] = {}
 
     class DeadLetterMiddleware(BaseMiddleware):
         # Runs as the handler's scope closes, before the ack policy sees the outcome:
@@ -78,13 +83,16 @@ def dead_letter_middleware(
             where = (record.topic, record.partition, record.offset)
             if exc_val is None or not isinstance(exc_val, Exception):
                 attempts.pop(where, None)
+                waits.pop(where, None)
                 return False
             if isinstance(exc_val, MALFORMED_ERRORS):
                 await _dead_letter(broker, record, exc_val, attempt=1)
                 return True
             if isinstance(exc_val, TRANSIENT_ERRORS):
+                # An outage: waited out with a growing pause, never dead-lettered.
+                outage = waits[where] = waits.get(where, 0) + 1
                 log.warning("transient error at %s, will retry: %r", where, exc_val)
-                await asyncio.sleep(_backoff(attempts.get(where, 0)))  # no hot loop while down
+                await asyncio.sleep(_backoff(outage))
                 return False
             attempt = attempts[where] = attempts.get(where, 0) + 1
             if attempt < max_attempts:

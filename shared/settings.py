@@ -40,6 +40,8 @@ class Settings(BaseSettings):
     import_takeover_interval_seconds: float = 2.0
     import_pending_grace_seconds: float = 5.0
     import_progress_interval_seconds: float = 1.0
+    # A file that stops every reader (a bug, not a bad file: those fail at once) fails its task.
+    import_max_read_attempts: int = 5
 
 
 @lru_cache

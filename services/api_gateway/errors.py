@@ -1,5 +1,6 @@
 """The one error shape of the API: {"error": {"code", "message", "details"}}."""
 
+import logging
 from typing import Any
 
 from aiokafka.errors import KafkaError
@@ -10,6 +11,8 @@ from starlette.exceptions import HTTPException
 
 from shared.kafka import TRANSIENT_ERRORS
 from shared.rules import Reason, Rejection
+
+log = logging.getLogger(__name__)
 
 
 class ApiError(Exception):
@@ -72,3 +75,8 @@ def install(app: FastAPI) -> None:
 
     for error_type in (*TRANSIENT_ERRORS, KafkaError):
         app.add_exception_handler(error_type, on_unavailable)
+
+    @app.exception_handler(Exception)
+    async def on_bug(_: Request, error: Exception) -> JSONResponse:
+        log.exception("unhandled error", exc_info=error)  # the trace for us, the shape for them
+        return _body(500, "internal_error", "Something went wrong on our side; it is logged.")

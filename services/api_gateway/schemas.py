@@ -7,7 +7,7 @@ from uuid import UUID
 from pydantic import BaseModel, ConfigDict, Field
 
 from shared.contracts import ImportCounters, NumberOutcome
-from shared.rules import MAX_DESCRIPTION_LENGTH, MAX_NUMBERS_PER_REQUEST
+from shared.rules import MAX_NUMBERS_PER_REQUEST
 
 
 class _Body(BaseModel):
@@ -68,14 +68,14 @@ class ChoosableOrgUnits(BaseModel):
 class AddCallerNumbersIn(_Body):
     numbers: list[str] = Field(min_length=1, max_length=MAX_NUMBERS_PER_REQUEST)
     org_unit_id: str | None = None
-    description: str = Field(default="", max_length=MAX_DESCRIPTION_LENGTH)
+    description: str = ""  # its rules (shared.rules.check_description) give the error codes
 
 
 class CallerNumberPatch(_Body):
     """Fields left out keep their value; `org_unit_id: null` moves the number to Unorganized."""
 
     org_unit_id: str | None = None
-    description: str | None = Field(default=None, max_length=MAX_DESCRIPTION_LENGTH)
+    description: str | None = None
 
 
 class CallerNumberOut(BaseModel):

@@ -51,6 +51,8 @@ async def receive(
         if b"filename" in disposition:
             part.file_name = disposition[b"filename"].decode(errors="replace")
         if part.name == FILE_FIELD:
+            if upload.file_name is not None:
+                raise ApiError(422, "validation_error", "Send one file per upload.")
             upload.file_name = part.file_name or "upload"
 
     def on_part_data(data: bytes, start: int, end: int) -> None:

@@ -4,6 +4,7 @@ from datetime import date, time, timedelta
 
 from services.import_worker.filetypes import Cell
 from shared.rules import IMPORT_MAX_DIGITS, Reason, Rejection, check_number
+from shared.spreadsheets import MAX_CELL_CHARS
 
 # Excel keeps 15 significant digits of a number: anything longer may already be rounded.
 _EXACT_LIMIT = 10**15
@@ -24,7 +25,8 @@ def check_cell(value: Cell) -> tuple[str, str, Rejection | None]:
     match value:
         case None | str():
             number, rejection = check_number(value or "", max_digits=IMPORT_MAX_DIGITS)
-            return value or "", number, rejection
+            # Capped as the report caps it: a padded cell must not bloat the row events.
+            return (value or "")[:MAX_CELL_CHARS], number, rejection
         case bool():
             return _not_a_number("TRUE" if value else "FALSE", "TRUE or FALSE")
         case int() | float():

@@ -109,6 +109,7 @@ def _csv_rows(path: Path) -> Generator[Row, None, None]:
         try:
             lines = _csv_lines(file)
             first = next(lines, "")
+            csv.field_size_limit(MAX_TEXT)  # a long cell fails its row, not the file
             records = csv.reader(chain([first], lines), delimiter=_delimiter(first))
             for row_number, record in enumerate(records, start=1):
                 if _filled(record):
@@ -124,6 +125,8 @@ def _csv_lines(file: TextIO) -> Iterator[str]:
         if len(line) == MAX_TEXT and not line.endswith(("\n", "\r")):
             message = f"A line of the CSV file is longer than {MAX_TEXT:,} characters."
             raise BadFile("not_a_spreadsheet", message)
+        if "\0" in line:  # not text; and PostgreSQL could not store it in the report
+            raise BadFile("not_a_spreadsheet", f"The file is not a CSV text file. {SAVE_AS}")
         yield line
 
 

@@ -40,6 +40,11 @@ from shared.rules import Reason
 from shared.settings import Settings
 
 log = logging.getLogger(__name__)
+READER_FAILED = BadFile(
+    "reader_failed",
+    "The file could not be read after several tries. Upload it again; if it fails again, "
+    "contact support with the task id.",
+)
 Rows = Iterator[tuple[int, Cell]]
 
 
@@ -73,6 +78,9 @@ class ImportRunner:
             )
         if task is None:
             return
+        if task["read_attempts"] > self._settings.import_max_read_attempts:
+            await self._fail(task, READER_FAILED)
+            return
         running = asyncio.create_task(self._run(task), name=f"import {task_id}")
         self._running[task_id] = (tenant_id, running)
         running.add_done_callback(lambda _: self._running.pop(task_id, None))
@@ -88,7 +96,7 @@ class ImportRunner:
                     )
                 for task in tasks:
                     await self.start(task["tenant_id"], task["id"])
-            except (OSError, asyncpg.PostgresError) as error:
+            except Exception as error:  # a supervisor loop: log it and look again next period
                 log.warning("cannot look for imports to take over: %r", error)
 
     async def stop(self) -> None:
@@ -121,17 +129,15 @@ class ImportRunner:
             kind = await asyncio.to_thread(check_file, path, self._limits)
             total = await asyncio.to_thread(count_data_rows, path, kind, self._limits)
         except BadFile as error:
-            async with tenant_transaction(self._pool, task["tenant_id"]) as conn:
-                failed = await imports.fail(
-                    conn, task_id=task["id"], code=error.code, message=str(error)
-                )
-            if failed is not None:
-                await self._progress.publish(
-                    ImportFailed, failed, error_code=error.code, error_message=str(error)
-                )
+            await self._fail(task, error)
             return
         async with tenant_transaction(self._pool, task["tenant_id"]) as conn:
-            started = await imports.start(conn, task_id=task["id"], rows_total=total)
+            started = await imports.start(
+                conn,
+                task_id=task["id"],
+                rows_total=total,
+                lease_seconds=self._settings.import_lease_seconds,
+            )
         if started is None:  # cancelled meanwhile
             return
         if task["status"] == "pending":
@@ -141,6 +147,16 @@ class ImportRunner:
             await self._send(started, rows)
         finally:
             rows.close()
+
+    async def _fail(self, task: TaskRow, error: BadFile) -> None:
+        async with tenant_transaction(self._pool, task["tenant_id"]) as conn:
+            failed = await imports.fail(
+                conn, task_id=task["id"], code=error.code, message=str(error)
+            )
+        if failed is not None:
+            await self._progress.publish(
+                ImportFailed, failed, error_code=error.code, error_message=str(error)
+            )
 
     async def _send(self, task: TaskRow, rows: Rows) -> None:
         """Send the rows after the last checkpoint in batches; on cancel, mark the rest."""

@@ -464,11 +464,15 @@ class _SheetReader:
 
 
 def _row_number(ref: str | None, previous: int) -> int:
+    """Rows come in order, each once, as Excel writes them: the results are keyed by it."""
     if not ref:
         return previous + 1
-    if not ref.isdecimal():
+    if not ref.isdecimal() or not previous < int(ref) <= _EXCEL_MAX_ROWS:
         raise BadFile("not_a_spreadsheet", f"A row is numbered '{ref[:20]}'. {SAVE_AS}")
     return int(ref)
+
+
+_EXCEL_MAX_ROWS = 1_048_576
 
 
 def _column_number(ref: str | None, previous: int) -> int:

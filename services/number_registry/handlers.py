@@ -11,7 +11,7 @@ from shared import topics
 from shared.contracts import CallerNumberCommand, ImportRowsApplied, ImportRowsRead, outcome_event
 from shared.db.pool import tenant_transaction
 from shared.faults import crash_point, fail_point
-from shared.kafka import BULK_FETCH_BYTES, INSTANCE_ID
+from shared.kafka import BULK_FETCH_BYTES, INSTANCE_ID, INTERACTIVE_FETCH_WAIT_MS
 
 router = KafkaRouter()
 events = router.publisher(topics.CALLER_NUMBER_EVENTS, title="caller-number events")
@@ -26,6 +26,7 @@ import_results = router.publisher(topics.IMPORT_ROW_RESULTS, title="import row r
     group_instance_id=INSTANCE_ID,
     ack_policy=AckPolicy.NACK_ON_ERROR,
     auto_offset_reset="earliest",
+    fetch_max_wait_ms=INTERACTIVE_FETCH_WAIT_MS,
 )
 async def on_command(command: CallerNumberCommand, pool: asyncpg.Pool = Context()) -> None:
     fail_point("registry.command", command.tenant_id)

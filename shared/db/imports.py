@@ -101,8 +101,11 @@ async def tasks_to_take_over(
     return await conn.fetch(queries.SELECT_IMPORT_TASKS_TO_TAKE_OVER, pending_grace_seconds)
 
 
-async def start(conn: Connection, *, task_id: UUID, rows_total: int) -> TaskRow | None:
-    return await conn.fetchrow(queries.START_IMPORT_TASK, task_id, rows_total)
+async def start(
+    conn: Connection, *, task_id: UUID, rows_total: int, lease_seconds: float
+) -> TaskRow | None:
+    """Running, with the total known; renews the lease the file checks have used up."""
+    return await conn.fetchrow(queries.START_IMPORT_TASK, task_id, rows_total, lease_seconds)
 
 
 async def checkpoint(

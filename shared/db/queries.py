@@ -137,7 +137,8 @@ LIMIT $5 OFFSET $6
 
 # Taken when nobody holds the lease and reading is not done; the holder renews it as it reads.
 CLAIM_IMPORT_TASK = """
-UPDATE import_task SET lease_until = now() + make_interval(secs => $2)
+UPDATE import_task
+SET lease_until = now() + make_interval(secs => $2), read_attempts = read_attempts + 1
 WHERE id = $1 AND status IN ('pending', 'running') AND (lease_until IS NULL OR lease_until < now())
   AND (rows_total IS NULL OR rows_read < rows_total)
 RETURNING *
@@ -154,7 +155,9 @@ ORDER BY created_at
 """
 
 START_IMPORT_TASK = """
-UPDATE import_task SET status = 'running', rows_total = $2, started_at = coalesce(started_at, now())
+UPDATE import_task
+SET status = 'running', rows_total = $2, started_at = coalesce(started_at, now()),
+    lease_until = now() + make_interval(secs => $3)
 WHERE id = $1 AND status IN ('pending', 'running')
 RETURNING *
 """

@@ -202,6 +202,15 @@ class TestBadFiles:
             stored = await conn.fetchval("SELECT count(*) FROM import_task")
         assert stored == 0
 
+    async def test_an_upload_with_two_files_is_a_validation_error(
+        self, http: httpx.AsyncClient
+    ) -> None:
+        _, admin = await import_tenant(http)
+        two = [("file", ("a.csv", b"Caller Number\r\n1\r\n")), ("file", ("b.csv", b"2\r\n"))]
+        response = await http.post(IMPORTS, files=two, headers=admin)
+        assert response.status_code == 422
+        assert response.json()["error"]["code"] == "validation_error"
+
     async def test_an_upload_without_a_file_is_a_validation_error(
         self, http: httpx.AsyncClient
     ) -> None:

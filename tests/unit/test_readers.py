@@ -419,6 +419,30 @@ class TestRowNumbers:
         assert rows(tmp_path / "book.xlsx") == [(2, "0123")]
 
 
+class TestCraftedRowNumbers:
+    @pytest.mark.parametrize(
+        "numbers", [(1, 2, 2), (1, 5, 3), (1, 1_048_577)], ids=["repeated", "backwards", "beyond"]
+    )
+    def test_rows_out_of_order_or_beyond_excel_are_refused(
+        self, tmp_path: Path, numbers: tuple[int, ...]
+    ) -> None:
+        # Results are keyed by row number: two rows with one number would never both count.
+        sheet = "".join(text_rows("Caller Number" if n == 1 else str(n), start=n) for n in numbers)
+        path = write_xlsx(tmp_path, sheet)
+        assert refusal(lambda: rows(path)) == "not_a_spreadsheet"
+
+
+class TestCsvWithNul:
+    def test_a_nul_anywhere_in_a_csv_refuses_it(self, tmp_path: Path) -> None:
+        content = "Caller Number\r\n" + "123\r\n" * 20_000 + "12\x003\r\n"
+        path = write_csv(tmp_path, content)
+        assert refusal(lambda: rows(path)) == "not_a_spreadsheet"
+
+    def test_a_cell_longer_than_csvs_default_limit_fails_only_its_row(self, tmp_path: Path) -> None:
+        path = write_csv(tmp_path, "Caller Number\r\n" + "9" * 200_000 + "\r\n123\r\n")
+        assert [n for n, _ in rows(path)] == [2, 3]
+
+
 class TestStreaming:
     def test_the_first_rows_come_before_the_rest_is_read_and_closing_stops_early(
         self, tmp_path: Path

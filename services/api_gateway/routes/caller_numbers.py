@@ -69,7 +69,7 @@ async def list_caller_numbers(
     unorganized: bool = False,
     prefix: Annotated[str, Query(pattern=r"^[0-9]{0,24}$")] = "",
     limit: Annotated[int, Query(ge=1, le=500)] = 50,
-    offset: Annotated[int, Query(ge=0)] = 0,
+    offset: Annotated[int, Query(ge=0, le=10_000_000)] = 0,
 ) -> CallerNumberPage:
     """Newest first, within the OUs the caller may see; `unorganized=true`: only those without."""
     policy = await tenant_policy(pool, user)

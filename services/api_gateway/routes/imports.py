@@ -143,7 +143,7 @@ async def list_imports(
     user: CurrentUser,
     pool: Pool,
     limit: Annotated[int, Query(ge=1, le=200)] = 20,
-    offset: Annotated[int, Query(ge=0)] = 0,
+    offset: Annotated[int, Query(ge=0, le=10_000_000)] = 0,
 ) -> ImportTaskPage:
     """Newest first by import time, within the OUs the caller may see."""
     policy = await tenant_policy(pool, user)

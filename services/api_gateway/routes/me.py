@@ -4,12 +4,9 @@ from fastapi import APIRouter
 from pydantic import BaseModel
 
 from services.api_gateway.auth import CurrentUser
-from services.api_gateway.deps import Pool
-from services.api_gateway.errors import not_found
+from services.api_gateway.deps import Pool, tenant_policy
 from shared.access import Operation, may
 from shared.contracts import Role
-from shared.db import tenants
-from shared.db.pool import tenant_transaction
 from shared.rules import FEATURE_DISABLED, prerequisites_met
 
 router = APIRouter(prefix="/api/v1", tags=["caller"])
@@ -28,10 +25,7 @@ class Me(BaseModel):
 @router.get("/me")
 async def me(user: CurrentUser, pool: Pool) -> Me:
     """`writes_enabled` is false while the tenant's prerequisites are off (writes answer 403)."""
-    async with tenant_transaction(pool, user.tenant_id) as conn:
-        policy = await tenants.load_policy(conn, tenant_id=user.tenant_id)
-    if policy is None:
-        raise not_found("tenant")
+    policy = await tenant_policy(pool, user)
     enabled = prerequisites_met(
         anonymization_enabled=policy.anonymization_enabled,
         tenants_may_maintain=policy.tenants_may_maintain,

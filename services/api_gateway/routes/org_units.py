@@ -4,6 +4,7 @@ from fastapi import APIRouter
 
 from services.api_gateway.auth import CurrentUser
 from services.api_gateway.deps import Pool
+from services.api_gateway.errors import not_found
 from services.api_gateway.schemas import ChoosableOrgUnits, OrgUnitOut
 from shared.db import tenants
 from shared.db.pool import tenant_transaction
@@ -17,7 +18,7 @@ async def choosable_org_units(user: CurrentUser, pool: Pool) -> ChoosableOrgUnit
         policy = await tenants.load_policy(conn, tenant_id=user.tenant_id)
         units = await tenants.list_org_units(conn, tenant_id=user.tenant_id)
     if policy is None:
-        return ChoosableOrgUnits(unorganized=False, org_units=[])
+        raise not_found("tenant")
     scope = policy.scope_of(user.principal)
     return ChoosableOrgUnits(
         unorganized=scope.unorganized,
