@@ -15,7 +15,7 @@ from pythonjsonlogger.json import JsonFormatter
 # The fields of the message or request being handled; a fresh dict per message and request.
 _fields: ContextVar[dict[str, str] | None] = ContextVar("log_fields", default=None)
 _COMMAND_TYPES = {"create", "update", "delete", "start_import"}
-_SMALL = 64 * 1024  # published bodies worth reading for their fields; row batches are larger
+_SMALL = 64 * 1024  # bodies worth reading for their log fields; row batches are larger
 # FastStream's broker logger; given to every broker so that it writes through the root handler.
 BROKER_LOGGER = logging.getLogger("faststream.kafka")
 
@@ -87,7 +87,8 @@ class LogContextMiddleware(BaseMiddleware[KafkaPublishCommand, Any]):
 
     async def on_receive(self) -> None:
         record: Any = self.msg  # aiokafka's ConsumerRecord
-        fields = fields_of(_json_object(record.value or b""))
+        value = record.value or b""
+        fields = fields_of(_json_object(value)) if len(value) < _SMALL else {}
         if record.key and "tenant_id" not in fields:  # the key is the tenant id
             fields["tenant_id"] = record.key.decode(errors="replace")
         new_context(**fields)

@@ -4,10 +4,12 @@ from dataclasses import dataclass
 from datetime import date, datetime, time, timedelta
 from typing import Literal
 
+from shared.spreadsheets import TEMPLATE_HEADER
+
 Kind = Literal["xlsx", "csv"]
 Cell = str | int | float | bool | datetime | date | time | timedelta | None
 
-HEADER = "Caller Number"
+HEADER = TEMPLATE_HEADER  # the template's column is the one a file must have
 
 
 @dataclass(frozen=True)

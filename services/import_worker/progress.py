@@ -35,12 +35,12 @@ class Progress:
             self._last_sent.pop(task_id, None)
             await self.publish(ImportCompleted, completed)
         elif time.monotonic() - self._last_sent.get(task_id, 0.0) >= self._min_interval:
+            self._last_sent[task_id] = time.monotonic()  # progress at most once an interval
             await self.publish(ImportProgressed, task)
 
     async def publish(
         self, event_type: type[ImportTaskEvent], task: TaskRow, **fields: str
     ) -> None:
-        self._last_sent[task["id"]] = time.monotonic()
         await self._publisher.publish(
             task_event(event_type, task, **fields).model_dump_json().encode(),
             key=task["tenant_id"].encode(),
