@@ -21,6 +21,7 @@ class Settings(BaseSettings):
     kafka_instance_id: str | None = None
     db_pool_min_size: int = 1
     db_pool_max_size: int = 10
+    upload_pool_size: int = 4
     # How long a failing message is retried before it goes to the dead-letter topic.
     max_delivery_attempts: int = 5
     # Upper bound for `Prefer: wait=N` on the add endpoint.

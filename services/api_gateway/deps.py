@@ -28,7 +28,13 @@ def _waiter(request: Request) -> CommandWaiter:
     return waiter
 
 
+def _upload_pool(request: Request) -> asyncpg.Pool:
+    pool: asyncpg.Pool = request.app.state.upload_pool
+    return pool
+
+
 Pool = Annotated[asyncpg.Pool, Depends(_pool)]
+UploadPool = Annotated[asyncpg.Pool, Depends(_upload_pool)]
 Waiter = Annotated[CommandWaiter, Depends(_waiter)]
 _PREFER_WAIT = re.compile(r"(?:^|[,;\s])wait=(\d+(?:\.\d+)?)")
 

@@ -19,6 +19,7 @@ from services.api_gateway.routes import (
 )
 from services.api_gateway.waiter import CommandWaiter
 from shared import logs
+from shared.db.pool import create_pool
 from shared.runtime import backing_services
 from shared.settings import get_settings
 
@@ -29,13 +30,17 @@ logs.configure("api-gateway", uvicorn_access_log=False)  # RequestObservation lo
 async def lifespan(app: FastAPI) -> AsyncIterator[None]:
     settings = get_settings()
     async with backing_services(settings) as pool:
+        # Uploads hold a connection as long as the client takes to send the file: a pool of
+        # their own, so that slow uploads never starve the rest of the API.
+        uploads = await create_pool(settings.database_url, max_size=settings.upload_pool_size)
         waiter = CommandWaiter()
         await waiter.start(settings.database_url)
-        app.state.pool, app.state.waiter = pool, waiter
+        app.state.pool, app.state.upload_pool, app.state.waiter = pool, uploads, waiter
         try:
             yield
         finally:
             await waiter.stop()
+            await uploads.close()
 
 
 app = FastAPI(title="Caller Number Registry", version="1", lifespan=lifespan)

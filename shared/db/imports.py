@@ -123,7 +123,10 @@ async def release(conn: Connection, *, task_id: UUID) -> None:
 
 
 async def fail(conn: Connection, *, task_id: UUID, code: str, message: str) -> TaskRow | None:
-    return await conn.fetchrow(queries.FAIL_IMPORT_TASK, task_id, code, message)
+    failed = await conn.fetchrow(queries.FAIL_IMPORT_TASK, task_id, code, message)
+    if failed is not None:
+        await conn.execute(queries.DELETE_IMPORT_FILE, task_id)
+    return failed
 
 
 async def cancel(conn: Connection, *, task_id: UUID) -> TaskRow | None:
@@ -155,6 +158,8 @@ async def record_results(
     )
     assert task is not None
     completed = await conn.fetchrow(queries.COMPLETE_IMPORT_TASK_IF_DONE, task_id)
+    if completed is not None:
+        await conn.execute(queries.DELETE_IMPORT_FILE, task_id)
     return (completed or task), completed
 
 

@@ -122,6 +122,9 @@ INSERT_IMPORT_FILE_CHUNK = "INSERT INTO import_file_chunk (task_id, seq, data) V
 
 SELECT_IMPORT_FILE_CHUNKS = "SELECT data FROM import_file_chunk WHERE task_id = $1 ORDER BY seq"
 
+# Once a task is completed or failed nobody reads its file again: up to 100 MiB given back.
+DELETE_IMPORT_FILE = "DELETE FROM import_file_chunk WHERE task_id = $1"
+
 SELECT_IMPORT_TASK = "SELECT * FROM import_task WHERE id = $1"
 
 SELECT_IMPORT_TASK_IN_SCOPE = f"""

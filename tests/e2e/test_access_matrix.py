@@ -150,13 +150,13 @@ class TestOperationPermissions:
                 "/api/v1/caller-number-imports", files={"file": ("a.csv", b"x")}, headers=agent
             ),
         }[operation]
+        assert (await http.get(url, headers=agent)).status_code == 200  # reading needs none
         answer = await response()
         if granted:
             assert answer.status_code == 202, answer.text
         else:
             assert answer.status_code == 403
             assert answer.json()["error"]["code"] == "permission_denied"
-        assert (await http.get(url, headers=agent)).status_code == 200  # reading needs none
 
 
 def command_as(principal: Principal, tenant: str, kind: str, **fields: Any) -> Message:

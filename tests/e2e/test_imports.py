@@ -67,9 +67,9 @@ class TestTheMainFlow:
         assert sheet["A1"].value == "Caller Number"
 
     async def test_ten_numbers_in_the_template_import_and_report_success(
-        self, http: httpx.AsyncClient
+        self, http: httpx.AsyncClient, db: asyncpg.Pool
     ) -> None:
-        _, admin = await import_tenant(http, org_units=[("sales", None)])
+        tenant, admin = await import_tenant(http, org_units=[("sales", None)])
         numbers = [f"0755{n:07d}" for n in range(10)]
         task = await upload(
             http, admin, files.xlsx(numbers), org_unit_id="sales", description="campaign"
@@ -88,6 +88,8 @@ class TestTheMainFlow:
         lines = await report(http, admin, task["id"])
         assert lines[0] == ("Row", "Caller Number", "Result", "Reason")
         assert lines[1:] == [(n + 2, numbers[n], "success", None) for n in range(10)]
+        async with tenant_transaction(db, tenant) as conn:  # the file is not kept once done
+            assert await conn.fetchval("SELECT count(*) FROM import_file_chunk") == 0
         listed = await http.get("/api/v1/caller-numbers?org_unit_id=sales&limit=100", headers=admin)
         assert sorted(i["number"] for i in listed.json()["items"]) == numbers
         assert {i["description"] for i in listed.json()["items"]} == {"campaign"}
@@ -179,9 +181,9 @@ class TestBadFiles:
         ids=["pdf", "empty", "header", "zip-bomb", "too-many-rows"],
     )
     async def test_a_bad_file_fails_its_task_with_a_reason(
-        self, http: httpx.AsyncClient, content: bytes, code: str
+        self, http: httpx.AsyncClient, db: asyncpg.Pool, content: bytes, code: str
     ) -> None:
-        _, admin = await import_tenant(http)
+        tenant, admin = await import_tenant(http)
         task = await upload(http, admin, content)
         done = await finished(http, admin, task["id"])
         assert done["status"] == "failed" and done["error_code"] == code
@@ -189,6 +191,8 @@ class TestBadFiles:
         response = await http.get(f"{IMPORTS}/{task['id']}/result", headers=admin)
         assert response.status_code == 409
         assert response.json()["error"]["code"] == "import_failed"
+        async with tenant_transaction(db, tenant) as conn:  # the file is not kept
+            assert await conn.fetchval("SELECT count(*) FROM import_file_chunk") == 0
 
     async def test_a_file_over_the_size_limit_is_refused_with_413(
         self, http: httpx.AsyncClient, db: asyncpg.Pool

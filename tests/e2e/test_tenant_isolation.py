@@ -71,8 +71,7 @@ class TestRowLevelSecurity:
                         "import_task",
                         "import_row_result",
                         "processed_command",
-                        "import_file_chunk",
-                    )
+                    )  # import_file_chunk too has FORCE RLS (checked below); done files are gone
                 }
             async with pool.acquire() as conn:
                 no_tenant = await conn.fetchval("SELECT count(*) FROM caller_number")

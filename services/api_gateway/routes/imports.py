@@ -19,7 +19,7 @@ from starlette.background import BackgroundTask
 from services.api_gateway import uploads
 from services.api_gateway.auth import CurrentUser, TenantCaller
 from services.api_gateway.bus import import_commands, import_events
-from services.api_gateway.deps import Pool, tenant_policy
+from services.api_gateway.deps import Pool, UploadPool, tenant_policy
 from services.api_gateway.errors import ApiError, not_found, refused
 from services.api_gateway.schemas import ImportTaskOut, ImportTaskPage
 from shared.access import Operation, TenantPolicy, write_refusal
@@ -57,6 +57,7 @@ async def upload(
     request: Request,
     user: CurrentUser,
     pool: Pool,
+    upload_pool: UploadPool,
     idempotency_key: Annotated[str | None, Header(max_length=200)] = None,
 ) -> ImportTaskOut:
     """Multipart `file` (.xlsx or .csv), optional `org_unit_id` and `description` for every row.
@@ -72,7 +73,7 @@ async def upload(
     max_bytes = get_settings().import_max_upload_bytes
     if int(request.headers.get("content-length") or 0) > max_bytes + 64 * 1024:
         raise uploads.too_large(max_bytes)
-    task = await _store(request, pool, user, policy, idempotency_key, max_bytes)
+    task = await _store(request, upload_pool, user, policy, idempotency_key, max_bytes)
     try:
         command = StartImport(
             tenant_id=user.tenant_id, principal=user.principal, task_id=task["id"]
