@@ -5,12 +5,12 @@ import contextlib
 import logging
 from collections.abc import Callable
 from types import TracebackType
-from typing import Any
+from typing import Any, Literal, TypedDict
 
 import asyncpg
 from aiokafka.admin import AIOKafkaAdminClient, NewTopic
 from aiokafka.errors import TopicAlreadyExistsError
-from faststream import BaseMiddleware
+from faststream import AckPolicy, BaseMiddleware
 from faststream.kafka import KafkaBroker
 from pydantic import ValidationError
 
@@ -35,6 +35,33 @@ TRANSIENT_ERRORS: tuple[type[BaseException], ...] = (
 # Static group membership when set: a restarted instance takes its partitions back at once,
 # instead of waiting out the dead one's session (10 s) and a rebalance.
 INSTANCE_ID = get_settings().kafka_instance_id
+
+
+class SubscriberOptions(TypedDict, total=False):
+    group_id: str
+    group_instance_id: str | None
+    ack_policy: AckPolicy
+    auto_offset_reset: Literal["earliest"]
+    fetch_max_wait_ms: int
+    max_partition_fetch_bytes: int
+
+
+def at_least_once(
+    group_id: str, *, fetch_max_wait_ms: int = 500, max_partition_fetch_bytes: int = 1048576
+) -> SubscriberOptions:
+    """Every subscriber's options: the offset is committed only after the handler returned
+    (NACK_ON_ERROR, never FastStream's at-most-once ACK_FIRST); a new group starts at the
+    earliest message; static membership when KAFKA_INSTANCE_ID is set. The fetch defaults
+    are aiokafka's."""
+    return SubscriberOptions(
+        group_id=group_id,
+        group_instance_id=INSTANCE_ID,
+        ack_policy=AckPolicy.NACK_ON_ERROR,
+        auto_offset_reset="earliest",
+        fetch_max_wait_ms=fetch_max_wait_ms,
+        max_partition_fetch_bytes=max_partition_fetch_bytes,
+    )
+
 
 # A consumer keeps one fetch in flight per broker: a long poll on its idle partitions (500 ms
 # by default) holds back the next message of a busy one. Commands a user waits for poll short.
@@ -128,7 +155,9 @@ async def _dead_letter(
     )
     metrics.DEAD_LETTERED.labels(topic=record.topic).inc()
     await broker.publish(
-        letter.model_dump(mode="json"), topic=topics.dead_letter_topic(record.topic), key=record.key
+        letter.model_dump_json().encode(),
+        topic=topics.dead_letter_topic(record.topic),
+        key=record.key,
     )
 
 

@@ -18,7 +18,7 @@ from shared.db.pool import create_pool
 from shared.db.tenants import TENANTS_MAY_MAINTAIN
 from shared.settings import get_settings
 from tests.infra import ROOT, Backing, backing_services
-from tests.kafka import TopicTap
+from tests.kafka import TopicTap, tap
 from tests.processes import APPS, TEST_LIMITS, ServiceProcess, service_env
 
 get_settings.cache_clear()
@@ -82,9 +82,8 @@ async def producer(backing: Backing) -> AsyncIterator[AIOKafkaProducer]:
 async def events(
     backing: Backing, http: httpx.AsyncClient, producer: AIOKafkaProducer
 ) -> AsyncIterator[TopicTap]:
-    tap = await TopicTap(backing.kafka, topics.CALLER_NUMBER_EVENTS).open(producer)
-    yield tap
-    await tap.close()
+    async with tap(backing.kafka, topics.CALLER_NUMBER_EVENTS, producer) as opened:
+        yield opened
 
 
 @pytest_asyncio.fixture
@@ -92,6 +91,5 @@ async def dead_letters(
     backing: Backing, http: httpx.AsyncClient, producer: AIOKafkaProducer
 ) -> AsyncIterator[TopicTap]:
     topic = topics.dead_letter_topic(topics.CALLER_NUMBER_COMMANDS)
-    tap = await TopicTap(backing.kafka, topic).open(producer)
-    yield tap
-    await tap.close()
+    async with tap(backing.kafka, topic, producer) as opened:
+        yield opened

@@ -1,7 +1,8 @@
 """Test helpers on real Kafka: read a topic from 'now' on, and publish raw bytes."""
 
 import asyncio
-from collections.abc import Callable
+from collections.abc import AsyncIterator, Callable
+from contextlib import asynccontextmanager
 from typing import Any
 
 import orjson
@@ -55,6 +56,16 @@ class TopicTap:
         while batch := await self._consumer.getmany(timeout_ms=quiet_ms):
             for records in batch.values():
                 self.seen.extend(_decode(r.value) for r in records)
+
+
+@asynccontextmanager
+async def tap(bootstrap: str, topic: str, producer: AIOKafkaProducer) -> AsyncIterator[TopicTap]:
+    """A TopicTap open for the duration of the block."""
+    opened = await TopicTap(bootstrap, topic).open(producer)
+    try:
+        yield opened
+    finally:
+        await opened.close()
 
 
 def _decode(value: bytes | None) -> dict[str, Any]:

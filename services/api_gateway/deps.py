@@ -53,7 +53,7 @@ async def submit(
 ) -> CommandStatus:
     """Publish the command; answer 202 with where to poll, or its outcome if it comes in time."""
     await caller_number_commands.publish(
-        command.model_dump(mode="json"), key=command.tenant_id.encode()
+        command.model_dump_json().encode(), key=command.tenant_id.encode()
     )
     response.headers["Location"] = f"/api/v1/commands/{command.message_id}"
     outcome = None

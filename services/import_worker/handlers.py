@@ -1,6 +1,6 @@
 """The worker's subscribers: start an import; record the per-row results coming back."""
 
-from faststream import AckPolicy, Context
+from faststream import Context
 from faststream.kafka import KafkaRouter
 
 from services.import_worker.progress import Progress
@@ -8,7 +8,7 @@ from services.import_worker.runner import ImportRunner
 from shared import topics
 from shared.contracts import ImportRowsApplied, StartImport
 from shared.faults import crash_point
-from shared.kafka import BULK_FETCH_BYTES, INSTANCE_ID
+from shared.kafka import BULK_FETCH_BYTES, at_least_once
 
 router = KafkaRouter()
 rows_out = router.publisher(topics.IMPORT_ROWS, title="import rows")
@@ -17,24 +17,14 @@ import_events = router.publisher(topics.IMPORT_EVENTS, title="import task events
 
 # Acked as soon as the read has started in the background: a long read inside the handler
 # would outlast max_poll_interval_ms, and the group would hand the command out again and again.
-@router.subscriber(
-    topics.IMPORT_COMMANDS,
-    group_id="import-worker",
-    group_instance_id=INSTANCE_ID,
-    ack_policy=AckPolicy.NACK_ON_ERROR,
-    auto_offset_reset="earliest",
-)
+@router.subscriber(topics.IMPORT_COMMANDS, **at_least_once("import-worker"))
 async def on_start_import(command: StartImport, runner: ImportRunner = Context()) -> None:
     await runner.start(command.tenant_id, command.task_id)
 
 
 @router.subscriber(
     topics.IMPORT_ROW_RESULTS,
-    group_id="import-worker-results",
-    group_instance_id=INSTANCE_ID,
-    ack_policy=AckPolicy.NACK_ON_ERROR,
-    auto_offset_reset="earliest",
-    max_partition_fetch_bytes=BULK_FETCH_BYTES,
+    **at_least_once("import-worker-results", max_partition_fetch_bytes=BULK_FETCH_BYTES),
 )
 async def on_rows_applied(applied: ImportRowsApplied, progress: Progress = Context()) -> None:
     await progress.record(applied.tenant_id, applied.task_id, applied.results)

@@ -3,7 +3,7 @@
 import asyncio
 
 import asyncpg
-from faststream import AckPolicy, Context
+from faststream import Context
 from faststream.kafka import KafkaRouter
 
 from services.number_registry import imports, registry
@@ -11,7 +11,7 @@ from shared import topics
 from shared.contracts import CallerNumberCommand, ImportRowsApplied, ImportRowsRead, outcome_event
 from shared.db.pool import tenant_transaction
 from shared.faults import crash_point, fail_point
-from shared.kafka import BULK_FETCH_BYTES, INSTANCE_ID, INTERACTIVE_FETCH_WAIT_MS
+from shared.kafka import BULK_FETCH_BYTES, INTERACTIVE_FETCH_WAIT_MS, at_least_once
 
 router = KafkaRouter()
 events = router.publisher(topics.CALLER_NUMBER_EVENTS, title="caller-number events")
@@ -22,11 +22,7 @@ import_results = router.publisher(topics.IMPORT_ROW_RESULTS, title="import row r
 # in between redelivers the command, and `registry.apply` answers it with the stored outcome.
 @router.subscriber(
     topics.CALLER_NUMBER_COMMANDS,
-    group_id="number-registry",
-    group_instance_id=INSTANCE_ID,
-    ack_policy=AckPolicy.NACK_ON_ERROR,
-    auto_offset_reset="earliest",
-    fetch_max_wait_ms=INTERACTIVE_FETCH_WAIT_MS,
+    **at_least_once("number-registry", fetch_max_wait_ms=INTERACTIVE_FETCH_WAIT_MS),
 )
 async def on_command(command: CallerNumberCommand, pool: asyncpg.Pool = Context()) -> None:
     fail_point("registry.command", command.tenant_id)
@@ -37,9 +33,9 @@ async def on_command(command: CallerNumberCommand, pool: asyncpg.Pool = Context(
     await asyncio.gather(
         *(
             events.publish(
-                outcome_event(command, index, outcome, applied.processed_at).model_dump(
-                    mode="json"
-                ),
+                outcome_event(command, index, outcome, applied.processed_at)
+                .model_dump_json()
+                .encode(),
                 key=key,
             )
             for index, outcome in enumerate(applied.outcomes)
@@ -50,11 +46,7 @@ async def on_command(command: CallerNumberCommand, pool: asyncpg.Pool = Context(
 
 @router.subscriber(
     topics.IMPORT_ROWS,
-    group_id="number-registry-imports",
-    group_instance_id=INSTANCE_ID,
-    ack_policy=AckPolicy.NACK_ON_ERROR,
-    auto_offset_reset="earliest",
-    max_partition_fetch_bytes=BULK_FETCH_BYTES,
+    **at_least_once("number-registry-imports", max_partition_fetch_bytes=BULK_FETCH_BYTES),
 )
 async def on_import_rows(batch: ImportRowsRead, pool: asyncpg.Pool = Context()) -> None:
     async with tenant_transaction(pool, batch.tenant_id) as conn:

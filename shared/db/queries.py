@@ -99,7 +99,6 @@ NOTIFY_COMMAND_PROCESSED = "SELECT pg_notify('command_processed', $1)"
 
 # ---- import tasks ----
 
-_TASK_SCOPE = _SCOPE  # a task is seen by who may see its target OU
 
 INSERT_IMPORT_TASK = """
 INSERT INTO import_task (id, tenant_id, principal, file_name, idempotency_key)
@@ -127,13 +126,14 @@ DELETE_IMPORT_FILE = "DELETE FROM import_file_chunk WHERE task_id = $1"
 
 SELECT_IMPORT_TASK = "SELECT * FROM import_task WHERE id = $1"
 
+# A task is seen by who may see its target OU.
 SELECT_IMPORT_TASK_IN_SCOPE = f"""
-SELECT * FROM import_task WHERE tenant_id = $1 AND id = $5 AND {_TASK_SCOPE}
+SELECT * FROM import_task WHERE tenant_id = $1 AND id = $5 AND {_SCOPE}
 """
 
 LIST_IMPORT_TASKS = f"""
 SELECT *, count(*) OVER () AS total FROM import_task
-WHERE tenant_id = $1 AND {_TASK_SCOPE}
+WHERE tenant_id = $1 AND {_SCOPE}
 ORDER BY created_at DESC, id
 LIMIT $5 OFFSET $6
 """

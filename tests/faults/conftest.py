@@ -13,7 +13,7 @@ from shared import topics
 from shared.db.tenants import TENANTS_MAY_MAINTAIN
 from tests.faults.cluster import Cluster
 from tests.infra import ROOT, Backing
-from tests.kafka import TopicTap
+from tests.kafka import TopicTap, tap
 from tests.processes import service_env
 
 
@@ -44,9 +44,8 @@ async def gateway(cluster: Cluster) -> AsyncIterator[httpx.AsyncClient]:
 
 @pytest_asyncio.fixture
 async def fault_events(backing: Backing, producer: AIOKafkaProducer) -> AsyncIterator[TopicTap]:
-    tap = await TopicTap(backing.kafka, topics.CALLER_NUMBER_EVENTS).open(producer)
-    yield tap
-    await tap.close()
+    async with tap(backing.kafka, topics.CALLER_NUMBER_EVENTS, producer) as opened:
+        yield opened
 
 
 @pytest_asyncio.fixture
@@ -54,6 +53,5 @@ async def fault_dead_letters(
     backing: Backing, producer: AIOKafkaProducer
 ) -> AsyncIterator[TopicTap]:
     topic = topics.dead_letter_topic(topics.CALLER_NUMBER_COMMANDS)
-    tap = await TopicTap(backing.kafka, topic).open(producer)
-    yield tap
-    await tap.close()
+    async with tap(backing.kafka, topic, producer) as opened:
+        yield opened
