@@ -8,4 +8,4 @@ COPY ops ./ops
 RUN pip install --no-cache-dir .
 ENV PYTHONUNBUFFERED=1
 EXPOSE 8000
-CMD ["uvicorn", "services.api_gateway.main:app", "--host", "0.0.0.0", "--port", "8000"]
+CMD ["uvicorn", "--factory", "services.api_gateway.main:create_app", "--host", "0.0.0.0", "--port", "8000"]

@@ -24,7 +24,8 @@ from ops.board import Board
 from ops.render import board_table
 from shared import topics
 from shared.contracts import ImportEventUnion, import_event_adapter
-from shared.settings import get_settings
+from shared.kafka import client_options
+from shared.settings import Settings, get_settings
 
 REDRAW_MS = 500  # also redraws when no event comes, so rates and ETAs stay current
 
@@ -59,11 +60,11 @@ class EventReader:
 
 
 @asynccontextmanager
-async def open_events(bootstrap_servers: str) -> AsyncIterator[EventReader]:
+async def open_events(settings: Settings) -> AsyncIterator[EventReader]:
     # No group: every partition is ours, read from the beginning, and nothing is committed.
     consumer = AIOKafkaConsumer(
         topics.IMPORT_EVENTS,
-        bootstrap_servers=bootstrap_servers,
+        **client_options(settings),
         enable_auto_commit=False,
         auto_offset_reset="earliest",
     )
@@ -71,15 +72,17 @@ async def open_events(bootstrap_servers: str) -> AsyncIterator[EventReader]:
     try:
         partitions = list(consumer.assignment())
         if not partitions:
-            raise SystemExit(f"{topics.IMPORT_EVENTS} does not exist on {bootstrap_servers}")
+            where = settings.kafka_bootstrap_servers
+            raise SystemExit(f"{topics.IMPORT_EVENTS} does not exist on {where}")
         yield EventReader(consumer, partitions)
     finally:
         await consumer.stop()
 
 
-async def list_imports(bootstrap_servers: str, *, as_json: bool) -> None:
+async def list_imports(settings: Settings, *, as_json: bool) -> None:
     board = Board()
-    async with open_events(bootstrap_servers) as reader:
+    bootstrap_servers = settings.kafka_bootstrap_servers
+    async with open_events(settings) as reader:
         async for event in reader.until_now():
             board.apply(event)
     if as_json:
@@ -88,10 +91,11 @@ async def list_imports(bootstrap_servers: str, *, as_json: bool) -> None:
         Console().print(board_table(board.shown(), title=f"Imports on {bootstrap_servers}"))
 
 
-async def watch(bootstrap_servers: str) -> None:
+async def watch(settings: Settings) -> None:
     board = Board()
     console = Console()
-    async with open_events(bootstrap_servers) as reader:
+    bootstrap_servers = settings.kafka_bootstrap_servers
+    async with open_events(settings) as reader:
         with console.status(f"Reading {topics.IMPORT_EVENTS} from its beginning..."):
             async for event in reader.until_now():
                 board.apply(event)
@@ -128,12 +132,14 @@ def main() -> None:
     )
     listing.add_argument("--json", action="store_true", help="a JSON array, for scripts")
     args = parser.parse_args()
-    bootstrap_servers = args.bootstrap_servers or get_settings().kafka_bootstrap_servers
+    settings = get_settings()
+    if args.bootstrap_servers:
+        settings = settings.model_copy(update={"kafka_bootstrap_servers": args.bootstrap_servers})
     try:
         if args.command == "watch":
-            asyncio.run(watch(bootstrap_servers))
+            asyncio.run(watch(settings))
         else:
-            asyncio.run(list_imports(bootstrap_servers, as_json=args.json))
+            asyncio.run(list_imports(settings, as_json=args.json))
     except KeyboardInterrupt:
         pass
 

@@ -8,16 +8,17 @@ ROOT=$(cd "$(dirname "${BASH_SOURCE[0]}")/.." && pwd)
 cd "$ROOT"
 STATE_DIR=${CNR_STATE_DIR:-/var/tmp/caller-number-registry}/app
 declare -A APPS=(
-    [api_gateway]="services.api_gateway.main:app ${GATEWAY_PORT:-8000}"
-    [number_registry]="services.number_registry.main:app ${REGISTRY_PORT:-8001}"
-    [import_worker]="services.import_worker.main:app ${WORKER_PORT:-8002}"
+    [api_gateway]="services.api_gateway.main:create_app ${GATEWAY_PORT:-8000}"
+    [number_registry]="services.number_registry.main:create_app ${REGISTRY_PORT:-8001}"
+    [import_worker]="services.import_worker.main:create_app ${WORKER_PORT:-8002}"
 )
 
 running() { [[ -f $STATE_DIR/$1.pid ]] && kill -0 "$(cat "$STATE_DIR/$1.pid")" 2>/dev/null; }
 
 wait_healthy() {  # name port
     for _ in $(seq 1 150); do
-        curl -fsS -o /dev/null "http://127.0.0.1:$2/health" && return 0
+        # Quiet: "connection refused" is the expected answer until the service listens.
+        curl -fs -o /dev/null "http://127.0.0.1:$2/health" && return 0
         running "$1" || { echo "$1 exited; see $STATE_DIR/$1.log" >&2; tail -n 20 "$STATE_DIR/$1.log" >&2; return 1; }
         sleep 0.2
     done
@@ -27,28 +28,40 @@ wait_healthy() {  # name port
 
 start() {
     bash scripts/bootstrap.sh
-    bash scripts/local-services.sh start
+    local started line key
+    started=$(bash scripts/local-services.sh start | tee /dev/stderr)
+    # The services' settings as local-services.sh prints them (its ports), unless already set.
+    while IFS= read -r line; do
+        key=${line%%=*}
+        [[ -n ${!key:-} ]] || export "$line"
+    done < <(sed -n '/^# environment for the services:/,$p' <<<"$started" | grep -E '^[A-Z_]+=')
     mkdir -p "$STATE_DIR"
     .venv/bin/python -m shared.db.migrate
     for name in "${!APPS[@]}"; do
         read -r app port <<<"${APPS[$name]}"
         if running "$name"; then echo "$name runs already"; continue; fi
-        nohup .venv/bin/uvicorn "$app" --host 127.0.0.1 --port "$port" >>"$STATE_DIR/$name.log" 2>&1 &
+        nohup .venv/bin/uvicorn --factory "$app" --host 127.0.0.1 --port "$port" >>"$STATE_DIR/$name.log" 2>&1 &
         echo $! >"$STATE_DIR/$name.pid"
     done
     for name in "${!APPS[@]}"; do
         read -r _ port <<<"${APPS[$name]}"
         wait_healthy "$name" "$port"
     done
+    echo
+    echo "The system runs:"
+    urls
+    echo "Stop it with: scripts/run-local.sh stop"
+}
+
+urls() {
     read -r _ gateway_port <<<"${APPS[api_gateway]}"
     cat <<MSG
-
-The system runs:
   API and web page   http://127.0.0.1:$gateway_port/          (OpenAPI: /docs, AsyncAPI: /asyncapi)
   number_registry    http://127.0.0.1:${REGISTRY_PORT:-8001}/health
   import_worker      http://127.0.0.1:${WORKER_PORT:-8002}/health
+  Kafka              127.0.0.1:${KAFKA_PORT:-9092}
+  PostgreSQL         127.0.0.1:${PG_PORT:-5432}
   logs               $STATE_DIR/*.log
-Stop it with: scripts/run-local.sh stop
 MSG
 }
 
@@ -66,10 +79,13 @@ stop() {
 }
 
 status() {
+    local rc=0
     for name in "${!APPS[@]}"; do
-        if running "$name"; then echo "$name: running"; else echo "$name: stopped"; fi
+        if running "$name"; then echo "$name: running"; else echo "$name: stopped"; rc=3; fi
     done
-    bash scripts/local-services.sh status
+    bash scripts/local-services.sh status || rc=3
+    urls
+    return $rc
 }
 
 case "${1:-}" in

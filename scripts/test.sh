@@ -1,7 +1,9 @@
 #!/usr/bin/env bash
 # test.sh - the whole check: lint, types, and every test on real Kafka and PostgreSQL.
-# Services come from KAFKA_BOOTSTRAP_SERVERS + DATABASE_URL if set, else testcontainers
-# where a Docker engine answers, else scripts/local-services.sh (started by the tests).
+# Services come from KAFKA_BOOTSTRAP_SERVERS + DATABASE_URL + DATABASE_OWNER_URL if set, else
+# testcontainers where a Docker engine answers, else the tests' own Kafka and PostgreSQL, which
+# the tests start with scripts/local-services.sh on the ports of scripts/test-namespace.env (and
+# leave running for the next run). The system of scripts/run-local.sh is never touched.
 # Extra arguments go to pytest instead, e.g. scripts/test.sh tests/unit -k rules, or
 # scripts/test.sh -m faults tests/faults for the fault-injection suite alone.
 set -euo pipefail

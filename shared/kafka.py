@@ -3,6 +3,7 @@
 import asyncio
 import contextlib
 import logging
+import ssl
 from collections.abc import Callable
 from types import TracebackType
 from typing import Any, Literal, TypedDict
@@ -12,11 +13,13 @@ from aiokafka.admin import AIOKafkaAdminClient, NewTopic
 from aiokafka.errors import TopicAlreadyExistsError
 from faststream import AckPolicy, BaseMiddleware
 from faststream.kafka import KafkaBroker
+from faststream.kafka.security import parse_security
+from faststream.security import BaseSecurity, SASLPlaintext, SASLScram256, SASLScram512
 from pydantic import ValidationError
 
 from shared import metrics, observability, topics
 from shared.contracts import DeadLetter
-from shared.settings import Settings, get_settings
+from shared.settings import Settings
 
 log = logging.getLogger(__name__)
 
@@ -31,10 +34,32 @@ TRANSIENT_ERRORS: tuple[type[BaseException], ...] = (
     asyncpg.TooManyConnectionsError,
 )
 
+_SASL = {"PLAIN": SASLPlaintext, "SCRAM-SHA-256": SASLScram256, "SCRAM-SHA-512": SASLScram512}
 
-# Static group membership when set: a restarted instance takes its partitions back at once,
-# instead of waiting out the dead one's session (10 s) and a rebalance.
-INSTANCE_ID = get_settings().kafka_instance_id
+
+def broker_security(settings: Settings) -> BaseSecurity | None:
+    """FastStream's security for the KAFKA_SECURITY_PROTOCOL and KAFKA_SASL_* settings (Settings
+    checks they are complete); None for PLAINTEXT. Every broker and client takes it from here."""
+    protocol = settings.kafka_security_protocol
+    ssl_context = ssl.create_default_context() if protocol.endswith("SSL") else None
+    if not protocol.startswith("SASL_"):
+        return BaseSecurity(ssl_context=ssl_context) if ssl_context else None
+    assert settings.kafka_sasl_mechanism and settings.kafka_sasl_username
+    assert settings.kafka_sasl_password
+    return _SASL[settings.kafka_sasl_mechanism](
+        settings.kafka_sasl_username,
+        settings.kafka_sasl_password.get_secret_value(),
+        ssl_context=ssl_context,
+    )
+
+
+def client_options(settings: Settings) -> dict[str, Any]:
+    """Where Kafka is and how to authenticate, for a plain aiokafka producer, consumer or admin
+    client: the same options the brokers get from `broker_security`."""
+    return {
+        "bootstrap_servers": settings.kafka_bootstrap_servers,
+        **parse_security(broker_security(settings)),
+    }
 
 
 class SubscriberOptions(TypedDict, total=False):
@@ -47,15 +72,20 @@ class SubscriberOptions(TypedDict, total=False):
 
 
 def at_least_once(
-    group_id: str, *, fetch_max_wait_ms: int = 500, max_partition_fetch_bytes: int = 1048576
+    group_id: str,
+    settings: Settings,
+    *,
+    fetch_max_wait_ms: int = 500,
+    max_partition_fetch_bytes: int = 1048576,
 ) -> SubscriberOptions:
     """Every subscriber's options: the offset is committed only after the handler returned
     (NACK_ON_ERROR, never FastStream's at-most-once ACK_FIRST); a new group starts at the
-    earliest message; static membership when KAFKA_INSTANCE_ID is set. The fetch defaults
-    are aiokafka's."""
+    earliest message; static membership when KAFKA_INSTANCE_ID is set (a restarted instance
+    takes its partitions back at once, instead of waiting out the dead one's session and a
+    rebalance). The fetch defaults are aiokafka's."""
     return SubscriberOptions(
         group_id=group_id,
-        group_instance_id=INSTANCE_ID,
+        group_instance_id=settings.kafka_instance_id,
         ack_policy=AckPolicy.NACK_ON_ERROR,
         auto_offset_reset="earliest",
         fetch_max_wait_ms=fetch_max_wait_ms,
@@ -77,6 +107,7 @@ PRODUCER_OPTIONS: dict[str, Any] = {"acks": "all", "enable_idempotence": True}
 def make_broker(settings: Settings, *, client_id: str) -> KafkaBroker:
     broker = KafkaBroker(
         settings.kafka_bootstrap_servers,
+        security=broker_security(settings),
         client_id=client_id,
         **PRODUCER_OPTIONS,
         **observability.broker_options(client_id),
@@ -163,7 +194,7 @@ async def _dead_letter(
 
 async def ensure_topics(settings: Settings) -> None:
     """Create the project's topics that do not exist yet; existing ones are left as they are."""
-    admin = AIOKafkaAdminClient(bootstrap_servers=settings.kafka_bootstrap_servers)
+    admin = AIOKafkaAdminClient(**client_options(settings))
     await admin.start()
     try:
         missing = set(topics.ALL) - set(await admin.list_topics())

@@ -1,8 +1,9 @@
 """The one settings class, read from the environment (or a .env file)."""
 
 from functools import lru_cache
+from typing import Literal, Self
 
-from pydantic import Field
+from pydantic import Field, SecretStr, model_validator
 from pydantic_settings import BaseSettings, SettingsConfigDict
 
 
@@ -10,6 +11,13 @@ class Settings(BaseSettings):
     model_config = SettingsConfigDict(env_file=".env", extra="ignore")
 
     kafka_bootstrap_servers: str = "127.0.0.1:9092"
+    # How every Kafka client (services, tests, ops, bench) authenticates: shared/kafka.py turns
+    # these into the brokers' `security` and the plain clients' options. SASL needs a mechanism,
+    # a user and a password; SSL uses the system's CA certificates.
+    kafka_security_protocol: Literal["PLAINTEXT", "SSL", "SASL_PLAINTEXT", "SASL_SSL"] = "PLAINTEXT"
+    kafka_sasl_mechanism: Literal["PLAIN", "SCRAM-SHA-256", "SCRAM-SHA-512"] | None = None
+    kafka_sasl_username: str | None = None
+    kafka_sasl_password: SecretStr | None = None
     # The services work as registry_app, bound by row-level security; migrations run as the
     # schema's owner.
     database_url: str = "postgresql://registry_app:registry_app@127.0.0.1:5432/caller_numbers"
@@ -43,6 +51,22 @@ class Settings(BaseSettings):
     import_progress_interval_seconds: float = 1.0
     # A file that stops every reader (a bug, not a bad file: those fail at once) fails its task.
     import_max_read_attempts: int = 5
+
+    @model_validator(mode="after")
+    def _sasl_is_complete(self) -> Self:
+        sasl = self.kafka_security_protocol.startswith("SASL_")
+        given = (self.kafka_sasl_mechanism, self.kafka_sasl_username, self.kafka_sasl_password)
+        if sasl and None in given:
+            raise ValueError(
+                f"KAFKA_SECURITY_PROTOCOL={self.kafka_security_protocol} needs "
+                "KAFKA_SASL_MECHANISM, KAFKA_SASL_USERNAME and KAFKA_SASL_PASSWORD"
+            )
+        if not sasl and any(value is not None for value in given):
+            raise ValueError(
+                "KAFKA_SASL_* is set but KAFKA_SECURITY_PROTOCOL is "
+                f"{self.kafka_security_protocol}: use SASL_PLAINTEXT or SASL_SSL"
+            )
+        return self
 
 
 @lru_cache

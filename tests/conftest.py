@@ -16,6 +16,7 @@ from services.api_gateway.mint_token import mint
 from shared import topics
 from shared.db.pool import create_pool
 from shared.db.tenants import TENANTS_MAY_MAINTAIN
+from shared.kafka import client_options
 from shared.settings import get_settings
 from tests.infra import ROOT, Backing, backing_services
 from tests.kafka import TopicTap, tap
@@ -71,7 +72,7 @@ async def db(backing: Backing) -> AsyncIterator[asyncpg.Pool]:
 async def producer(backing: Backing) -> AsyncIterator[AIOKafkaProducer]:
     """A plain aiokafka producer, as an upstream system would use."""
     producer = AIOKafkaProducer(
-        bootstrap_servers=backing.kafka, acks="all", enable_idempotence=True
+        **client_options(backing.settings()), acks="all", enable_idempotence=True
     )
     await producer.start()
     yield producer
@@ -82,7 +83,7 @@ async def producer(backing: Backing) -> AsyncIterator[AIOKafkaProducer]:
 async def events(
     backing: Backing, http: httpx.AsyncClient, producer: AIOKafkaProducer
 ) -> AsyncIterator[TopicTap]:
-    async with tap(backing.kafka, topics.CALLER_NUMBER_EVENTS, producer) as opened:
+    async with tap(backing.settings(), topics.CALLER_NUMBER_EVENTS, producer) as opened:
         yield opened
 
 
@@ -91,5 +92,5 @@ async def dead_letters(
     backing: Backing, http: httpx.AsyncClient, producer: AIOKafkaProducer
 ) -> AsyncIterator[TopicTap]:
     topic = topics.dead_letter_topic(topics.CALLER_NUMBER_COMMANDS)
-    async with tap(backing.kafka, topic, producer) as opened:
+    async with tap(backing.settings(), topic, producer) as opened:
         yield opened

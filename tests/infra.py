@@ -2,26 +2,61 @@
 
 import os
 import subprocess
-from collections.abc import Iterator
+from collections.abc import Iterator, Mapping
 from contextlib import ExitStack, contextmanager
 from pathlib import Path
-from typing import NamedTuple
+from types import MappingProxyType
+from typing import Any, NamedTuple
+from urllib.parse import urlsplit
+
+from shared.settings import Settings
 
 ROOT = Path(__file__).resolve().parent.parent
 LOCAL_SERVICES = ROOT / "scripts" / "local-services.sh"
+# The tests' own namespace of scripts/local-services.sh: own ports, own state folder.
+TEST_NAMESPACE = ROOT / "scripts" / "test-namespace.env"
 
 
 class Backing(NamedTuple):
     kafka: str
     database_url: str  # the services' role, bound by row-level security
     database_owner_url: str  # the schema's owner: migrations, and tests that look underneath
+    # Further settings these services need, as environment variables (e.g. Kafka credentials).
+    extra_env: Mapping[str, str] = MappingProxyType({})
+    # The environment in which scripts/local-services.sh controls these very services (the
+    # fault suite stops and starts them); None when they are not ours to stop.
+    local_services_env: Mapping[str, str] | None = None
+
+    def settings(self, **overrides: Any) -> Settings:
+        """The services' settings on these backing services; the rest from the environment."""
+        env = {name.lower(): value for name, value in self.env().items()}
+        return Settings(**{**env, **overrides})
+
+    def env(self) -> dict[str, str]:
+        """The services' settings on these backing services, as environment variables."""
+        return {
+            **self.extra_env,
+            "KAFKA_BOOTSTRAP_SERVERS": self.kafka,
+            "DATABASE_URL": self.database_url,
+            "DATABASE_OWNER_URL": self.database_owner_url,
+        }
+
+    def local_services(self, action: str, service: str) -> None:
+        """`scripts/local-services.sh action service` on these services, never on others."""
+        assert self.local_services_env is not None, "these services are not ours to stop"
+        subprocess.run(
+            ["bash", str(LOCAL_SERVICES), action, service],
+            check=True,
+            capture_output=True,
+            env={**os.environ, **self.local_services_env},
+        )
 
 
-LOCAL = Backing(
-    "127.0.0.1:9092",
-    "postgresql://registry_app:registry_app@127.0.0.1:5432/caller_numbers",
-    "postgresql://registry:registry@127.0.0.1:5432/caller_numbers",
-)
+def read_env_file(path: Path) -> dict[str, str]:
+    """KEY=VALUE lines; blank lines and # comments are skipped."""
+    lines = (line.strip() for line in path.read_text().splitlines())
+    pairs = (line.split("=", 1) for line in lines if line and not line.startswith("#"))
+    return {key: value for key, value in pairs}
 
 
 def _docker_answers() -> bool:
@@ -57,19 +92,58 @@ def _containers() -> Iterator[Backing]:
         yield Backing(kafka.get_bootstrap_server(), app, owner)
 
 
-@contextmanager
-def backing_services() -> Iterator[Backing]:
-    """Kafka and PostgreSQL for a test session or a benchmark."""
+def _given() -> Backing:
+    """The services named by the environment. local-services.sh may stop them only when its
+    settings in the environment (CNR_STATE_DIR, KAFKA_PORT, PG_PORT) name these very ports."""
     given = Backing(
         os.environ.get("KAFKA_BOOTSTRAP_SERVERS", ""),
         os.environ.get("DATABASE_URL", ""),
         os.environ.get("DATABASE_OWNER_URL", ""),
     )
-    if all(given):
-        yield given
+    kafka_port = urlsplit("//" + given.kafka.split(",")[0]).port
+    pg_port = urlsplit(given.database_owner_url).port
+    ours = (
+        "CNR_STATE_DIR" in os.environ
+        and kafka_port == int(os.environ.get("KAFKA_PORT", "9092"))
+        and pg_port == int(os.environ.get("PG_PORT", "5432"))
+    )
+    return given._replace(local_services_env={} if ours else None)
+
+
+def _start_test_namespace() -> Backing:
+    """The tests' own Kafka and PostgreSQL (started if not running), and their settings as
+    local-services.sh prints them."""
+    namespace = read_env_file(TEST_NAMESPACE)
+    started = subprocess.run(
+        ["bash", str(LOCAL_SERVICES), "start"],
+        check=True,
+        capture_output=True,
+        text=True,
+        env={**os.environ, **namespace},
+    ).stdout
+    printed = started.split("# environment for the services:", 1)[1]
+    env = dict(line.split("=", 1) for line in printed.split() if "=" in line)
+    return Backing(
+        env.pop("KAFKA_BOOTSTRAP_SERVERS"),
+        env.pop("DATABASE_URL"),
+        env.pop("DATABASE_OWNER_URL"),
+        extra_env=env,
+        local_services_env=namespace,
+    )
+
+
+@contextmanager
+def backing_services() -> Iterator[Backing]:
+    """Kafka and PostgreSQL for a test session or a benchmark: those the environment names,
+    else testcontainers where Docker answers, else the tests' own namespace of local services
+    (scripts/test-namespace.env), never the system of scripts/run-local.sh."""
+    if all(os.environ.get(name) for name in _GIVEN):
+        yield _given()
     elif _docker_answers():
         with _containers() as services:
             yield services
     else:
-        subprocess.run(["bash", str(LOCAL_SERVICES), "start"], check=True)
-        yield LOCAL
+        yield _start_test_namespace()
+
+
+_GIVEN = ("KAFKA_BOOTSTRAP_SERVERS", "DATABASE_URL", "DATABASE_OWNER_URL")

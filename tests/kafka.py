@@ -8,14 +8,17 @@ from typing import Any
 import orjson
 from aiokafka import AIOKafkaConsumer, AIOKafkaProducer, TopicPartition
 
+from shared.kafka import client_options
+from shared.settings import Settings
+
 
 class TopicTap:
     """Every message published to a topic after the tap opened, decoded as JSON where it can be."""
 
-    def __init__(self, bootstrap: str, topic: str) -> None:
+    def __init__(self, settings: Settings, topic: str) -> None:
         self.topic = topic
         self._consumer = AIOKafkaConsumer(
-            bootstrap_servers=bootstrap, enable_auto_commit=False, group_id=None
+            **client_options(settings), enable_auto_commit=False, group_id=None
         )
         self.seen: list[dict[str, Any]] = []
 
@@ -59,9 +62,11 @@ class TopicTap:
 
 
 @asynccontextmanager
-async def tap(bootstrap: str, topic: str, producer: AIOKafkaProducer) -> AsyncIterator[TopicTap]:
+async def tap(
+    settings: Settings, topic: str, producer: AIOKafkaProducer
+) -> AsyncIterator[TopicTap]:
     """A TopicTap open for the duration of the block."""
-    opened = await TopicTap(bootstrap, topic).open(producer)
+    opened = await TopicTap(settings, topic).open(producer)
     try:
         yield opened
     finally:

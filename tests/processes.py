@@ -13,10 +13,11 @@ import httpx
 
 from tests.infra import ROOT, Backing
 
+# Each service's app factory, run as production runs it: `uvicorn --factory`.
 APPS = {
-    "api_gateway": "services.api_gateway.main:app",
-    "number_registry": "services.number_registry.main:app",
-    "import_worker": "services.import_worker.main:app",
+    "api_gateway": "services.api_gateway.main:create_app",
+    "number_registry": "services.number_registry.main:create_app",
+    "import_worker": "services.import_worker.main:create_app",
 }
 
 
@@ -45,6 +46,7 @@ class ServiceProcess:
             sys.executable,
             "-m",
             "uvicorn",
+            "--factory",
             APPS[self.name],
             "--host",
             "127.0.0.1",
@@ -83,9 +85,7 @@ def service_env(backing: Backing, *, secret: str) -> dict[str, str]:
     """The services' environment with production settings."""
     return {
         **os.environ,
-        "KAFKA_BOOTSTRAP_SERVERS": backing.kafka,
-        "DATABASE_URL": backing.database_url,
-        "DATABASE_OWNER_URL": backing.database_owner_url,
+        **backing.env(),
         "AUTH_JWT_SECRET": secret,
         "PYTHONUNBUFFERED": "1",
     }

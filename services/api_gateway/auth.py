@@ -4,14 +4,14 @@ from dataclasses import dataclass
 from typing import Annotated
 
 import jwt
-from fastapi import Depends
+from fastapi import Depends, Request
 from fastapi.security import HTTPAuthorizationCredentials, HTTPBearer
 from pydantic import BaseModel, ConfigDict, ValidationError
 
 from services.api_gateway.errors import ApiError
 from shared import logs
 from shared.contracts import Principal, Role
-from shared.settings import get_settings
+from shared.settings import Settings
 
 _ALGORITHM = "HS256"  # pinned: a token naming another algorithm (or none) is refused
 _bearer = HTTPBearer(auto_error=False)
@@ -37,8 +37,7 @@ def _unauthorized(message: str) -> ApiError:
     return ApiError(401, "unauthorized", message)
 
 
-def decode_token(token: str) -> Caller:
-    settings = get_settings()
+def decode_token(token: str, settings: Settings) -> Caller:
     try:
         payload = jwt.decode(
             token,
@@ -65,11 +64,11 @@ def decode_token(token: str) -> Caller:
 
 
 async def _caller(
-    credentials: HTTPAuthorizationCredentials | None = Depends(_bearer),
+    request: Request, credentials: HTTPAuthorizationCredentials | None = Depends(_bearer)
 ) -> Caller:
     if credentials is None:
         raise _unauthorized("A bearer token is required.")
-    caller = decode_token(credentials.credentials)
+    caller = decode_token(credentials.credentials, request.app.state.settings)
     logs.bind(tenant_id=caller.tenant_id)  # on this request's log line
     return caller
 

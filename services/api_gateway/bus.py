@@ -1,22 +1,39 @@
-"""The gateway's Kafka side: FastStream's FastAPI router and the one commands publisher."""
+"""The gateway's Kafka side: FastStream's FastAPI router and one publisher per topic."""
+
+from dataclasses import dataclass
 
 from faststream.kafka.fastapi import KafkaRouter
+from faststream.kafka.publisher.usecase import DefaultPublisher
 
 from shared import topics
-from shared.kafka import PRODUCER_OPTIONS
+from shared.kafka import PRODUCER_OPTIONS, broker_security
 from shared.observability import broker_options
-from shared.settings import get_settings
+from shared.settings import Settings
 
-kafka = KafkaRouter(
-    get_settings().kafka_bootstrap_servers,
-    client_id="api-gateway",
-    schema_url=None,  # the whole system's AsyncAPI document is served by routes/operations.py
-    include_in_schema=False,
-    **PRODUCER_OPTIONS,
-    **broker_options("api-gateway"),
-)
-caller_number_commands = kafka.publisher(
-    topics.CALLER_NUMBER_COMMANDS, title="caller-number commands"
-)
-import_commands = kafka.publisher(topics.IMPORT_COMMANDS, title="import commands")
-import_events = kafka.publisher(topics.IMPORT_EVENTS, title="import task events")
+
+@dataclass(frozen=True)
+class Bus:
+    router: KafkaRouter  # included in the app: starts and stops the producer with it
+    caller_number_commands: DefaultPublisher
+    import_commands: DefaultPublisher
+    import_events: DefaultPublisher
+
+
+def create_bus(settings: Settings) -> Bus:
+    router = KafkaRouter(
+        settings.kafka_bootstrap_servers,
+        security=broker_security(settings),
+        client_id="api-gateway",
+        schema_url=None,  # the whole system's AsyncAPI document is served by routes/operations.py
+        include_in_schema=False,
+        **PRODUCER_OPTIONS,
+        **broker_options("api-gateway"),
+    )
+    return Bus(
+        router=router,
+        caller_number_commands=router.publisher(
+            topics.CALLER_NUMBER_COMMANDS, title="caller-number commands"
+        ),
+        import_commands=router.publisher(topics.IMPORT_COMMANDS, title="import commands"),
+        import_events=router.publisher(topics.IMPORT_EVENTS, title="import task events"),
+    )

@@ -6,8 +6,8 @@ from typing import Annotated
 import asyncpg
 from fastapi import Depends, Header, Request, Response
 
+from services.api_gateway import bus
 from services.api_gateway.auth import TenantCaller
-from services.api_gateway.bus import caller_number_commands
 from services.api_gateway.errors import not_found
 from services.api_gateway.schemas import CommandStatus
 from services.api_gateway.waiter import CommandWaiter
@@ -15,7 +15,7 @@ from shared.access import TenantPolicy
 from shared.contracts import CallerNumberCommand, NumberOutcome
 from shared.db import tenants
 from shared.db.pool import tenant_transaction
-from shared.settings import get_settings
+from shared.settings import Settings
 
 
 def _pool(request: Request) -> asyncpg.Pool:
@@ -33,26 +33,44 @@ def _upload_pool(request: Request) -> asyncpg.Pool:
     return pool
 
 
+def _bus(request: Request) -> bus.Bus:
+    kafka: bus.Bus = request.app.state.bus
+    return kafka
+
+
+def _settings(request: Request) -> Settings:
+    settings: Settings = request.app.state.settings
+    return settings
+
+
 Pool = Annotated[asyncpg.Pool, Depends(_pool)]
 UploadPool = Annotated[asyncpg.Pool, Depends(_upload_pool)]
 Waiter = Annotated[CommandWaiter, Depends(_waiter)]
+Bus = Annotated[bus.Bus, Depends(_bus)]
+AppSettings = Annotated[Settings, Depends(_settings)]
 _PREFER_WAIT = re.compile(r"(?:^|[,;\s])wait=(\d+(?:\.\d+)?)")
 
 
-def wait_seconds(prefer: str | None = Header(default=None)) -> float:
+def wait_seconds(settings: AppSettings, prefer: str | None = Header(default=None)) -> float:
     """RFC 7240 `Prefer: wait=N`, capped by the setting max_wait_seconds."""
     match = _PREFER_WAIT.search(prefer or "")
-    return min(float(match.group(1)), get_settings().max_wait_seconds) if match else 0.0
+    return min(float(match.group(1)), settings.max_wait_seconds) if match else 0.0
 
 
 WaitSeconds = Annotated[float, Depends(wait_seconds)]
 
 
 async def submit(
-    command: CallerNumberCommand, *, response: Response, pool: Pool, waiter: Waiter, wait: float
+    command: CallerNumberCommand,
+    *,
+    response: Response,
+    bus: Bus,
+    pool: Pool,
+    waiter: Waiter,
+    wait: float,
 ) -> CommandStatus:
     """Publish the command; answer 202 with where to poll, or its outcome if it comes in time."""
-    await caller_number_commands.publish(
+    await bus.caller_number_commands.publish(
         command.model_dump_json().encode(), key=command.tenant_id.encode()
     )
     response.headers["Location"] = f"/api/v1/commands/{command.message_id}"

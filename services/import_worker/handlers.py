@@ -9,23 +9,28 @@ from shared import topics
 from shared.contracts import ImportRowsApplied, StartImport
 from shared.faults import crash_point
 from shared.kafka import BULK_FETCH_BYTES, at_least_once
-
-router = KafkaRouter()
-rows_out = router.publisher(topics.IMPORT_ROWS, title="import rows")
-import_events = router.publisher(topics.IMPORT_EVENTS, title="import task events")
+from shared.settings import Settings
 
 
-# Acked as soon as the read has started in the background: a long read inside the handler
-# would outlast max_poll_interval_ms, and the group would hand the command out again and again.
-@router.subscriber(topics.IMPORT_COMMANDS, **at_least_once("import-worker"))
-async def on_start_import(command: StartImport, runner: ImportRunner = Context()) -> None:
-    await runner.start(command.tenant_id, command.task_id)
+def create_router(settings: Settings) -> KafkaRouter:
+    """The worker's subscribers, for one broker. The runner and the progress publish (main.py)."""
+    router = KafkaRouter()
 
+    # Acked as soon as the read has started in the background: a long read inside the handler
+    # would outlast max_poll_interval_ms, and the group would hand the command out again and
+    # again.
+    @router.subscriber(topics.IMPORT_COMMANDS, **at_least_once("import-worker", settings))
+    async def on_start_import(command: StartImport, runner: ImportRunner = Context()) -> None:
+        await runner.start(command.tenant_id, command.task_id)
 
-@router.subscriber(
-    topics.IMPORT_ROW_RESULTS,
-    **at_least_once("import-worker-results", max_partition_fetch_bytes=BULK_FETCH_BYTES),
-)
-async def on_rows_applied(applied: ImportRowsApplied, progress: Progress = Context()) -> None:
-    await progress.record(applied.tenant_id, applied.task_id, applied.results)
-    crash_point("worker.after_results_recorded")
+    @router.subscriber(
+        topics.IMPORT_ROW_RESULTS,
+        **at_least_once(
+            "import-worker-results", settings, max_partition_fetch_bytes=BULK_FETCH_BYTES
+        ),
+    )
+    async def on_rows_applied(applied: ImportRowsApplied, progress: Progress = Context()) -> None:
+        await progress.record(applied.tenant_id, applied.task_id, applied.results)
+        crash_point("worker.after_results_recorded")
+
+    return router

@@ -1,4 +1,6 @@
-"""import_worker's wiring: broker, database pool, the import runner, health. Run with uvicorn."""
+"""import_worker's wiring: broker, database pool, the import runner, health.
+
+Run with `uvicorn --factory services.import_worker.main:create_app`."""
 
 import asyncio
 import contextlib
@@ -8,46 +10,49 @@ from contextlib import asynccontextmanager
 from faststream import ContextRepo
 from faststream.asgi import AsgiFastStream
 
-from services.import_worker.handlers import import_events, router, rows_out
+from services.import_worker.handlers import create_router
 from services.import_worker.progress import Progress
 from services.import_worker.runner import ImportRunner
-from shared import logs, observability
+from shared import logs, observability, topics
 from shared.kafka import make_broker
 from shared.runtime import backing_services
-from shared.settings import get_settings
-
-logs.configure("import-worker")
-settings = get_settings()
-broker = make_broker(settings, client_id="import-worker")
-broker.include_router(router)
+from shared.settings import Settings, get_settings
 
 
-@asynccontextmanager
-async def lifespan(context: ContextRepo) -> AsyncIterator[None]:
-    async with backing_services(settings) as pool:
-        progress = Progress(
-            pool=pool,
-            publisher=import_events,
-            min_interval=settings.import_progress_interval_seconds,
-        )
-        runner = ImportRunner(
-            pool=pool, rows_publisher=rows_out, progress=progress, settings=settings
-        )
-        context.set_global("pool", pool)
-        context.set_global("progress", progress)
-        context.set_global("runner", runner)
-        taking_over = asyncio.create_task(runner.take_over_forever())
-        try:
-            yield
-        finally:
-            taking_over.cancel()
-            with contextlib.suppress(asyncio.CancelledError):
-                await taking_over
-            await runner.stop()
+def create_app(settings: Settings | None = None) -> AsgiFastStream:
+    """The worker as an ASGI app; its settings are read from the environment when not given."""
+    settings = settings or get_settings()
+    logs.configure("import-worker")
+    broker = make_broker(settings, client_id="import-worker")
+    broker.include_router(create_router(settings))
+    rows_out = broker.publisher(topics.IMPORT_ROWS, title="import rows")
+    import_events = broker.publisher(topics.IMPORT_EVENTS, title="import task events")
 
+    @asynccontextmanager
+    async def lifespan(context: ContextRepo) -> AsyncIterator[None]:
+        async with backing_services(settings) as pool:
+            progress = Progress(
+                pool=pool,
+                publisher=import_events,
+                min_interval=settings.import_progress_interval_seconds,
+            )
+            runner = ImportRunner(
+                pool=pool, rows_publisher=rows_out, progress=progress, settings=settings
+            )
+            context.set_global("pool", pool)
+            context.set_global("progress", progress)
+            context.set_global("runner", runner)
+            taking_over = asyncio.create_task(runner.take_over_forever())
+            try:
+                yield
+            finally:
+                taking_over.cancel()
+                with contextlib.suppress(asyncio.CancelledError):
+                    await taking_over
+                await runner.stop()
 
-app = AsgiFastStream(
-    broker,
-    lifespan=lifespan,
-    asgi_routes=observability.service_routes(broker),  # /health, /ready, /metrics
-)
+    return AsgiFastStream(
+        broker,
+        lifespan=lifespan,
+        asgi_routes=observability.service_routes(broker),  # /health, /ready, /metrics
+    )

@@ -1,4 +1,4 @@
-"""The command subscriber: a thin adapter between Kafka and the registry."""
+"""The command subscribers: a thin adapter between Kafka and the registry."""
 
 import asyncio
 
@@ -12,50 +12,58 @@ from shared.contracts import CallerNumberCommand, ImportRowsApplied, ImportRowsR
 from shared.db.pool import tenant_transaction
 from shared.faults import crash_point, fail_point
 from shared.kafka import BULK_FETCH_BYTES, INTERACTIVE_FETCH_WAIT_MS, at_least_once
-
-router = KafkaRouter()
-events = router.publisher(topics.CALLER_NUMBER_EVENTS, title="caller-number events")
-import_results = router.publisher(topics.IMPORT_ROW_RESULTS, title="import row results")
+from shared.settings import Settings
 
 
-# NACK_ON_ERROR: the offset is committed only after the transaction and the events; a crash
-# in between redelivers the command, and `registry.apply` answers it with the stored outcome.
-@router.subscriber(
-    topics.CALLER_NUMBER_COMMANDS,
-    **at_least_once("number-registry", fetch_max_wait_ms=INTERACTIVE_FETCH_WAIT_MS),
-)
-async def on_command(command: CallerNumberCommand, pool: asyncpg.Pool = Context()) -> None:
-    fail_point("registry.command", command.tenant_id)
-    async with tenant_transaction(pool, command.tenant_id) as conn:
-        applied = await registry.apply(conn, command)
-    crash_point("registry.after_commit")
-    key = command.tenant_id.encode()
-    await asyncio.gather(
-        *(
-            events.publish(
-                outcome_event(command, index, outcome, applied.processed_at)
-                .model_dump_json()
-                .encode(),
-                key=key,
+def create_router(settings: Settings) -> KafkaRouter:
+    """The registry's subscribers and the publishers they answer on, for one broker."""
+    router = KafkaRouter()
+    events = router.publisher(topics.CALLER_NUMBER_EVENTS, title="caller-number events")
+    import_results = router.publisher(topics.IMPORT_ROW_RESULTS, title="import row results")
+
+    # NACK_ON_ERROR: the offset is committed only after the transaction and the events; a crash
+    # in between redelivers the command, and `registry.apply` answers it with the stored outcome.
+    @router.subscriber(
+        topics.CALLER_NUMBER_COMMANDS,
+        **at_least_once("number-registry", settings, fetch_max_wait_ms=INTERACTIVE_FETCH_WAIT_MS),
+    )
+    async def on_command(command: CallerNumberCommand, pool: asyncpg.Pool = Context()) -> None:
+        fail_point("registry.command", command.tenant_id)
+        async with tenant_transaction(pool, command.tenant_id) as conn:
+            applied = await registry.apply(conn, command)
+        crash_point("registry.after_commit")
+        key = command.tenant_id.encode()
+        await asyncio.gather(
+            *(
+                events.publish(
+                    outcome_event(command, index, outcome, applied.processed_at)
+                    .model_dump_json()
+                    .encode(),
+                    key=key,
+                )
+                for index, outcome in enumerate(applied.outcomes)
             )
-            for index, outcome in enumerate(applied.outcomes)
         )
-    )
-    crash_point("registry.after_publish")
+        crash_point("registry.after_publish")
 
-
-@router.subscriber(
-    topics.IMPORT_ROWS,
-    **at_least_once("number-registry-imports", max_partition_fetch_bytes=BULK_FETCH_BYTES),
-)
-async def on_import_rows(batch: ImportRowsRead, pool: asyncpg.Pool = Context()) -> None:
-    async with tenant_transaction(pool, batch.tenant_id) as conn:
-        results = await imports.apply(conn, batch)
-    crash_point("registry.after_commit")
-    applied = ImportRowsApplied(
-        tenant_id=batch.tenant_id,
-        principal=batch.principal,
-        task_id=batch.task_id,
-        results=results,
+    @router.subscriber(
+        topics.IMPORT_ROWS,
+        **at_least_once(
+            "number-registry-imports", settings, max_partition_fetch_bytes=BULK_FETCH_BYTES
+        ),
     )
-    await import_results.publish(applied.model_dump_json().encode(), key=batch.tenant_id.encode())
+    async def on_import_rows(batch: ImportRowsRead, pool: asyncpg.Pool = Context()) -> None:
+        async with tenant_transaction(pool, batch.tenant_id) as conn:
+            results = await imports.apply(conn, batch)
+        crash_point("registry.after_commit")
+        applied = ImportRowsApplied(
+            tenant_id=batch.tenant_id,
+            principal=batch.principal,
+            task_id=batch.task_id,
+            results=results,
+        )
+        await import_results.publish(
+            applied.model_dump_json().encode(), key=batch.tenant_id.encode()
+        )
+
+    return router

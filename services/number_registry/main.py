@@ -1,4 +1,6 @@
-"""number_registry's wiring: broker, database pool, health endpoint. Run with uvicorn."""
+"""number_registry's wiring: broker, database pool, health endpoint.
+
+Run with `uvicorn --factory services.number_registry.main:create_app`."""
 
 from collections.abc import AsyncIterator
 from contextlib import asynccontextmanager
@@ -6,27 +8,28 @@ from contextlib import asynccontextmanager
 from faststream import ContextRepo
 from faststream.asgi import AsgiFastStream
 
-from services.number_registry.handlers import router
+from services.number_registry.handlers import create_router
 from shared import logs, observability
 from shared.kafka import make_broker
 from shared.runtime import backing_services
-from shared.settings import get_settings
-
-logs.configure("number-registry")
-settings = get_settings()
-broker = make_broker(settings, client_id="number-registry")
-broker.include_router(router)
+from shared.settings import Settings, get_settings
 
 
-@asynccontextmanager
-async def lifespan(context: ContextRepo) -> AsyncIterator[None]:
-    async with backing_services(settings) as pool:
-        context.set_global("pool", pool)
-        yield
+def create_app(settings: Settings | None = None) -> AsgiFastStream:
+    """The registry as an ASGI app; its settings are read from the environment when not given."""
+    settings = settings or get_settings()
+    logs.configure("number-registry")
+    broker = make_broker(settings, client_id="number-registry")
+    broker.include_router(create_router(settings))
 
+    @asynccontextmanager
+    async def lifespan(context: ContextRepo) -> AsyncIterator[None]:
+        async with backing_services(settings) as pool:
+            context.set_global("pool", pool)
+            yield
 
-app = AsgiFastStream(
-    broker,
-    lifespan=lifespan,
-    asgi_routes=observability.service_routes(broker),  # /health, /ready, /metrics
-)
+    return AsgiFastStream(
+        broker,
+        lifespan=lifespan,
+        asgi_routes=observability.service_routes(broker),  # /health, /ready, /metrics
+    )

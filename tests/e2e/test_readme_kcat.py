@@ -9,7 +9,7 @@ import httpx
 import pytest
 
 from tests import factories as f
-from tests.infra import ROOT
+from tests.infra import ROOT, Backing
 
 SETTINGS_LINE = "KAFKA=127.0.0.1:9092 TENANT=acme"
 
@@ -24,10 +24,10 @@ def readme_example() -> str:
 
 @pytest.mark.skipif(shutil.which("kcat") is None, reason="kcat is not installed")
 async def test_the_readme_kcat_example_creates_a_number_and_reads_its_event(
-    backing: tuple[str, str], http: httpx.AsyncClient
+    backing: Backing, http: httpx.AsyncClient
 ) -> None:
     tenant = await f.create_tenant(http)
-    script = readme_example().replace(SETTINGS_LINE, f"KAFKA={backing[0]} TENANT={tenant}")
+    script = readme_example().replace(SETTINGS_LINE, f"KAFKA={backing.kafka} TENANT={tenant}")
     process = await asyncio.create_subprocess_exec(
         "bash", "-euo", "pipefail", "-c", script, stdout=asyncio.subprocess.PIPE
     )

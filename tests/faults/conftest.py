@@ -44,7 +44,7 @@ async def gateway(cluster: Cluster) -> AsyncIterator[httpx.AsyncClient]:
 
 @pytest_asyncio.fixture
 async def fault_events(backing: Backing, producer: AIOKafkaProducer) -> AsyncIterator[TopicTap]:
-    async with tap(backing.kafka, topics.CALLER_NUMBER_EVENTS, producer) as opened:
+    async with tap(backing.settings(), topics.CALLER_NUMBER_EVENTS, producer) as opened:
         yield opened
 
 
@@ -53,5 +53,5 @@ async def fault_dead_letters(
     backing: Backing, producer: AIOKafkaProducer
 ) -> AsyncIterator[TopicTap]:
     topic = topics.dead_letter_topic(topics.CALLER_NUMBER_COMMANDS)
-    async with tap(backing.kafka, topic, producer) as opened:
+    async with tap(backing.settings(), topic, producer) as opened:
         yield opened

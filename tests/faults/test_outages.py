@@ -1,7 +1,6 @@
 """PostgreSQL or Kafka gone for a while: services wait and retry, then finish correctly."""
 
 import asyncio
-import subprocess
 import time
 from uuid import UUID
 
@@ -13,19 +12,23 @@ from shared.db.pool import tenant_transaction
 from tests import factories as f
 from tests.faults.cluster import Cluster
 from tests.faults.test_crashes import expected_counters, import_and_finish, messy_csv
-from tests.infra import LOCAL_SERVICES
+from tests.infra import Backing
 from tests.waiting import deadline
 
 pytestmark = pytest.mark.faults
 OUTAGE_SECONDS = 30
 
 
-def local_services(action: str, service: str) -> None:
-    subprocess.run(["bash", str(LOCAL_SERVICES), action, service], check=True, capture_output=True)
+@pytest.fixture
+def ours(backing: Backing) -> Backing:
+    """The backing services, if scripts/local-services.sh may stop them (see tests/infra.py)."""
+    if backing.local_services_env is None:
+        pytest.skip("the given Kafka and PostgreSQL are not ours to stop: set CNR_STATE_DIR")
+    return backing
 
 
 async def test_postgres_down_for_30_seconds_during_an_import(
-    cluster: Cluster, gateway: httpx.AsyncClient
+    cluster: Cluster, gateway: httpx.AsyncClient, ours: Backing
 ) -> None:
     cluster.start("number_registry")
     cluster.start("import_worker")
@@ -37,13 +40,13 @@ async def test_postgres_down_for_30_seconds_during_an_import(
         counters = task["counters"]
         assert isinstance(counters, dict)
         if not outage and counters["rows_read"] >= 10_000:
-            local_services("stop", "postgres")
+            ours.local_services("stop", "postgres")
             ends = time.monotonic() + OUTAGE_SECONDS
             with httpx.Client(base_url=cluster.url("api_gateway"), timeout=10) as client:
                 while time.monotonic() < ends:  # the outage itself, not a wait for a condition
                     outage.append(client.get("/api/v1/caller-numbers", headers=admin))
                     time.sleep(1)
-            local_services("start", "postgres")
+            ours.local_services("start", "postgres")
 
     task, _ = await import_and_finish(gateway, admin, content, stop_postgres_once)
     assert task["counters"] == expected_counters(content)
@@ -54,14 +57,14 @@ async def test_postgres_down_for_30_seconds_during_an_import(
 
 
 async def test_kafka_restarted_during_adds_and_an_import_loses_nothing_answered_202(
-    cluster: Cluster, gateway: httpx.AsyncClient, db: asyncpg.Pool
+    cluster: Cluster, gateway: httpx.AsyncClient, db: asyncpg.Pool, ours: Backing
 ) -> None:
     cluster.start("number_registry")
     cluster.start("import_worker")
     tenant = await f.create_tenant(gateway)
     admin, content = f.tenant_admin(tenant), messy_csv(100_000)
     importing = asyncio.create_task(import_and_finish(gateway, admin, content))
-    restart = asyncio.create_task(asyncio.to_thread(local_services, "restart", "kafka"))
+    restart = asyncio.create_task(asyncio.to_thread(ours.local_services, "restart", "kafka"))
     accepted: list[UUID] = []
     for n in range(300):
         response = await gateway.post(

@@ -12,7 +12,7 @@ from shared.settings import get_settings
 
 def test_a_minted_token_decodes_to_its_principal() -> None:
     token = mint(sub="u1", role="agent", tenant_id="t1", org_unit_id="ou", permissions=["x"])
-    caller = decode_token(token)
+    caller = decode_token(token, get_settings())
     assert caller.tenant_id == "t1" and caller.principal.role is Role.AGENT
     assert caller.principal.permissions == ("x",)
 
@@ -46,5 +46,5 @@ def test_a_minted_token_decodes_to_its_principal() -> None:
 )
 def test_a_bad_token_is_unauthorized(token: str) -> None:
     with pytest.raises(ApiError) as raised:
-        decode_token(token)
+        decode_token(token, get_settings())
     assert raised.value.status == 401

@@ -6,7 +6,7 @@ from uuid import UUID
 from fastapi import APIRouter, Query, Response
 
 from services.api_gateway.auth import CurrentUser, TenantCaller
-from services.api_gateway.deps import Pool, Waiter, WaitSeconds, submit, tenant_policy
+from services.api_gateway.deps import Bus, Pool, Waiter, WaitSeconds, submit, tenant_policy
 from services.api_gateway.errors import ApiError, not_found, refused
 from services.api_gateway.schemas import (
     AddCallerNumbersIn,
@@ -33,6 +33,7 @@ async def add_caller_numbers(
     body: AddCallerNumbersIn,
     user: CurrentUser,
     pool: Pool,
+    bus: Bus,
     waiter: Waiter,
     wait: WaitSeconds,
     response: Response,
@@ -58,7 +59,7 @@ async def add_caller_numbers(
         org_unit_id=body.org_unit_id,
         description=body.description,
     )
-    return await submit(command, response=response, pool=pool, waiter=waiter, wait=wait)
+    return await submit(command, response=response, bus=bus, pool=pool, waiter=waiter, wait=wait)
 
 
 @router.get("/caller-numbers")
@@ -118,6 +119,7 @@ async def edit_caller_number(
     body: CallerNumberPatch,
     user: CurrentUser,
     pool: Pool,
+    bus: Bus,
     waiter: Waiter,
     wait: WaitSeconds,
     response: Response,
@@ -136,7 +138,7 @@ async def edit_caller_number(
         org_unit_id=org_unit_id,
         description=description,
     )
-    return await submit(command, response=response, pool=pool, waiter=waiter, wait=wait)
+    return await submit(command, response=response, bus=bus, pool=pool, waiter=waiter, wait=wait)
 
 
 @router.delete("/caller-numbers/{caller_number_id}", responses=_ACCEPTED)
@@ -144,6 +146,7 @@ async def delete_caller_number(
     caller_number_id: UUID,
     user: CurrentUser,
     pool: Pool,
+    bus: Bus,
     waiter: Waiter,
     wait: WaitSeconds,
     response: Response,
@@ -154,4 +157,4 @@ async def delete_caller_number(
     command = DeleteCallerNumber(
         tenant_id=user.tenant_id, principal=user.principal, number=row["number"]
     )
-    return await submit(command, response=response, pool=pool, waiter=waiter, wait=wait)
+    return await submit(command, response=response, bus=bus, pool=pool, waiter=waiter, wait=wait)

@@ -18,8 +18,7 @@ from starlette.background import BackgroundTask
 
 from services.api_gateway import uploads
 from services.api_gateway.auth import CurrentUser, TenantCaller
-from services.api_gateway.bus import import_commands, import_events
-from services.api_gateway.deps import Pool, UploadPool, tenant_policy
+from services.api_gateway.deps import AppSettings, Bus, Pool, UploadPool, tenant_policy
 from services.api_gateway.errors import ApiError, not_found, refused
 from services.api_gateway.schemas import ImportTaskOut, ImportTaskPage
 from shared.access import Operation, TenantPolicy, write_refusal
@@ -28,7 +27,6 @@ from shared.db import imports
 from shared.db.imports import TaskRow
 from shared.db.pool import tenant_transaction
 from shared.rules import check_description
-from shared.settings import get_settings
 from shared.spreadsheets import ReportRow, XlsxReportWriter, csv_report_chunk, template_xlsx
 
 router = APIRouter(prefix="/api/v1/caller-number-imports", tags=["imports"])
@@ -58,6 +56,8 @@ async def upload(
     user: CurrentUser,
     pool: Pool,
     upload_pool: UploadPool,
+    bus: Bus,
+    settings: AppSettings,
     idempotency_key: Annotated[str | None, Header(max_length=200)] = None,
 ) -> ImportTaskOut:
     """Multipart `file` (.xlsx or .csv), optional `org_unit_id` and `description` for every row.
@@ -70,7 +70,7 @@ async def upload(
         raise refused(refusal)
     if idempotency_key and (known := await _known(pool, user, idempotency_key)):
         return task_out(known)
-    max_bytes = get_settings().import_max_upload_bytes
+    max_bytes = settings.import_max_upload_bytes
     if int(request.headers.get("content-length") or 0) > max_bytes + 64 * 1024:
         raise uploads.too_large(max_bytes)
     task = await _store(request, upload_pool, user, policy, idempotency_key, max_bytes)
@@ -78,7 +78,7 @@ async def upload(
         command = StartImport(
             tenant_id=user.tenant_id, principal=user.principal, task_id=task["id"]
         )
-        await import_commands.publish(
+        await bus.import_commands.publish(
             command.model_dump_json().encode(), key=user.tenant_id.encode()
         )
     except KafkaError as error:  # the task is stored: a worker takes it over after a grace period
@@ -178,7 +178,7 @@ async def get_import(task_id: UUID, user: CurrentUser, pool: Pool) -> ImportTask
 
 
 @router.post("/{task_id}/cancel")
-async def cancel_import(task_id: UUID, user: CurrentUser, pool: Pool) -> ImportTaskOut:
+async def cancel_import(task_id: UUID, user: CurrentUser, pool: Pool, bus: Bus) -> ImportTaskOut:
     """Stop a pending or running import; rows already applied stay."""
     task = await _visible(pool, user, task_id)
     policy = await tenant_policy(pool, user)
@@ -195,7 +195,7 @@ async def cancel_import(task_id: UUID, user: CurrentUser, pool: Pool) -> ImportT
         status="cancelled",
         counters=imports.counters(cancelled),
     )
-    await import_events.publish(event.model_dump_json().encode(), key=user.tenant_id.encode())
+    await bus.import_events.publish(event.model_dump_json().encode(), key=user.tenant_id.encode())
     return task_out(cancelled)
 
 

@@ -10,7 +10,7 @@ from faststream.specification.asyncapi.site import (
 )
 from prometheus_client import CONTENT_TYPE_LATEST, generate_latest
 
-from services.api_gateway.bus import kafka
+from services.api_gateway.deps import Bus
 from shared import asyncapi
 from shared.observability import is_ready, readiness
 
@@ -18,9 +18,9 @@ router = APIRouter(tags=["operations"])
 
 
 @router.get("/ready")
-async def ready(request: Request) -> JSONResponse:
+async def ready(request: Request, bus: Bus) -> JSONResponse:
     """Kafka and PostgreSQL answer: 200, else 503 with what is wrong."""
-    checks = await readiness(kafka.broker, getattr(request.app.state, "pool", None))
+    checks = await readiness(bus.router.broker, getattr(request.app.state, "pool", None))
     body = {"status": "ready" if is_ready(checks) else "not ready", "checks": checks}
     return JSONResponse(body, status_code=200 if is_ready(checks) else 503)
 
