@@ -9,9 +9,6 @@ import pytest
 import pytest_asyncio
 from aiokafka import AIOKafkaProducer
 
-# Tokens minted by the tests must be signed like the services expect; set before settings load.
-os.environ["AUTH_JWT_SECRET"] = "test-secret-for-the-test-session-only-0123456789"
-
 from services.api_gateway.mint_token import mint
 from shared import topics
 from shared.db.pool import create_pool
@@ -22,6 +19,8 @@ from tests.infra import ROOT, Backing, backing_services
 from tests.kafka import TopicTap, tap
 from tests.processes import APPS, TEST_LIMITS, ServiceProcess, service_env
 
+# The test services' secret (service_env), which mint() signs the tests' tokens with.
+os.environ["AUTH_JWT_SECRET"] = "test-secret-for-the-test-session-only-0123456789"
 get_settings.cache_clear()
 OUTPUT = ROOT / "test-output"
 
