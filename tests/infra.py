@@ -117,7 +117,7 @@ def _start_test_namespace() -> Backing:
     started = subprocess.run(
         ["bash", str(LOCAL_SERVICES), "start"],
         check=True,
-        capture_output=True,
+        stdout=subprocess.PIPE,  # its errors go to stderr, shown with the failure
         text=True,
         env={**os.environ, **namespace},
     ).stdout

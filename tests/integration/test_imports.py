@@ -1,0 +1,169 @@
+"""An import on the real PostgreSQL, in this process: the registry's batch apply, the worker's
+result recording and counters, and the task's state changes (shared/db/imports.py)."""
+
+from uuid import UUID, uuid4
+
+import asyncpg
+
+from services.number_registry import imports as batch_apply
+from shared.contracts import ImportRowRead, ImportRowResult, ImportRowsRead, Principal
+from shared.db import imports
+from shared.db.imports import TaskRow
+from shared.db.pool import tenant_transaction
+from shared.rules import Reason
+
+LEASE = 30.0
+
+
+async def new_task(pool: asyncpg.Pool, tenant: str, principal: Principal) -> TaskRow:
+    """A pending task with its uploaded file, as the gateway stores it."""
+    task_id = uuid4()
+    async with tenant_transaction(pool, tenant) as conn:
+        await imports.create_task(
+            conn,
+            task_id=task_id,
+            tenant_id=tenant,
+            principal=principal.model_dump(mode="json"),
+            file_name="upload",
+            idempotency_key=None,
+        )
+        await imports.add_file_chunk(conn, task_id=task_id, seq=0, data=b"Caller Number\n")
+        return await imports.finish_upload(
+            conn,
+            task_id=task_id,
+            file_name="numbers.csv",
+            org_unit_id="sales",
+            description="",
+            file_size=14,
+        )
+
+
+def rows_read(tenant: str, principal: Principal, task_id: UUID, *numbers: str) -> ImportRowsRead:
+    """One batch: data rows 2, 3, ... holding `numbers`."""
+    rows = [
+        ImportRowRead(row_number=row, number=number, as_written=number)
+        for row, number in enumerate(numbers, start=2)
+    ]
+    return ImportRowsRead(
+        tenant_id=tenant,
+        principal=principal,
+        task_id=task_id,
+        org_unit_id="sales",
+        description="",
+        rows=rows,
+    )
+
+
+async def apply_batch(pool: asyncpg.Pool, batch: ImportRowsRead) -> list[ImportRowResult]:
+    async with tenant_transaction(pool, batch.tenant_id) as conn:
+        return await batch_apply.apply(conn, batch)
+
+
+async def record(
+    pool: asyncpg.Pool, tenant: str, task_id: UUID, results: list[ImportRowResult]
+) -> tuple[TaskRow, TaskRow | None]:
+    async with tenant_transaction(pool, tenant) as conn:
+        return await imports.record_results(conn, task_id=task_id, results=results)
+
+
+async def start(pool: asyncpg.Pool, tenant: str, task_id: UUID, rows_total: int) -> TaskRow:
+    async with tenant_transaction(pool, tenant) as conn:
+        claimed = await imports.claim(conn, task_id=task_id, lease_seconds=LEASE)
+        assert claimed is not None
+        started = await imports.start(
+            conn, task_id=task_id, rows_total=rows_total, lease_seconds=LEASE
+        )
+        assert started is not None
+        return started
+
+
+class TestBatchApply:
+    async def test_a_number_repeated_in_the_file_fails_naming_the_row_that_added_it(
+        self, pool: asyncpg.Pool, tenant: str, service: Principal
+    ) -> None:
+        task = await new_task(pool, tenant, service)
+        batch = rows_read(tenant, service, task["id"], "0611", "0612", "0611")
+        results = await apply_batch(pool, batch)
+        assert [r.succeeded for r in results] == [True, True, False]
+        assert results[2].reason_code == Reason.DUPLICATE
+        assert "row 2" in results[2].reason
+
+    async def test_a_batch_delivered_again_gets_the_same_results_not_duplicates(
+        self, pool: asyncpg.Pool, tenant: str, service: Principal
+    ) -> None:
+        task = await new_task(pool, tenant, service)
+        batch = rows_read(tenant, service, task["id"], "0621", "0622", "0621")
+        assert await apply_batch(pool, batch) == await apply_batch(pool, batch)
+
+    async def test_rows_of_a_cancelled_task_are_not_processed(
+        self, pool: asyncpg.Pool, tenant: str, service: Principal
+    ) -> None:
+        task = await new_task(pool, tenant, service)
+        async with tenant_transaction(pool, tenant) as conn:
+            assert await imports.cancel(conn, task_id=task["id"]) is not None
+        results = await apply_batch(pool, rows_read(tenant, service, task["id"], "0631"))
+        assert [r.reason_code for r in results] == [Reason.NOT_PROCESSED]
+
+
+class TestResultsAndCounters:
+    async def test_the_last_result_completes_the_task_once_and_deletes_its_file(
+        self, pool: asyncpg.Pool, tenant: str, service: Principal
+    ) -> None:
+        task = await new_task(pool, tenant, service)
+        await start(pool, tenant, task["id"], rows_total=3)
+        results = await apply_batch(pool, rows_read(tenant, service, task["id"], "071", "072"))
+        counted, completed = await record(pool, tenant, task["id"], results)
+        assert completed is None and counted["succeeded"] == 2
+        repeat = ImportRowResult(
+            row_number=4, as_written="071", succeeded=False, reason_code=Reason.DUPLICATE
+        )
+        _, completed = await record(pool, tenant, task["id"], [repeat])
+        assert completed is not None and completed["status"] == "completed"
+        assert imports.counters(completed).model_dump() == {
+            "rows_total": 3,
+            "rows_read": 0,
+            "succeeded": 2,
+            "failed": 1,
+            "duplicates": 1,
+            "not_processed": 0,
+        }
+        async with tenant_transaction(pool, tenant) as conn:
+            assert [chunk async for chunk in imports.file_chunks(conn, task_id=task["id"])] == []
+
+    async def test_results_delivered_again_change_no_counter(
+        self, pool: asyncpg.Pool, tenant: str, service: Principal
+    ) -> None:
+        task = await new_task(pool, tenant, service)
+        await start(pool, tenant, task["id"], rows_total=10)
+        results = await apply_batch(pool, rows_read(tenant, service, task["id"], "081", "082"))
+        first, _ = await record(pool, tenant, task["id"], results)
+        again, completed = await record(pool, tenant, task["id"], results)
+        assert imports.counters(again) == imports.counters(first) and completed is None
+        assert (again["succeeded"], again["failed"]) == (2, 0)
+
+
+class TestTaskStates:
+    async def test_a_claimed_task_is_not_claimed_again_while_its_lease_runs(
+        self, pool: asyncpg.Pool, tenant: str, service: Principal
+    ) -> None:
+        task = await new_task(pool, tenant, service)
+        assert task["status"] == "pending"
+        started = await start(pool, tenant, task["id"], rows_total=5)
+        assert started["status"] == "running"
+        async with tenant_transaction(pool, tenant) as conn:
+            assert await imports.claim(conn, task_id=task["id"], lease_seconds=LEASE) is None
+            await imports.release(conn, task_id=task["id"])
+            assert await imports.claim(conn, task_id=task["id"], lease_seconds=LEASE) is not None
+
+    async def test_a_failed_task_keeps_its_reason_drops_its_file_and_stays_failed(
+        self, pool: asyncpg.Pool, tenant: str, service: Principal
+    ) -> None:
+        task = await new_task(pool, tenant, service)
+        async with tenant_transaction(pool, tenant) as conn:
+            failed = await imports.fail(
+                conn, task_id=task["id"], code="missing_header", message="No header."
+            )
+            assert failed is not None and failed["status"] == "failed"
+            assert [chunk async for chunk in imports.file_chunks(conn, task_id=task["id"])] == []
+            assert await imports.cancel(conn, task_id=task["id"]) is None
+            assert await imports.claim(conn, task_id=task["id"], lease_seconds=LEASE) is None
