@@ -1,0 +1,43 @@
+"""`Prefer: wait`: the gateway's waiter, woken by the registry's NOTIFY, on the real PostgreSQL."""
+
+import asyncio
+from collections.abc import AsyncIterator
+from uuid import uuid4
+
+import asyncpg
+import pytest_asyncio
+
+from services.api_gateway.waiter import CommandWaiter
+from shared.contracts import CreateCallerNumbers, Principal
+from shared.settings import Settings
+from tests.integration.test_registry import apply
+
+
+@pytest_asyncio.fixture
+async def waiter(settings: Settings) -> AsyncIterator[CommandWaiter]:
+    started = CommandWaiter()
+    await started.start(settings.database_url)
+    yield started
+    await started.stop()
+
+
+async def test_a_waiting_request_gets_the_outcome_once_the_registry_stores_it(
+    waiter: CommandWaiter, pool: asyncpg.Pool, tenant: str, service: Principal
+) -> None:
+    command = CreateCallerNumbers(tenant_id=tenant, principal=service, numbers=["0101"])
+    waiting = asyncio.create_task(
+        waiter.wait(pool, tenant_id=tenant, command_id=command.message_id, seconds=20)
+    )
+    applied = await apply(pool, command)
+    outcome = await asyncio.wait_for(waiting, 10)
+    assert outcome is not None
+    assert (outcome.results, outcome.processed_at) == (
+        [o.model_dump(mode="json") for o in applied.outcomes],
+        applied.processed_at,
+    )
+
+
+async def test_a_command_not_processed_in_time_answers_none(
+    waiter: CommandWaiter, pool: asyncpg.Pool, tenant: str
+) -> None:
+    assert await waiter.wait(pool, tenant_id=tenant, command_id=uuid4(), seconds=0.2) is None
