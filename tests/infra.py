@@ -92,7 +92,7 @@ def _containers() -> Iterator[Backing]:
         yield Backing(kafka.get_bootstrap_server(), app, owner)
 
 
-def _given() -> Backing:
+def given_backing() -> Backing:
     """The services named by the environment. local-services.sh may stop them only when its
     settings in the environment (CNR_STATE_DIR, KAFKA_PORT, PG_PORT) name these very ports."""
     given = Backing(
@@ -138,7 +138,7 @@ def backing_services() -> Iterator[Backing]:
     else testcontainers where Docker answers, else the tests' own namespace of local services
     (scripts/test-namespace.env), never the system of scripts/run-local.sh."""
     if all(os.environ.get(name) for name in _GIVEN):
-        yield _given()
+        yield given_backing()
     elif _docker_answers():
         with _containers() as services:
             yield services

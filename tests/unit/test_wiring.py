@@ -10,7 +10,7 @@ from pydantic import ValidationError
 
 from shared.kafka import client_options
 from shared.settings import Settings
-from tests.infra import ROOT
+from tests.infra import ROOT, given_backing
 
 SASL = {"kafka_sasl_username": "registry", "kafka_sasl_password": "s3cret"}
 
@@ -78,3 +78,32 @@ def test_importing_a_service_reads_no_settings_and_builds_nothing() -> None:
     )
     assert done.returncode == 0, done.stderr
     assert "needs KAFKA_SASL_MECHANISM" in done.stdout
+
+
+class TestGivenServices:
+    """The fault suite may stop given services only if local-services.sh runs these very ones."""
+
+    @pytest.fixture(autouse=True)
+    def given(self, monkeypatch: pytest.MonkeyPatch) -> None:
+        monkeypatch.setenv("KAFKA_BOOTSTRAP_SERVERS", "127.0.0.1:21092")
+        monkeypatch.setenv("DATABASE_URL", "postgresql://a:a@127.0.0.1:21032/caller_numbers")
+        monkeypatch.setenv("DATABASE_OWNER_URL", "postgresql://o:o@127.0.0.1:21032/caller_numbers")
+        monkeypatch.setenv("KAFKA_PORT", "21092")
+        monkeypatch.setenv("PG_PORT", "21032")
+        monkeypatch.setenv("CNR_STATE_DIR", "/var/tmp/elsewhere")
+
+    def test_they_are_ours_when_the_state_folder_and_both_ports_match(self) -> None:
+        assert given_backing().local_services_env == {}
+
+    @pytest.mark.parametrize(
+        ("name", "value"),
+        [("KAFKA_PORT", "9092"), ("PG_PORT", "5432"), ("CNR_STATE_DIR", None)],
+    )
+    def test_they_are_not_ours_when_anything_differs(
+        self, monkeypatch: pytest.MonkeyPatch, name: str, value: str | None
+    ) -> None:
+        if value is None:
+            monkeypatch.delenv(name)
+        else:
+            monkeypatch.setenv(name, value)
+        assert given_backing().local_services_env is None
