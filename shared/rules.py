@@ -31,6 +31,8 @@ class Reason(StrEnum):
     NOT_FOUND = "not_found"
     # Import rows only:
     NUMBER_NOT_TEXT = "number_not_text"
+    FORMULA_WITHOUT_RESULT = "formula_without_result"
+    UNEXPECTED_COLUMNS = "unexpected_columns"
     NOT_PROCESSED = "not_processed"
 
 

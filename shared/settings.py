@@ -37,11 +37,16 @@ class Settings(BaseSettings):
 
     # Bulk import.
     import_max_upload_bytes: int = 100 * 1024 * 1024
-    import_max_rows: int = 1_000_000
+    import_max_rows: int = 1_048_575  # a full Excel sheet below its header
+    # Each costs CPU to read: a tiny file of millions of empty texts is refused, not read.
+    import_max_shared_strings: int = 1_200_000
     import_max_uncompressed_bytes: int = 512 * 1024 * 1024
     import_max_zip_entries: int = 1000
     import_max_compression_ratio: float = 200.0
     import_batch_rows: int = 2000
+    # The rows' JSON per Kafka message: well under the broker's 1 MB default, so that the
+    # registry's answer (each row again, with its reason) fits too, however long the cells.
+    import_batch_max_bytes: int = 256 * 1024
     # The reading worker renews its lease as it goes; a lease that runs out means it died.
     import_lease_seconds: float = 15.0
     # How often a worker looks for tasks to take over, and how long a pending task's

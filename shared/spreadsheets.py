@@ -48,7 +48,7 @@ _LINE_BREAKS = str.maketrans("\t\r\n", "   ")
 _FORMULA_STARTS = ("=", "+", "-", "@")
 
 
-def template_xlsx(*, max_rows: int = 1_000_000) -> bytes:
+def template_xlsx(*, max_rows: int = 1_048_575) -> bytes:
     """The import template; column A is text so Excel keeps leading zeros and long numbers."""
     workbook = Workbook()
     _fill_numbers_sheet(workbook.active)

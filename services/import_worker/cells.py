@@ -1,49 +1,59 @@
-"""The rule for one Caller Number cell of an import file, whatever type the file gave it."""
+"""The rule for one Caller Number cell of an import file, as the reader says the cell shows it."""
 
-from datetime import date, time, timedelta
+import re
+import unicodedata
 
-from services.import_worker.filetypes import Cell
+from services.import_worker.filetypes import Cell, Refused
+from services.import_worker.formats import FORMAT_AS_TEXT
 from shared.rules import IMPORT_MAX_DIGITS, Reason, Rejection, check_number
 from shared.spreadsheets import MAX_CELL_CHARS
 
-# Excel keeps 15 significant digits of a number: anything longer may already be rounded.
-_EXACT_LIMIT = 10**15
-
 NUMBER_NOT_TEXT = Rejection(
     Reason.NUMBER_NOT_TEXT,
-    "The cell holds a number, which Excel may have rounded or shown in scientific form "
-    "(such as 1.38E+10): format the Caller Number column as Text and enter the number again.",
+    "The cell holds a number in scientific form (such as 1.38E+10), which Excel made of a "
+    f"long number and may have rounded: {FORMAT_AS_TEXT}",
 )
-_NOT_A_NUMBER = (
-    "The cell holds {kind}, not a caller number: format the Caller Number column as Text "
-    "and enter the number again."
-)
+# What Excel's General format makes of a long number, in a CSV it saved or a cell typed so.
+_SCIENTIFIC = re.compile(r"[0-9](?:[.,][0-9]*)?[eE][+-]?[0-9]+")
+# Characters a user cannot see or tell from a space: controls, format marks, separators.
+_INVISIBLE_CATEGORIES = frozenset(["Cc", "Cf", "Cs", "Co", "Cn", "Zs", "Zl", "Zp"])
 
 
 def check_cell(value: Cell) -> tuple[str, str, Rejection | None]:
-    """(the cell as written, the trimmed candidate number, why it is refused or None)."""
-    match value:
-        case None | str():
-            number, rejection = check_number(value or "", max_digits=IMPORT_MAX_DIGITS)
-            # Capped as the report caps it: a padded cell must not bloat the row events.
-            return (value or "")[:MAX_CELL_CHARS], number, rejection
-        case bool():
-            return _not_a_number("TRUE" if value else "FALSE", "TRUE or FALSE")
-        case int() | float():
-            return _check_numeric(value)
-        case date() | time():
-            return _not_a_number(value.isoformat(), "a date or time")
-        case timedelta():
-            return _not_a_number(str(value), "a duration")
+    """(the cell as written, the trimmed candidate number, why it is refused or None).
+
+    "As written" is what the cell displays, with invisible characters made visible as <U+200B>,
+    capped as the report caps it so that a padded cell does not bloat the row events.
+    """
+    if isinstance(value, Refused):
+        return value.as_written[:MAX_CELL_CHARS], value.as_written, value.rejection
+    text = value or ""
+    number, rejection = check_number(text, max_digits=IMPORT_MAX_DIGITS)
+    if rejection is not None and rejection.reason is Reason.NOT_DIGITS:
+        rejection = _not_digits(number)
+        return visible(text)[:MAX_CELL_CHARS], number, rejection
+    return text[:MAX_CELL_CHARS], number, rejection
 
 
-def _check_numeric(value: int | float) -> tuple[str, str, Rejection | None]:
-    written = str(value).removesuffix(".0")  # 13800138000.0 is the integer Excel shows
-    exact = isinstance(value, int) or value.is_integer()
-    if exact and 0 <= value < _EXACT_LIMIT:
-        return written, str(int(value)), None
-    return written, written, NUMBER_NOT_TEXT
+def visible(text: str) -> str:
+    """The text with each invisible character written as its code point, e.g. <U+200B>."""
+    if text.isprintable():  # no C* or Z* character but the ASCII space
+        return text
+    return "".join(f"<U+{ord(char):04X}>" if _invisible(char) else char for char in text)
 
 
-def _not_a_number(written: str, kind: str) -> tuple[str, str, Rejection]:
-    return written, written, Rejection(Reason.NOT_DIGITS, _NOT_A_NUMBER.format(kind=kind))
+def _not_digits(number: str) -> Rejection:
+    if _SCIENTIFIC.fullmatch(number):
+        return NUMBER_NOT_TEXT
+    message = "A caller number may hold digits 0-9 only"
+    odd = next(char for char in number if not "0" <= char <= "9")
+    if _invisible(odd):
+        name = unicodedata.name(odd, "an unnamed character")
+        message += f"; it holds U+{ord(odd):04X} {name}, which cannot be seen"
+    else:
+        message += f"; it holds {odd!r}"
+    return Rejection(Reason.NOT_DIGITS, message + ".")
+
+
+def _invisible(char: str) -> bool:
+    return char != " " and unicodedata.category(char) in _INVISIBLE_CATEGORIES

@@ -1,20 +1,32 @@
 """What reading an import file needs in either format: kinds, cells, limits and the refusal."""
 
 from dataclasses import dataclass
-from datetime import date, datetime, time, timedelta
-from typing import Literal
+from typing import Literal, NamedTuple
 
+from shared.rules import Rejection
 from shared.spreadsheets import TEMPLATE_HEADER
 
 Kind = Literal["xlsx", "csv"]
-Cell = str | int | float | bool | datetime | date | time | timedelta | None
+
+
+class Refused(NamedTuple):
+    """A cell that holds no caller number, whatever its text: what it shows and why not."""
+
+    as_written: str
+    rejection: Rejection
+
+
+# What a cell displays: text exactly as written (numbers as the digits their format shows), or
+# the refusal of a cell that displays something else; None for an empty cell.
+Cell = str | Refused | None
 
 HEADER = TEMPLATE_HEADER  # the template's column is the one a file must have
 
 
 @dataclass(frozen=True)
 class FileLimits:
-    max_rows: int = 1_000_000  # data rows (blank rows not counted)
+    max_rows: int = 1_048_575  # data rows (blank rows not counted): a full Excel sheet
+    max_shared_strings: int = 1_200_000  # every cell of a full sheet, and then some
     max_uncompressed_bytes: int = 512 * 1024 * 1024  # sum over the zip's entries
     max_zip_entries: int = 1000
     max_compression_ratio: float = 200.0  # per entry, uncompressed / compressed
@@ -28,8 +40,10 @@ class BadFile(Exception):
         self.code = code
 
 
-# (row number, first cell, whether another cell of the row holds something); blank rows left out
-Row = tuple[int, Cell, bool]
+# (row number, first cell, where other cells of the row hold something: xlsx column letters or
+# CSV field positions, at most MAX_OTHERS of them); blank rows left out
+Row = tuple[int, Cell, tuple[str, ...]]
+MAX_OTHERS = 5
 
 CHUNK = 64 * 1024
 # Characters of one CSV line or one XLSX cell: far beyond any real import file, and a bound on

@@ -1,30 +1,34 @@
 """Reading an uploaded import file (.xlsx or .csv) row by row, after refusing unsafe or bad ones.
 
-Cell values come out as the file stores them: text => str exactly as written, a number => int
-when its text is an integer literal else float, TRUE/FALSE => bool, a date (date number format or
-t="d") => datetime, an error => its text (e.g. "#N/A"), a formula => its cached value.
+Cells come out as the user sees them: text exactly as written; a number as the digits its number
+format displays, else Refused with what it shows; a formula by its stored result only when the
+file keeps a current one (xlsx.py, formats.py). CSV fields are text as written.
 """
 
 import codecs
 import csv
-from collections.abc import Generator, Iterator
+import re
+from collections.abc import Callable, Generator, Iterator
 from contextlib import closing
-from itertools import chain
+from itertools import chain, islice
 from pathlib import Path
 from typing import TextIO
 
 from services.import_worker.filetypes import (
     CHUNK,
     HEADER,
+    MAX_OTHERS,
     MAX_TEXT,
     SAVE_AS,
     BadFile,
     Cell,
     FileLimits,
     Kind,
+    Refused,
     Row,
 )
-from services.import_worker.xlsx import check_xlsx, xlsx_rows
+from services.import_worker.xlsx import check_xlsx, sheet_name, xlsx_rows
+from shared.rules import Reason, Rejection
 
 _ZIP_MAGIC = b"PK\x03\x04"
 _OTHER_FORMATS = {
@@ -53,36 +57,61 @@ def count_data_rows(path: Path, kind: Kind, limits: FileLimits) -> int:
     """The rows iter_rows yields, counted before the import so that nothing is applied in vain."""
     count = sum(1 for _ in iter_rows(path, kind, limits))
     if count == 0:
-        raise BadFile("empty", f"The file has no caller numbers below the '{HEADER}' header.")
+        message = f"{_source(path, kind)} has no caller numbers below the '{HEADER}' header."
+        raise BadFile("empty", message[0].upper() + message[1:])
     return count
 
 
 def iter_rows(
     path: Path, kind: Kind, limits: FileLimits
 ) -> Generator[tuple[int, Cell], None, None]:
-    """(row number as a spreadsheet app shows it, first cell) of each non-blank data row.
+    """(row number as a spreadsheet app shows it, what its Caller Number cell shows) of each
+    non-blank data row; a row with values beside that column comes as Refused.
 
     A generator: close it when stopping early, and the file is closed at once.
     """
-    with closing(xlsx_rows(path) if kind == "xlsx" else _csv_rows(path)) as rows:
-        _check_header(next(rows, None))
-        for count, (row_number, first, _) in enumerate(rows, start=1):
+    rows = xlsx_rows(path, limits) if kind == "xlsx" else _csv_rows(path)
+    with closing(rows):
+        _check_header(next(rows, None), kind, lambda: _source(path, kind))
+        for count, (row_number, first, others) in enumerate(rows, start=1):
             if count > limits.max_rows:
                 message = f"The file has more than {limits.max_rows:,} rows of caller numbers: "
                 message += f"split it into files of at most {limits.max_rows:,} rows."
                 raise BadFile("too_many_rows", message)
-            yield row_number, first
+            yield row_number, _beside(first, others, kind) if others else first
 
 
-def _check_header(row: Row | None) -> None:
+def _source(path: Path, kind: Kind) -> str:
+    return f"the sheet '{sheet_name(path)}'" if kind == "xlsx" else "the file"
+
+
+def _beside(first: Cell, others: tuple[str, ...], kind: Kind) -> Refused:
+    """The row fails with its own reason: nothing the user wrote beside the number is dropped."""
+    as_written = first.as_written if isinstance(first, Refused) else first or ""
+    # An unquoted 2,150,001,234 is four fields to any CSV reader.
+    hint = " (a number written with thousands separators is split there)" if kind == "csv" else ""
+    message = f"The row has values in {_where(others, kind)}, which have no header{hint}: "
+    message += f"keep only the '{HEADER}' column."
+    return Refused(as_written, Rejection(Reason.UNEXPECTED_COLUMNS, message))
+
+
+def _check_header(row: Row | None, kind: Kind, source: Callable[[], str]) -> None:
+    cell = "Cell A1" if kind == "xlsx" else "The first line"
     if row is None or row[0] != 1 or not isinstance(row[1], str):
-        raise BadFile("missing_header", f"Cell A1 must hold the column header '{HEADER}'.")
-    if row[1].strip().casefold() != HEADER.casefold():
-        message = f"Cell A1 must hold the column header '{HEADER}', not '{row[1].strip()[:40]}'."
+        message = f"{cell} of {source()} must hold the column header '{HEADER}'."
         raise BadFile("missing_header", message)
+    if row[1].strip().casefold() != HEADER.casefold():
+        message = f"{cell} of {source()} must hold the column header '{HEADER}', "
+        raise BadFile("missing_header", message + f"not '{row[1].strip()[:40]}'.")
     if row[2]:
-        message = f"The file must have one column, '{HEADER}'; remove the other columns."
-        raise BadFile("unexpected_columns", message)
+        message = f"{source()[0].upper()}{source()[1:]} must have one column, '{HEADER}'; "
+        raise BadFile("unexpected_columns", message + f"remove {_where(row[2], kind)}.")
+
+
+def _where(others: tuple[str, ...], kind: Kind) -> str:
+    """ "column B", "columns B, C" (xlsx letters) or "field 2", "fields 2, 3" (CSV positions)."""
+    noun = "column" if kind == "xlsx" else "field"
+    return f"{noun}{'s' if len(others) > 1 else ''} {', '.join(others)}"
 
 
 # --- file kind -----------------------------------------------------------------------------
@@ -92,31 +121,67 @@ def _check_text(head: bytes, *, complete: bool) -> None:
     for magic, name in _OTHER_FORMATS.items():
         if head.startswith(magic):
             raise BadFile("not_a_spreadsheet", f"The file is {name}, not a spreadsheet. {SAVE_AS}")
+    encoding = _encoding(head)
+    if encoding == "utf-8-sig" and b"\0" in head:
+        raise BadFile("not_a_spreadsheet", f"The file is not a CSV text file. {SAVE_AS}")
     try:
-        if b"\0" in head:
-            raise UnicodeError
-        codecs.getincrementaldecoder("utf-8")().decode(head, final=complete)
+        codecs.getincrementaldecoder(encoding)().decode(head, final=complete)
     except UnicodeError:
-        message = f"The file is neither an Excel workbook nor a CSV file in UTF-8. {SAVE_AS}"
-        raise BadFile("not_a_spreadsheet", message) from None
+        raise _not_utf8(head) from None
+
+
+def _encoding(head: bytes) -> str:
+    """UTF-8 (with or without BOM), or UTF-16 by its BOM: Excel's "Unicode Text" export."""
+    return "utf-16" if head.startswith((codecs.BOM_UTF16_LE, codecs.BOM_UTF16_BE)) else "utf-8-sig"
+
+
+def _not_utf8(data: bytes) -> BadFile:
+    """Name the first line that is not UTF-8, so that the user can find what to fix."""
+    decoder = codecs.getincrementaldecoder("utf-8")()
+    for number, line in enumerate(data.split(b"\n"), start=1):
+        try:
+            decoder.decode(line + b"\n")
+        except UnicodeDecodeError as error:
+            shown = line[: error.start].decode("utf-8", "replace")[-30:]
+            message = f"Line {number} of the file is not UTF-8 text (byte 0x{line[error.start]:02X}"
+            message += f" after '{shown}')" if shown.strip() else ")"
+            return BadFile("not_a_spreadsheet", f"{message}. {SAVE_AS}")
+    message = f"The file is neither an Excel workbook nor a CSV file in UTF-8. {SAVE_AS}"
+    return BadFile("not_a_spreadsheet", message)
 
 
 # --- CSV -----------------------------------------------------------------------------------
 
+_SEPARATOR_LINE = re.compile(r'"?sep=(.)"?\r?\n?', re.IGNORECASE)
+
 
 def _csv_rows(path: Path) -> Generator[Row, None, None]:
-    with path.open(encoding="utf-8-sig", newline="") as file:
+    with path.open("rb") as raw:
+        encoding = _encoding(raw.read(2))
+    with path.open(encoding=encoding, newline="") as file:
         try:
             lines = _csv_lines(file)
             first = next(lines, "")
+            delimiter = _delimiter(first)
+            if separator := _SEPARATOR_LINE.fullmatch(first):
+                # Excel's own hint line: the delimiter is named, the header follows.
+                delimiter, first = separator.group(1), next(lines, "")
             csv.field_size_limit(MAX_TEXT)  # a long cell fails its row, not the file
-            records = csv.reader(chain([first], lines), delimiter=_delimiter(first))
+            records = csv.reader(chain([first], lines), delimiter=delimiter)
             for row_number, record in enumerate(records, start=1):
                 if _filled(record):
-                    yield row_number, record[0], len(record) > 1 and _filled(record[1:])
-        except (UnicodeDecodeError, csv.Error) as error:
-            message = f"The file is not a CSV file in UTF-8 ({error}). {SAVE_AS}"
+                    yield row_number, record[0], _other_fields(record)
+        except UnicodeDecodeError:
+            raise _not_utf8(path.read_bytes()) from None
+        except csv.Error as error:
+            message = f"The file is not a CSV file ({error}). {SAVE_AS}"
             raise BadFile("not_a_spreadsheet", message) from None
+
+
+def _other_fields(record: list[str]) -> tuple[str, ...]:
+    """The positions (2, 3...) of the filled fields after the first, at most MAX_OTHERS."""
+    filled = (str(n) for n, field in enumerate(record[1:], start=2) if field.strip())
+    return tuple(islice(filled, MAX_OTHERS))
 
 
 def _csv_lines(file: TextIO) -> Iterator[str]:
@@ -135,7 +200,7 @@ def _filled(fields: list[str]) -> bool:
 
 
 def _delimiter(header_line: str) -> str:
-    """Excel writes ';' where the decimal separator is ','; the header line tells which."""
+    """Excel writes ';' where the decimal separator is ',', and tabs as "Unicode Text"."""
     counts = {delimiter: header_line.count(delimiter) for delimiter in ",;\t"}
     best = max(counts, key=lambda delimiter: counts[delimiter])
     return best if counts[best] else ","

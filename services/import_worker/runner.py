@@ -61,6 +61,7 @@ class ImportRunner:
         self._settings = settings
         self._limits = FileLimits(
             max_rows=settings.import_max_rows,
+            max_shared_strings=settings.import_max_shared_strings,
             max_uncompressed_bytes=settings.import_max_uncompressed_bytes,
             max_zip_entries=settings.import_max_zip_entries,
             max_compression_ratio=settings.import_max_compression_ratio,
@@ -170,7 +171,8 @@ class ImportRunner:
                 continue
             valid, invalid = _split(chunk)
             if valid:
-                await self._publish_rows(task, valid)
+                for batch in _by_bytes(valid, self._settings.import_batch_max_bytes):
+                    await self._publish_rows(task, batch)
                 crash_point("worker.after_rows_sent")
             if invalid:
                 await self._progress.record(task["tenant_id"], task["id"], invalid)
@@ -201,6 +203,21 @@ class ImportRunner:
 def _next_rows(rows: Rows, count: int, after_row: int) -> list[tuple[int, Cell]]:
     """The next `count` rows past `after_row` (rows up to it were sent before a restart)."""
     return list(islice((row for row in rows if row[0] > after_row), count))
+
+
+def _by_bytes(rows: list[ImportRowRead], max_bytes: int) -> Iterator[list[ImportRowRead]]:
+    """The rows in batches whose JSON stays within max_bytes (one row alone may exceed it)."""
+    batch: list[ImportRowRead] = []
+    size = 0
+    for row in rows:
+        row_bytes = len(row.model_dump_json()) + 1
+        if batch and size + row_bytes > max_bytes:
+            yield batch
+            batch, size = [], 0
+        batch.append(row)
+        size += row_bytes
+    if batch:
+        yield batch
 
 
 def _split(chunk: list[tuple[int, Cell]]) -> tuple[list[ImportRowRead], list[ImportRowResult]]:

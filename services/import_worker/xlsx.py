@@ -8,7 +8,6 @@ check_file and count_data_rows first, ours takes ~9 s for a 1M-row file in all; 
 """
 
 import posixpath
-import re
 import struct
 import zipfile
 import zlib
@@ -16,20 +15,28 @@ from array import array
 from collections.abc import Callable, Generator, Iterator
 from contextlib import contextmanager
 from dataclasses import dataclass
-from datetime import datetime, timedelta
+from datetime import datetime
 from pathlib import Path
+from urllib.parse import unquote
 from xml.parsers import expat
+
+from openpyxl.utils import get_column_letter
+from openpyxl.utils.escape import unescape
 
 from services.import_worker.filetypes import (
     CHUNK,
     HEADER,
+    MAX_OTHERS,
     MAX_TEXT,
     SAVE_AS,
     BadFile,
     Cell,
     FileLimits,
+    Refused,
     Row,
 )
+from services.import_worker.formats import FORMAT_AS_TEXT, GENERAL, NumberFormat, format_code
+from shared.rules import Reason, Rejection
 
 # The shared-strings table is the one part held in memory (packed, about its XML size).
 _MAX_SHARED_STRINGS_BYTES = 128 * 1024 * 1024
@@ -127,71 +134,145 @@ _MAIN_NAMESPACES = (
 _SHEET_TAGS = {
     f"{namespace} {local}".lstrip(): local
     for namespace in ("", *_MAIN_NAMESPACES)
-    for local in ("row", "c", "v", "t", "rPh", "si")
+    for local in ("row", "c", "v", "t", "f", "rPh", "si")
 }
-_WORKBOOK_RELS = "xl/_rels/workbook.xml.rels"
-_BUILTIN_DATE_FORMATS = frozenset([*range(14, 23), *range(27, 37), *range(45, 48), *range(50, 59)])
-_FORMAT_LITERALS = re.compile(r'"[^"]*"|\[[^\]]*\]|\\.|_.|\*.')
-_DATE_CODES = re.compile(r"[dmyhs]", re.IGNORECASE)
-_INTEGER = re.compile(r"[+-]?[0-9]+")
+_VISIBLE = ("", "visible")
 
 
-def xlsx_rows(path: Path) -> Generator[Row, None, None]:
-    """The non-blank rows of the workbook's first sheet, read as the zip inflates it."""
+def xlsx_rows(path: Path, limits: FileLimits) -> Generator[Row, None, None]:
+    """The non-blank rows of the workbook's first visible worksheet, read as the zip inflates it.
+
+    Every BadFile raised while reading the sheet names it.
+    """
     with _open_zip(path) as archive:
         parts = _Parts.locate(archive)
-        sheet = _SheetReader(
-            shared_strings=_SharedStrings.load(archive, parts.shared_strings),
-            date_styles=_date_styles(archive, parts.styles),
-            # Day 0 of Excel's 1900 system; it counts a 29 February 1900 that never was, so
-            # dates before March 1900 come out a day early (they are no caller numbers anyway).
-            epoch=datetime(1904, 1, 1) if parts.date1904 else datetime(1899, 12, 30),
-        )
-        yield from sheet.rows(archive, parts.sheet)
+        try:
+            sheet = _SheetReader(
+                shared_strings=_SharedStrings.load(
+                    archive, parts.shared_strings, limits.max_shared_strings
+                ),
+                formats=_cell_formats(archive, parts.styles),
+                # Day 0 of Excel's 1900 system (which counts a 29 February 1900 that never was).
+                epoch=datetime(1904, 1, 1) if parts.date1904 else datetime(1899, 12, 30),
+                results_stale=parts.results_stale,
+            )
+            yield from sheet.rows(archive, parts.sheet)
+        except BadFile as error:
+            raise BadFile(error.code, f"Sheet '{parts.sheet_name}': {error}") from None
+
+
+def sheet_name(path: Path) -> str:
+    """The name of the worksheet xlsx_rows reads (for messages about the file as a whole)."""
+    with _open_zip(path) as archive:
+        return _Parts.locate(archive).sheet_name
+
+
+class _Names:
+    """The zip's part names, looked up case-insensitively as OPC says part names compare."""
+
+    def __init__(self, archive: zipfile.ZipFile) -> None:
+        self._names = {name.casefold(): name for name in archive.namelist()}
+
+    def get(self, name: str | None) -> str | None:
+        return self._names.get(name.casefold()) if name else None
 
 
 @dataclass(frozen=True)
 class _Parts:
-    """Where the workbook keeps its first sheet, shared strings and styles."""
+    """Where the workbook keeps the sheet to read, its shared strings and styles."""
 
     sheet: str
+    sheet_name: str
     shared_strings: str | None
     styles: str | None
     date1904: bool
+    results_stale: bool  # formula results must be recalculated on load: none can be trusted
 
     @classmethod
     def locate(cls, archive: zipfile.ZipFile) -> "_Parts":
-        names = set(archive.namelist())
-        if not {"[Content_Types].xml", "xl/workbook.xml", _WORKBOOK_RELS} <= names:
+        names = _Names(archive)
+        workbook = names.get(_office_document(archive, names) or "xl/workbook.xml")
+        if not names.get("[Content_Types].xml") or workbook is None:
             raise BadFile("not_a_spreadsheet", f"The file is a zip, not a workbook. {SAVE_AS}")
-        workbook = _elements(
-            archive, "xl/workbook.xml", {("sheets", "sheet"), ("workbook", "workbookPr")}
+        elements = _elements(
+            archive,
+            workbook,
+            {("sheets", "sheet"), ("workbook", "workbookPr"), ("workbook", "calcPr")},
         )
-        sheet_ids = [_attribute(attrs, "id") for tag, attrs in workbook if tag == "sheet"]
-        date1904 = any(attrs.get("date1904") in ("1", "true") for _, attrs in workbook)
-        relationships = _elements(archive, _WORKBOOK_RELS, {("Relationships", "Relationship")})
-        by_id = {attrs.get("Id"): _resolve(attrs.get("Target", "")) for _, attrs in relationships}
-        by_type = {
-            attrs.get("Type", "").rpartition("/")[2]: _resolve(attrs.get("Target", ""))
-            for _, attrs in relationships
-        }
-        sheet = by_id.get(sheet_ids[0]) if sheet_ids else None
-        if sheet not in names:
-            raise BadFile("not_a_spreadsheet", f"The workbook has no worksheet. {SAVE_AS}")
-        shared, styles = by_type.get("sharedStrings"), by_type.get("styles")
+        date1904 = any(
+            attrs.get("date1904") in ("1", "true") for tag, attrs in elements if tag == "workbookPr"
+        )
+        stale = any(
+            attrs.get(flag) in ("1", "true")
+            for tag, attrs in elements
+            if tag == "calcPr"
+            for flag in ("fullCalcOnLoad", "forceFullCalc")
+        )
+        relationships = _relationships(archive, names, workbook)
+        by_type = {kind: target for _, kind, target in relationships.values()}
+        sheet, sheet_name = cls._first_visible_worksheet(elements, relationships, names)
         return cls(
             sheet,
-            shared if shared in names else None,
-            styles if styles in names else None,
+            sheet_name,
+            names.get(by_type.get("sharedStrings")),
+            names.get(by_type.get("styles")),
             date1904,
+            stale,
         )
+
+    @staticmethod
+    def _first_visible_worksheet(
+        elements: list[tuple[str, dict[str, str]]],
+        relationships: dict[str, tuple[str, str, str]],
+        names: _Names,
+    ) -> tuple[str, str]:
+        """Hidden sheets and chart, dialog and macro sheets are skipped, as the user sees them."""
+        for tag, attrs in elements:
+            _, kind, target = relationships.get(_attribute(attrs, "id") or "", ("", "", ""))
+            part = names.get(target)
+            if tag == "sheet" and attrs.get("state", "") in _VISIBLE and kind == "worksheet":
+                if part is None:
+                    message = f"The workbook's sheet '{attrs.get('name', '')}' is missing"
+                    raise BadFile("not_a_spreadsheet", f"{message}. {SAVE_AS}")
+                return part, attrs.get("name", "")
+        raise BadFile("not_a_spreadsheet", f"The workbook has no visible worksheet. {SAVE_AS}")
 
     def names(self) -> list[str]:
         return [name for name in (self.sheet, self.shared_strings, self.styles) if name]
 
 
-def _resolve(target: str) -> str:
-    return target.lstrip("/") if target.startswith("/") else posixpath.normpath("xl/" + target)
+def _office_document(archive: zipfile.ZipFile, names: _Names) -> str | None:
+    """The workbook part the package's root relationships name, as OPC locates it."""
+    for _, kind, target in _relationships(archive, names, "").values():
+        if kind == "officeDocument":
+            return target
+    return None
+
+
+def _relationships(
+    archive: zipfile.ZipFile, names: _Names, source: str
+) -> dict[str, tuple[str, str, str]]:
+    """Id => (id, type's last word, target part name) of the part's internal relationships."""
+    folder, _, base = source.rpartition("/")
+    rels = names.get(f"{folder}/_rels/{base}.rels".lstrip("/"))
+    if rels is None:
+        return {}
+    found = {}
+    for _, attrs in _elements(archive, rels, {("Relationships", "Relationship")}):
+        if attrs.get("TargetMode", "Internal") != "Internal":
+            continue
+        kind = attrs.get("Type", "").rpartition("/")[2]
+        target = _resolve(folder, attrs.get("Target", ""))
+        found[attrs.get("Id", "")] = (attrs.get("Id", ""), kind, target)
+    return found
+
+
+def _resolve(folder: str, target: str) -> str:
+    """A relationship's target as a part name: absolute from the package root, else relative."""
+    target = unquote(target)
+    if target.startswith("/"):
+        return posixpath.normpath(target).lstrip("/")
+    return posixpath.normpath(posixpath.join(folder, target)).lstrip("/")
 
 
 def _attribute(attrs: dict[str, str], local_name: str) -> str | None:
@@ -298,17 +379,18 @@ class _SharedStrings:
 
     _BLOCK = 4096
 
-    def __init__(self) -> None:
+    def __init__(self, max_count: int) -> None:
         self._blocks: list[bytes] = []
         self._ends = array("I")  # where each string ends in its block
         self._pending: list[bytes] = []
         self._length = 0
         self._text = _Text()
         self._phonetic = False
+        self._max_count = max_count
 
     @classmethod
-    def load(cls, archive: zipfile.ZipFile, name: str | None) -> "_SharedStrings":
-        table = cls()
+    def load(cls, archive: zipfile.ZipFile, name: str | None, max_count: int) -> "_SharedStrings":
+        table = cls(max_count)
         if name is not None:
             parser = _parser(table._start, table._end, table._text.add)
             for _ in _parse(archive, name, parser):
@@ -324,7 +406,11 @@ class _SharedStrings:
         return self._blocks[block][start : self._ends[index]].decode()
 
     def _append(self, text: str) -> None:
-        encoded = text.encode()
+        if len(self._ends) == self._max_count:
+            # Each entry costs CPU to read: a tiny file of millions of empty strings must not.
+            message = f"The workbook holds more than {self._max_count:,} distinct texts"
+            raise BadFile("too_large", f"{message}; keep only the {HEADER} column and upload it.")
+        encoded = _decoded(text).encode()
         self._pending.append(encoded)
         self._length += len(encoded)
         self._ends.append(self._length)
@@ -353,44 +439,60 @@ class _SharedStrings:
             self._phonetic = False
 
 
-def _date_styles(archive: zipfile.ZipFile, name: str | None) -> frozenset[str]:
-    """The cell style indexes (the `s` attribute) whose number format shows a date or time."""
+def _decoded(text: str) -> str:
+    """Text with Excel's _xHHHH_ escapes (how it stores a carriage return, _x000D_) decoded."""
+    return unescape(text) if "_x" in text else text
+
+
+def _cell_formats(archive: zipfile.ZipFile, name: str | None) -> list[NumberFormat]:
+    """The number format of each cell style, by the style's index (the cell's `s` attribute)."""
     if name is None:
-        return frozenset()
+        return []
     elements = _elements(archive, name, {("numFmts", "numFmt"), ("cellXfs", "xf")})
     custom = {
         attrs.get("numFmtId", ""): attrs.get("formatCode", "")
         for tag, attrs in elements
         if tag == "numFmt"
     }
-    cell_formats = [attrs.get("numFmtId", "0") for tag, attrs in elements if tag == "xf"]
-    return frozenset(
-        str(index)
-        for index, format_id in enumerate(cell_formats)
-        if _is_date_format(format_id, custom)
-    )
+    known: dict[str, NumberFormat] = {}
+    formats = []
+    for tag, attrs in elements:
+        if tag == "xf":
+            code = format_code(attrs.get("numFmtId", "0"), custom)
+            formats.append(known.setdefault(code, NumberFormat(code)))
+    return formats
 
 
-def _is_date_format(format_id: str, custom: dict[str, str]) -> bool:
-    if format_id in custom:
-        return bool(_DATE_CODES.search(_FORMAT_LITERALS.sub("", custom[format_id])))
-    return format_id.isdigit() and int(format_id) in _BUILTIN_DATE_FORMATS
+FORMULA_WITHOUT_RESULT = Rejection(
+    Reason.FORMULA_WITHOUT_RESULT,
+    "The cell holds a formula whose result the file does not keep (it was written by a "
+    "program and never calculated): open the file in Excel or LibreOffice, save it, and upload "
+    "it again, or paste the numbers as values.",
+)
 
 
 class _SheetReader:
     """Turns a worksheet's XML into rows, as expat reports its elements chunk by chunk."""
 
     def __init__(
-        self, *, shared_strings: _SharedStrings, date_styles: frozenset[str], epoch: datetime
+        self,
+        *,
+        shared_strings: _SharedStrings,
+        formats: list[NumberFormat],
+        epoch: datetime,
+        results_stale: bool,
     ) -> None:
         self._shared_strings = shared_strings
-        self._date_styles = date_styles
+        self._formats = formats
         self._epoch = epoch
+        self._results_stale = results_stale
         self._done: list[Row] = []
         self._row_number = self._column = 0
         self._first: Cell = None
-        self._filled = self._others = False
+        self._filled = False
+        self._others: list[str] = []
         self._type = self._style = ""
+        self._formula = False
         self._text = _Text()
         self._phonetic = False
 
@@ -404,12 +506,15 @@ class _SheetReader:
         if local == "c":
             self._column = _column_number(attrs.get("r"), self._column)
             self._type, self._style = attrs.get("t", "n"), attrs.get("s", "")
+            self._formula = False
         elif local == "v" or local == "t":
             self._text.collecting = not self._phonetic
+        elif local == "f":
+            self._formula = True
         elif local == "row":
             self._row_number = _row_number(attrs.get("r"), self._row_number)
             self._column = 0
-            self._first, self._filled, self._others = None, False, False
+            self._first, self._filled, self._others = None, False, []
         elif local == "rPh":
             self._phonetic = True
 
@@ -423,25 +528,42 @@ class _SheetReader:
                 self._first = value
             if not _is_blank(value):
                 self._filled = True
-                self._others = self._others or self._column != 1
+                if self._column != 1 and len(self._others) < MAX_OTHERS:
+                    self._others.append(get_column_letter(min(self._column, _EXCEL_MAX_COLUMNS)))
         elif local == "row" and self._filled:
-            self._done.append((self._row_number, self._first, self._others))
+            self._done.append((self._row_number, self._first, tuple(self._others)))
         elif local == "rPh":
             self._phonetic = False
 
     def _value(self, text: str) -> Cell:
+        if self._formula and (self._results_stale or not text):
+            return Refused("", FORMULA_WITHOUT_RESULT)
         kind = self._type
-        if kind == "inlineStr" or kind == "str" or kind == "e":
-            return text
+        if kind == "inlineStr" or kind == "str":
+            return _decoded(text)
         if not text:
             return None
         if kind == "s":
             return self._shared_string(text)
+        if kind == "e":
+            message = f"The cell shows the error {text}: correct the cell or its formula."
+            return Refused(text, Rejection(Reason.NOT_DIGITS, message))
         if kind == "b":
-            return text in ("1", "true")
+            shown = "TRUE" if text in ("1", "true") else "FALSE"
+            message = f"The cell holds {shown}, not a caller number: {FORMAT_AS_TEXT}"
+            return Refused(shown, Rejection(Reason.NOT_DIGITS, message))
         if kind == "d":
-            return _iso_datetime(text)
-        return self._number(text)
+            message = f"The cell shows a date or time ({text}), not a caller number: "
+            return Refused(text, Rejection(Reason.NUMBER_NOT_TEXT, message + FORMAT_AS_TEXT))
+        return self._number_format().show(text, self._epoch)
+
+    def _number_format(self) -> NumberFormat:
+        if not self._style:
+            return GENERAL
+        try:
+            return self._formats[int(self._style)]
+        except (ValueError, IndexError):
+            return GENERAL  # as Excel shows a cell whose style is missing
 
     def _shared_string(self, text: str) -> str:
         try:
@@ -449,18 +571,6 @@ class _SheetReader:
         except (ValueError, IndexError):
             message = f"Row {self._row_number} refers to a missing shared string. {SAVE_AS}"
             raise BadFile("not_a_spreadsheet", message) from None
-
-    def _number(self, text: str) -> Cell:
-        try:
-            number: int | float = int(text) if _INTEGER.fullmatch(text) else float(text)
-        except ValueError:
-            return text
-        if self._style not in self._date_styles:
-            return number
-        try:
-            return self._epoch + timedelta(days=number)
-        except OverflowError:
-            return number
 
 
 def _row_number(ref: str | None, previous: int) -> int:
@@ -473,6 +583,7 @@ def _row_number(ref: str | None, previous: int) -> int:
 
 
 _EXCEL_MAX_ROWS = 1_048_576
+_EXCEL_MAX_COLUMNS = 16_384
 
 
 def _column_number(ref: str | None, previous: int) -> int:
@@ -482,18 +593,11 @@ def _column_number(ref: str | None, previous: int) -> int:
     if ref[0] == "A" and "0" <= ref[1:2] <= "9":
         return 1  # the hot path: nearly every cell of an import file is in column A
     number = 0
-    for char in ref:
-        if not char.isalpha():
+    for char in ref[:4]:
+        if not "A" <= char.upper() <= "Z":
             break
         number = number * 26 + ord(char.upper()) - ord("A") + 1
     return number
-
-
-def _iso_datetime(text: str) -> Cell:
-    try:
-        return datetime.fromisoformat(text)
-    except ValueError:
-        return text
 
 
 def _is_blank(value: Cell) -> bool:

@@ -1,10 +1,8 @@
-from datetime import date, datetime, time, timedelta
-
 import pytest
 
-from services.import_worker.cells import check_cell
-from services.import_worker.filetypes import Cell
-from shared.rules import Reason
+from services.import_worker.cells import check_cell, visible
+from services.import_worker.filetypes import Cell, Refused
+from shared.rules import Reason, Rejection
 
 
 def reason(value: Cell) -> Reason | None:
@@ -28,63 +26,61 @@ class TestTextCells:
         assert reason(value) is Reason.EMPTY
         assert check_cell(value)[0] == (value or "")
 
-    @pytest.mark.parametrize("value", ["+8613800138000", "138-0013", "1.38E+10", "#N/A"])
-    def test_anything_but_digits_is_refused(self, value: str) -> None:
-        as_written, number, _ = check_cell(value)
-        assert as_written == number == value
-        assert reason(value) is Reason.NOT_DIGITS
-
-
-class TestNumericCells:
     @pytest.mark.parametrize(
-        ("value", "number"),
-        [
-            (13800138000, "13800138000"),
-            (0, "0"),
-            (999_999_999_999_999, "999999999999999"),
-            (13800138000.0, "13800138000"),
-            (1.3800138e10, "13800138000"),
-        ],
+        ("value", "named"),
+        [("+8613800138000", "'+'"), ("138-0013", "'-'"), ("#N/A", "'#'"), ("2,150", "','")],
     )
-    def test_a_whole_number_excel_keeps_exactly_is_accepted(self, value: Cell, number: str) -> None:
-        assert check_cell(value) == (number, number, None)
-
-    @pytest.mark.parametrize(
-        ("value", "written"),
-        [
-            (10**15, "1000000000000000"),
-            (12345678901234567890, "12345678901234567890"),
-            (-13800138000, "-13800138000"),
-            (1.5, "1.5"),
-            (1e15, "1000000000000000"),
-            (1.2345678901234567e19, "1.2345678901234567e+19"),
-            (-1.0, "-1"),
-            (float("nan"), "nan"),
-        ],
-    )
-    def test_a_number_excel_may_have_rounded_is_refused_as_written(
-        self, value: Cell, written: str
+    def test_anything_but_digits_is_refused_naming_the_first_other_character(
+        self, value: str, named: str
     ) -> None:
         as_written, number, rejection = check_cell(value)
-        assert (as_written, number) == (written, written)
+        assert as_written == number == value
+        assert rejection is not None and rejection.reason is Reason.NOT_DIGITS
+        assert named in rejection.message
+
+    @pytest.mark.parametrize("value", ["1.38001E+10", "1,38001E+10", "2.15E+9", "1e+19"])
+    def test_scientific_notation_gets_the_format_as_text_advice(self, value: str) -> None:
+        rejection = check_cell(value)[2]
         assert rejection is not None and rejection.reason is Reason.NUMBER_NOT_TEXT
-        assert "as Text" in rejection.message and "scientific" in rejection.message
+        assert "as Text" in rejection.message
 
 
-class TestOtherCells:
+class TestInvisibleCharacters:
     @pytest.mark.parametrize(
-        ("value", "written"),
+        ("value", "name"),
         [
-            (True, "TRUE"),
-            (False, "FALSE"),
-            (date(2024, 1, 2), "2024-01-02"),
-            (datetime(2024, 1, 2, 3, 4), "2024-01-02T03:04:00"),
-            (time(3, 4), "03:04:00"),
-            (timedelta(hours=30), "1 day, 6:00:00"),
+            ("138\u200b00138000", "U+200B ZERO WIDTH SPACE"),
+            ("\u202a13800138000\u202c", "U+202A LEFT-TO-RIGHT EMBEDDING"),
+            ("\u200e13800138000", "U+200E LEFT-TO-RIGHT MARK"),
+            ("\ufeff13800138000", "U+FEFF ZERO WIDTH NO-BREAK SPACE"),
+            ("138\u00a000138000", "U+00A0 NO-BREAK SPACE"),
+            ("13800138000\r", None),  # trimmed like any whitespace at the ends
         ],
     )
-    def test_a_boolean_date_or_time_is_not_digits(self, value: Cell, written: str) -> None:
+    def test_an_invisible_character_is_named_and_shown(self, value: str, name: str | None) -> None:
         as_written, _, rejection = check_cell(value)
-        assert as_written == written
+        if name is None:
+            assert rejection is None
+            return
         assert rejection is not None and rejection.reason is Reason.NOT_DIGITS
-        assert "as Text" in rejection.message
+        assert name in rejection.message
+        assert f"<{name.split()[0]}>" in as_written
+        assert as_written.replace(f"<{name.split()[0]}>", "").strip("<>U+0-9A-F") != ""
+
+    def test_visible_text_is_left_alone(self) -> None:
+        assert visible("Müller 123") == "Müller 123"
+        assert visible("1\u200b2") == "1<U+200B>2"
+
+
+class TestRefusedCells:
+    def test_a_refused_cell_keeps_what_it_shows_and_its_reason(self) -> None:
+        rejection = Rejection(Reason.NUMBER_NOT_TEXT, "The cell shows a date.")
+        assert check_cell(Refused("2024-01-02", rejection)) == (
+            "2024-01-02",
+            "2024-01-02",
+            rejection,
+        )
+
+    def test_what_a_refused_cell_shows_is_capped_for_the_report(self) -> None:
+        rejection = Rejection(Reason.NOT_DIGITS, "x")
+        assert len(check_cell(Refused("1" * 5000, rejection))[0]) == 1000

@@ -1,3 +1,4 @@
+import re
 import struct
 import zipfile
 from collections.abc import Callable, Mapping
@@ -9,6 +10,7 @@ from openpyxl import Workbook
 from openpyxl.utils.datetime import CALENDAR_MAC_1904
 
 from services.import_worker import xlsx
+from services.import_worker.cells import check_cell
 from services.import_worker.filetypes import BadFile, Cell, FileLimits, Kind
 from services.import_worker.readers import check_file, count_data_rows, iter_rows
 
@@ -77,6 +79,14 @@ def rows(path: Path, limits: FileLimits = LIMITS) -> list[tuple[int, Cell]]:
     return list(iter_rows(path, kind, limits))
 
 
+def reason_of(cell: Cell) -> tuple[str, str]:
+    """(reason code, the cell's place the reason names) of a refused cell."""
+    rejection = check_cell(cell)[2]
+    assert rejection is not None
+    place = re.search(r"(?:columns?|fields?) [A-Z0-9, ]*[A-Z0-9]", rejection.message)
+    return rejection.reason, place.group(0) if place else ""
+
+
 def refusal(action: Callable[[], object]) -> str:
     """The code of the BadFile the action raises; its message must say something."""
     with pytest.raises(BadFile) as caught:
@@ -103,10 +113,18 @@ class TestFileKind:
             b"\xd0\xcf\x11\xe0\xa1\xb1\x1a\xe1" + bytes(504),
             b"\x89PNG\r\n\x1a\n" + bytes(20),
             bytes(range(256)) * 4,
-            "Caller Number\n0123\n".encode("utf-16"),
+            "Caller Number\n0123\n".encode("utf-16-le"),
             "Caller Number\nMüller\n".encode("latin-1"),
         ],
-        ids=["pdf", "ascii-only pdf", "xls", "png", "random bytes", "utf-16", "latin-1"],
+        ids=[
+            "pdf",
+            "ascii-only pdf",
+            "xls",
+            "png",
+            "random bytes",
+            "utf-16 without bom",
+            "latin-1",
+        ],
     )
     def test_anything_but_an_xlsx_or_utf8_text_is_not_a_spreadsheet(
         self, tmp_path: Path, head: bytes
@@ -263,18 +281,18 @@ class TestCsv:
 
     @pytest.mark.parametrize("delimiter", [";", "\t", ","])
     def test_the_header_line_tells_the_delimiter(self, tmp_path: Path, delimiter: str) -> None:
-        path = write_csv(tmp_path, f"Caller Number{delimiter}\n0123{delimiter}x,y\n")
-        assert rows(path) == [(2, "0123")]
+        path = write_csv(tmp_path, f"Caller Number{delimiter}\n0123{delimiter}\n456\n")
+        assert rows(path) == [(2, "0123"), (3, "456")]
 
     def test_blank_lines_are_skipped_but_keep_their_row_numbers(self, tmp_path: Path) -> None:
         path = write_csv(tmp_path, "Caller Number\n0123\n\n  \n,\n456\n")
         assert rows(path) == [(2, "0123"), (6, "456")]
 
-    def test_a_row_with_only_another_column_still_yields_its_first_cell(
-        self, tmp_path: Path
-    ) -> None:
+    def test_a_row_with_only_another_column_fails_naming_the_field(self, tmp_path: Path) -> None:
         path = write_csv(tmp_path, "Caller Number\n,note\n")
-        assert rows(path) == [(2, "")]
+        [(row, cell)] = rows(path)
+        assert row == 2 and check_cell(cell)[0] == ""
+        assert reason_of(cell) == ("unexpected_columns", "field 2")
 
     def test_a_quoted_field_is_one_cell_even_across_lines(self, tmp_path: Path) -> None:
         path = write_csv(tmp_path, 'Caller Number\n"01;23"\n"4\n5"\n678\n')
@@ -316,30 +334,30 @@ class TestXlsxValues:
     @pytest.mark.parametrize(
         ("xml", "value"),
         [
-            ("13800138000", 13800138000),
-            ("12345678901234567890", 12345678901234567890),
-            ("1.3800138E+10", 13800138000.0),
-            ("1.5", 1.5),
-            ("1.2345678901234567E+19", 1.2345678901234567e19),
+            ("13800138000", "13800138000"),
+            ("12345678901234567890", "12345678901234567890"),
+            ("1.3800138E+10", "13800138000"),
+            ("1.5", "1.5"),
+            ("1.2345678901234567E+19", "1.2345678901234567e+19"),
         ],
     )
-    def test_a_number_is_an_int_only_when_written_as_one(
-        self, tmp_path: Path, xml: str, value: Cell
+    def test_a_general_number_is_written_as_the_formula_bar_shows_it(
+        self, tmp_path: Path, xml: str, value: str
     ) -> None:
         sheet = text_rows("Caller Number") + f'<row r="2"><c r="A2"><v>{xml}</v></c></row>'
         [(_, found)] = rows(write_xlsx(tmp_path, sheet))
-        assert found == value and type(found) is type(value)
+        assert check_cell(found)[:2] == (value, value)
 
     def test_a_workbook_written_by_a_spreadsheet_library_keeps_each_type(
         self, tmp_path: Path
     ) -> None:
         cells = {"A2": "0123", "A3": 13800138000, "A4": 1.5, "A5": True, "A6": date(2024, 1, 2)}
-        assert rows(openpyxl_book(tmp_path, cells)) == [
-            (2, "0123"),
-            (3, 13800138000),
-            (4, 1.5),
-            (5, True),
-            (6, datetime(2024, 1, 2)),
+        assert [check_cell(cell)[0] for _, cell in rows(openpyxl_book(tmp_path, cells))] == [
+            "0123",
+            "13800138000",
+            "1.5",
+            "TRUE",
+            "2024-01-02T00:00:00",
         ]
 
     def test_a_formula_gives_its_cached_value(self, tmp_path: Path) -> None:
@@ -347,13 +365,15 @@ class TestXlsxValues:
         sheet += '<row r="2"><c r="A2" t="str"><f>"0"&amp;B2</f><v>0123</v></c></row>'
         sheet += '<row r="3"><c r="A3"><f>B3*2</f><v>246</v></c></row>'
         sheet += '<row r="4"><c r="A4" t="e"><f>1/0</f><v>#DIV/0!</v></c></row>'
-        assert rows(write_xlsx(tmp_path, sheet)) == [(2, "0123"), (3, 246), (4, "#DIV/0!")]
+        found = [(n, check_cell(cell)[0]) for n, cell in rows(write_xlsx(tmp_path, sheet))]
+        assert found == [(2, "0123"), (3, "246"), (4, "#DIV/0!")]
 
     def test_an_iso_date_cell_is_a_datetime(self, tmp_path: Path) -> None:
         sheet = (
             text_rows("Caller Number") + '<row r="2"><c r="A2" t="d"><v>2024-01-02</v></c></row>'
         )
-        assert rows(write_xlsx(tmp_path, sheet)) == [(2, datetime(2024, 1, 2))]
+        [(_, cell)] = rows(write_xlsx(tmp_path, sheet))
+        assert check_cell(cell)[0] == "2024-01-02" and reason_of(cell)[0] == "number_not_text"
 
     def test_dates_of_the_1904_date_system_are_read_as_such(self, tmp_path: Path) -> None:
         workbook = Workbook()
@@ -363,7 +383,8 @@ class TestXlsxValues:
         sheet.append(["Caller Number"])
         sheet.append([date(2024, 1, 2)])
         workbook.save(tmp_path / "mac.xlsx")
-        assert rows(tmp_path / "mac.xlsx") == [(2, datetime(2024, 1, 2))]
+        [(_, cell)] = rows(tmp_path / "mac.xlsx")
+        assert check_cell(cell)[0] == datetime(2024, 1, 2).isoformat()
 
     def test_a_cell_longer_than_the_bound_is_refused_without_holding_it(
         self, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
@@ -393,11 +414,11 @@ class TestRowNumbers:
         sheet += '<row r="6"><c r="A6" s="3"/><c r="B6" s="3"/></row>'
         assert rows(write_xlsx(tmp_path, sheet)) == [(2, "1"), (5, "2")]
 
-    def test_a_row_with_only_another_column_yields_its_empty_first_cell(
-        self, tmp_path: Path
-    ) -> None:
+    def test_a_row_with_only_another_column_fails_naming_the_column(self, tmp_path: Path) -> None:
         path = openpyxl_book(tmp_path, {"A2": "1", "B3": "note", "A4": "2"})
-        assert rows(path) == [(2, "1"), (3, None), (4, "2")]
+        found = rows(path)
+        assert [(n, check_cell(cell)[0]) for n, cell in found] == [(2, "1"), (3, ""), (4, "2")]
+        assert reason_of(found[1][1]) == ("unexpected_columns", "column B")
 
     def test_rows_and_cells_without_references_follow_the_previous_ones(
         self, tmp_path: Path
@@ -405,9 +426,13 @@ class TestRowNumbers:
         sheet = '<row><c t="inlineStr"><is><t>Caller Number</t></is></c></row>'
         sheet += '<row r="4"><c t="inlineStr"><is><t>1</t></is></c></row>'
         sheet += '<row><c r="B5" t="inlineStr"><is><t>x</t></is></c><c><v>2</v></c></row>'
-        assert rows(write_xlsx(tmp_path, sheet)) == [(4, "1"), (5, None)]
+        found = rows(write_xlsx(tmp_path, sheet))
+        assert [n for n, _ in found] == [4, 5] and found[0][1] == "1"
+        assert reason_of(found[1][1]) == ("unexpected_columns", "columns B, C")
 
-    def test_the_first_sheet_is_read_even_when_another_is_active(self, tmp_path: Path) -> None:
+    def test_the_first_visible_sheet_is_read_even_when_another_is_active(
+        self, tmp_path: Path
+    ) -> None:
         workbook = Workbook()
         first = workbook.active
         assert first is not None

@@ -55,7 +55,7 @@ class TestTemplate:
         text = "\n".join(str(row[0]) for row in sheet.values)
         for rule in ["0-9", "1 to 20 digits", "one caller number per row", "Text", "Blank rows"]:
             assert rule in text, rule
-        assert "1,000,000 rows" in text
+        assert "1,048,575 rows" in text
 
     def test_the_row_limit_stated_follows_the_argument(self) -> None:
         sheet = load_workbook(io.BytesIO(template_xlsx(max_rows=5000)))["Instructions"]
