@@ -170,7 +170,9 @@ def _csv_rows(path: Path) -> Generator[Row, None, None]:
             records = csv.reader(chain([first], lines), delimiter=delimiter)
             for row_number, record in enumerate(records, start=1):
                 if _filled(record):
-                    yield row_number, record[0], _other_fields(record)
+                    others = _other_fields(record)
+                    # Split fields are shown as the line wrote them: 2,150,001,234.
+                    yield row_number, delimiter.join(record) if others else record[0], others
         except UnicodeDecodeError:
             raise _not_utf8(path.read_bytes()) from None
         except csv.Error as error:
