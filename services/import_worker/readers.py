@@ -171,8 +171,9 @@ def _csv_rows(path: Path) -> Generator[Row, None, None]:
             for row_number, record in enumerate(records, start=1):
                 if _filled(record):
                     others = _other_fields(record)
-                    # Split fields are shown as the line wrote them: 2,150,001,234.
-                    yield row_number, delimiter.join(record) if others else record[0], others
+                    # A data row's split fields are shown as the line wrote them: 2,150,001,234.
+                    shown = delimiter.join(record) if others and row_number > 1 else record[0]
+                    yield row_number, shown, others
         except UnicodeDecodeError:
             raise _not_utf8(path.read_bytes()) from None
         except csv.Error as error:

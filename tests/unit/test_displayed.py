@@ -7,6 +7,7 @@ import math
 import zipfile
 from collections.abc import Callable
 from pathlib import Path
+from uuid import uuid4
 
 import pytest
 import xlsxwriter
@@ -16,9 +17,18 @@ from services.import_worker.cells import check_cell
 from services.import_worker.filetypes import BadFile, FileLimits
 from services.import_worker.readers import check_file, count_data_rows, iter_rows
 from services.import_worker.runner import _by_bytes
-from shared.contracts import ImportRowRead
+from shared.contracts import (
+    ImportRowRead,
+    ImportRowResult,
+    ImportRowsApplied,
+    ImportRowsRead,
+    Principal,
+    Role,
+)
+from shared.settings import Settings
 
 LIMITS = FileLimits()
+KAFKA_MAX_MESSAGE_BYTES = 1_048_576  # the broker's and the producer's default
 HEADER = "Caller Number"
 Outcome = tuple[int, str, str | None]
 # (value, number format or None for General) of column A, from row 2 down
@@ -411,17 +421,43 @@ class TestCsvAsSpreadsheetsWriteIt:
 
 
 class TestBoundedCost:
-    def test_valid_rows_padded_with_spaces_go_in_batches_under_the_byte_limit(self) -> None:
-        padded = " " * 990 + "13800138000"
+    def test_valid_rows_padded_with_spaces_go_in_messages_under_kafkas_limit(self) -> None:
+        # 2,000 valid numbers padded to the report's 1,000 characters: 2 MB as one batch.
+        padded = " " * 989 + "13800138000"
         rows = [
             ImportRowRead(row_number=n, number="13800138000", as_written=padded)
             for n in range(2, 2002)
         ]
-        batches = list(_by_bytes(rows, 256 * 1024))
+        batches = list(_by_bytes(rows, Settings().import_batch_max_bytes))
         assert [row for batch in batches for row in batch] == rows
-        assert all(
-            len(f"[{','.join(r.model_dump_json() for r in b)}]") <= 256 * 1024 for b in batches
-        )
+        principal = Principal(sub="someone", role=Role.TENANT_ADMIN)
+        for batch in batches:
+            sent = ImportRowsRead(
+                tenant_id="t",
+                principal=principal,
+                task_id=uuid4(),
+                org_unit_id=None,
+                description="d" * 255,
+                rows=batch,
+            )
+            # The registry answers each row again with its reason: that must fit too.
+            answer = ImportRowsApplied(
+                tenant_id="t",
+                principal=principal,
+                task_id=sent.task_id,
+                results=[
+                    ImportRowResult(
+                        row_number=row.row_number,
+                        as_written=row.as_written,
+                        succeeded=False,
+                        reason_code="duplicate",
+                        reason="r" * 300,
+                    )
+                    for row in batch
+                ],
+            )
+            for message in (sent, answer):
+                assert len(message.model_dump_json()) < KAFKA_MAX_MESSAGE_BYTES
 
     def test_a_shared_string_table_beyond_the_limit_is_refused(self, tmp_path: Path) -> None:
         path = by_xlsxwriter(tmp_path / "book.xlsx", [(str(n), None) for n in range(100)])

@@ -291,7 +291,7 @@ class TestCsv:
     def test_a_row_with_only_another_column_fails_naming_the_field(self, tmp_path: Path) -> None:
         path = write_csv(tmp_path, "Caller Number\n,note\n")
         [(row, cell)] = rows(path)
-        assert row == 2 and check_cell(cell)[0] == ""
+        assert row == 2 and check_cell(cell)[0] == ",note"
         assert reason_of(cell) == ("unexpected_columns", "field 2")
 
     def test_a_quoted_field_is_one_cell_even_across_lines(self, tmp_path: Path) -> None:
