@@ -529,7 +529,7 @@ class _SheetReader:
             if not _is_blank(value):
                 self._filled = True
                 if self._column != 1 and len(self._others) < MAX_OTHERS:
-                    self._others.append(get_column_letter(min(self._column, _EXCEL_MAX_COLUMNS)))
+                    self._others.append(_column_letter(self._column))
         elif local == "row" and self._filled:
             self._done.append((self._row_number, self._first, tuple(self._others)))
         elif local == "rPh":
@@ -598,6 +598,11 @@ def _column_number(ref: str | None, previous: int) -> int:
             break
         number = number * 26 + ord(char.upper()) - ord("A") + 1
     return number
+
+
+def _column_letter(number: int) -> str:
+    """ "B" for 2; a crafted reference beyond Excel's columns is named as its last one."""
+    return get_column_letter(min(max(number, 1), _EXCEL_MAX_COLUMNS))
 
 
 def _is_blank(value: Cell) -> bool:

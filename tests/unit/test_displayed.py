@@ -301,6 +301,33 @@ class TestTheSheetTheUserSees:
         workbook.close()
         assert outcomes(path) == [(2, "13800138000", None)]
 
+    @pytest.mark.parametrize(
+        "kind",
+        [
+            b"http://schemas.microsoft.com/office/2006/relationships/xlMacrosheet",
+            b"http://schemas.microsoft.com/office/2006/relationships/xlIntlMacrosheet",
+            b"http://schemas.openxmlformats.org/officeDocument/2006/relationships/dialogsheet",
+        ],
+        ids=["macro", "international macro", "dialog"],
+    )
+    def test_a_macro_or_dialog_sheet_first_is_skipped(self, tmp_path: Path, kind: bytes) -> None:
+        workbook = Workbook()
+        first = workbook.active
+        assert first is not None
+        first.append([HEADER])
+        first.append(["11111111111"])
+        current = workbook.create_sheet("Numbers")
+        current.append([HEADER])
+        current.append(["13800138000"])
+        workbook.save(tmp_path / "book.xlsx")
+        worksheet = b"http://schemas.openxmlformats.org/officeDocument/2006/relationships/worksheet"
+        first_sheet = b'" Target="/xl/worksheets/sheet1.xml"'
+
+        def edit(_: str, data: bytes) -> bytes:
+            return data.replace(worksheet + first_sheet, kind + first_sheet)
+
+        assert outcomes(respelled(tmp_path / "book.xlsx", str, edit)) == [(2, "13800138000", None)]
+
     def test_a_missing_header_names_the_sheet_read(self, tmp_path: Path) -> None:
         workbook = Workbook()
         first = workbook.active
