@@ -145,10 +145,10 @@ def _section(part: str) -> _Section:
 
 
 def _general(number: int | float) -> str:
-    """The stored number as Excel's General format would write it in the formula bar."""
-    if isinstance(number, int) or (number == int(number) and abs(number) < _EXACT_LIMIT):
+    """The number as Excel's General format shows it: 15 significant digits at most."""
+    if abs(number) < _EXACT_LIMIT and number == int(number):
         return str(int(number))
-    return repr(number)
+    return f"{number:.15G}"  # 1.5, 1E+15, 1.23456789012346E+19
 
 
 def _as_date(number: int | float, epoch: datetime) -> str | None:

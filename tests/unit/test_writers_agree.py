@@ -194,3 +194,50 @@ def _assert_accepted_as_its_digits(cell: Cell, number: str) -> None:
         assert isinstance(cell.value, int | float) and int(number) == cell.value
         assert cell.number_format in (None, "General", "0", "00000000000", "#", "@")
         assert len(number) >= (11 if cell.number_format == "00000000000" else 1)
+
+
+def _without_recalculation(path: Path) -> None:
+    """The workbook as an office suite saves it after calculating: no fullCalcOnLoad."""
+    with zipfile.ZipFile(path) as source:
+        parts = [(info.filename, source.read(info)) for info in source.infolist()]
+    with zipfile.ZipFile(path, "w") as target:
+        for name, data in parts:
+            target.writestr(name, data.replace(b' fullCalcOnLoad="1"', b""))
+
+
+@given(
+    # Floats of up to 15 significant digits: the writers store longer ones to other precisions.
+    st.one_of(
+        st.integers(min_value=0, max_value=10**16),
+        st.floats(0, 1e16).map(lambda number: float(f"{number:.15G}")),
+        texts,
+    ),
+    st.sampled_from(FORMATS),
+    st.booleans(),
+)
+def test_a_formula_counts_by_its_stored_result_only_when_it_is_current(
+    result: object, number_format: str | None, stale: bool
+) -> None:
+    """A formula with a current result reads as a plain cell holding that result would."""
+    with TemporaryDirectory() as folder:
+        found = []
+        for formula in (True, False):
+            path = Path(folder) / f"{formula}.xlsx"
+            workbook = xlsxwriter.Workbook(str(path), {"strings_to_numbers": False})
+            sheet = workbook.add_worksheet()
+            style = workbook.add_format({"num_format": number_format}) if number_format else None
+            sheet.write_string(0, 0, HEADER)
+            if formula:
+                sheet.write_formula(1, 0, "=Other!A1", style, result)
+            elif isinstance(result, str):
+                sheet.write_string(1, 0, result, style)
+            else:
+                sheet.write_number(1, 0, result, style)
+            workbook.close()
+            if not stale:
+                _without_recalculation(path)
+            found.append(report_lines(path))
+    if stale:
+        assert found[0] == [(2, "", "formula_without_result")]
+    else:
+        assert found[0] == found[1]
