@@ -602,7 +602,8 @@ def _column_number(ref: str | None, previous: int) -> int:
 
 def _column_letter(number: int) -> str:
     """ "B" for 2; a crafted reference beyond Excel's columns is named as its last one."""
-    return get_column_letter(min(max(number, 1), _EXCEL_MAX_COLUMNS))
+    letter: str = get_column_letter(min(max(number, 1), _EXCEL_MAX_COLUMNS))
+    return letter
 
 
 def _is_blank(value: Cell) -> bool:
