@@ -10,6 +10,9 @@ import benchmark's (bench/files.py): N text numbers in shared strings, as Excel 
 import argparse
 import resource
 import time
+from pathlib import Path
+
+import xlsxwriter
 
 from bench import files
 from services.import_worker.cells import check_cell
@@ -17,12 +20,28 @@ from services.import_worker.filetypes import FileLimits
 from services.import_worker.readers import check_file, iter_rows
 
 
+def numeric_xlsx(rows: int) -> Path:
+    """N numeric cells under the zero-padding format 00000000000, as a script writes them."""
+    path = files.CACHE / f"numeric-{rows}.xlsx"
+    if not path.exists():
+        files.CACHE.mkdir(parents=True, exist_ok=True)
+        workbook = xlsxwriter.Workbook(str(path), {"constant_memory": True})
+        sheet = workbook.add_worksheet("Caller Numbers")
+        padded = workbook.add_format({"num_format": "00000000000"})
+        sheet.write_string(0, 0, "Caller Number")
+        for row in range(1, rows + 1):
+            sheet.write_number(row, 0, 2_000_000_000 + row, padded)
+        workbook.close()
+    return path
+
+
 def main() -> None:
     parser = argparse.ArgumentParser()
     parser.add_argument("--rows", type=int, default=1_000_000)
-    parser.add_argument("--format", choices=["xlsx", "csv"], default="xlsx")
+    parser.add_argument("--format", choices=["xlsx", "numeric-xlsx", "csv"], default="xlsx")
     args = parser.parse_args()
-    path = files.xlsx(args.rows) if args.format == "xlsx" else files.csv(args.rows)
+    make = {"xlsx": files.xlsx, "numeric-xlsx": numeric_xlsx, "csv": files.csv}[args.format]
+    path = make(args.rows)
     limits = FileLimits(max_rows=1_048_575)
     started, cpu_started = time.perf_counter(), time.process_time()
     kind = check_file(path, limits)

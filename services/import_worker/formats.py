@@ -64,6 +64,15 @@ class NumberFormat:
 
     def show(self, text: str, epoch: datetime) -> str | Refused:
         """The digits the cell displays for the stored number `text`, or why not digits."""
+        section = self._positive
+        if text.isdigit() and text.isascii() and len(text) < 16:
+            # The hot path: a whole number as writers store it, shown in its first section.
+            digits = str(int(text))  # "0123" stored is the number 123
+            if digits != "0" and section.shows is None:
+                return digits.zfill(section.zeros)  # General has no zeros to pad
+        return self._show(text, epoch)
+
+    def _show(self, text: str, epoch: datetime) -> str | Refused:
         try:
             number: int | float = int(text) if _INTEGER.fullmatch(text) else float(text)
         except ValueError:

@@ -66,3 +66,9 @@ def test_zero_and_odd_sections_say_what_they_show(code: str, says: str) -> None:
     shown = NumberFormat(code).show("0", EPOCH)
     assert isinstance(shown, Refused) and shown.rejection.reason is Reason.NUMBER_NOT_TEXT
     assert says in shown.rejection.message
+
+
+@given(codes, st.integers(min_value=0, max_value=10**16).map(str))
+def test_the_fast_path_for_whole_numbers_agrees_with_the_full_rule(code: str, text: str) -> None:
+    number_format = NumberFormat(code)
+    assert number_format.show(text, EPOCH) == number_format._show(text, EPOCH)
