@@ -40,6 +40,8 @@ class Settings(BaseSettings):
     import_max_rows: int = 1_048_575  # a full Excel sheet below its header
     # Each costs CPU to read: a tiny file of millions of empty texts is refused, not read.
     import_max_shared_strings: int = 1_200_000
+    # CPU seconds one pass over an .xlsx may take (a full 1,048,576-row sheet takes ~10 s).
+    import_max_read_cpu_seconds: float = 120.0
     import_max_uncompressed_bytes: int = 512 * 1024 * 1024
     import_max_zip_entries: int = 1000
     import_max_compression_ratio: float = 200.0

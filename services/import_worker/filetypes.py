@@ -27,6 +27,7 @@ HEADER = TEMPLATE_HEADER  # the template's column is the one a file must have
 class FileLimits:
     max_rows: int = 1_048_575  # data rows (blank rows not counted): a full Excel sheet
     max_shared_strings: int = 1_200_000  # every cell of a full sheet, and then some
+    max_cpu_seconds: float = 120.0  # per pass over an xlsx; a full sheet takes about 10 s
     max_uncompressed_bytes: int = 512 * 1024 * 1024  # sum over the zip's entries
     max_zip_entries: int = 1000
     max_compression_ratio: float = 200.0  # per entry, uncompressed / compressed

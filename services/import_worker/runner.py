@@ -62,6 +62,7 @@ class ImportRunner:
         self._limits = FileLimits(
             max_rows=settings.import_max_rows,
             max_shared_strings=settings.import_max_shared_strings,
+            max_cpu_seconds=settings.import_max_read_cpu_seconds,
             max_uncompressed_bytes=settings.import_max_uncompressed_bytes,
             max_zip_entries=settings.import_max_zip_entries,
             max_compression_ratio=settings.import_max_compression_ratio,

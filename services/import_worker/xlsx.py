@@ -9,6 +9,7 @@ check_file and count_data_rows first, ours takes ~9 s for a 1M-row file in all; 
 
 import posixpath
 import struct
+import time
 import zipfile
 import zlib
 from array import array
@@ -147,16 +148,17 @@ def xlsx_rows(path: Path, limits: FileLimits) -> Generator[Row, None, None]:
     with _open_zip(path) as archive:
         parts = _Parts.locate(archive)
         try:
+            budget = _CpuBudget(limits.max_cpu_seconds)
             sheet = _SheetReader(
                 shared_strings=_SharedStrings.load(
-                    archive, parts.shared_strings, limits.max_shared_strings
+                    archive, parts.shared_strings, limits.max_shared_strings, budget
                 ),
                 formats=_cell_formats(archive, parts.styles),
                 # Day 0 of Excel's 1900 system (which counts a 29 February 1900 that never was).
                 epoch=datetime(1904, 1, 1) if parts.date1904 else datetime(1899, 12, 30),
                 results_stale=parts.results_stale,
             )
-            yield from sheet.rows(archive, parts.sheet)
+            yield from sheet.rows(archive, parts.sheet, budget)
         except BadFile as error:
             raise BadFile(error.code, f"Sheet '{parts.sheet_name}': {error}") from None
 
@@ -306,16 +308,38 @@ def _refuse_doctype(*_: object) -> None:
     )
 
 
-def _parse(archive: zipfile.ZipFile, name: str, parser: "expat.XMLParserType") -> Iterator[None]:
+class _CpuBudget:
+    """The CPU seconds reading one file may take, counted on whichever thread reads a chunk."""
+
+    def __init__(self, seconds: float) -> None:
+        self._seconds = self._left = seconds
+
+    def spend(self, seconds: float) -> None:
+        self._left -= seconds
+        if self._left < 0:
+            message = f"The workbook takes more than {self._seconds:.0f} s of processing to read"
+            raise BadFile("too_large", f"{message}; keep only the {HEADER} column and upload it.")
+
+
+def _parse(
+    archive: zipfile.ZipFile,
+    name: str,
+    parser: "expat.XMLParserType",
+    budget: _CpuBudget | None = None,
+) -> Iterator[None]:
     """Feed the part to the parser chunk by chunk, yielding after each chunk.
 
     The caller drains what the handlers collected meanwhile, so memory stays that of a chunk.
     """
     with archive.open(name) as stream:
         try:
+            started = time.thread_time()
             while chunk := stream.read(CHUNK):
                 parser.Parse(chunk, False)
+                if budget:
+                    budget.spend(time.thread_time() - started)
                 yield
+                started = time.thread_time()  # the caller may resume on another thread
             parser.Parse(b"", True)
             yield
         except expat.ExpatError as error:
@@ -389,11 +413,13 @@ class _SharedStrings:
         self._max_count = max_count
 
     @classmethod
-    def load(cls, archive: zipfile.ZipFile, name: str | None, max_count: int) -> "_SharedStrings":
+    def load(
+        cls, archive: zipfile.ZipFile, name: str | None, max_count: int, budget: _CpuBudget
+    ) -> "_SharedStrings":
         table = cls(max_count)
         if name is not None:
             parser = _parser(table._start, table._end, table._text.add)
-            for _ in _parse(archive, name, parser):
+            for _ in _parse(archive, name, parser, budget):
                 pass
         table._seal()
         return table
@@ -496,8 +522,9 @@ class _SheetReader:
         self._text = _Text()
         self._phonetic = False
 
-    def rows(self, archive: zipfile.ZipFile, name: str) -> Iterator[Row]:
-        for _ in _parse(archive, name, _parser(self._start, self._end, self._text.add)):
+    def rows(self, archive: zipfile.ZipFile, name: str, budget: _CpuBudget) -> Iterator[Row]:
+        parser = _parser(self._start, self._end, self._text.add)
+        for _ in _parse(archive, name, parser, budget):
             yield from self._done
             self._done.clear()
 

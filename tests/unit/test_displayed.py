@@ -492,6 +492,12 @@ class TestBoundedCost:
         assert error.code == "too_large"
         assert len(outcomes(path, FileLimits(max_shared_strings=101))) == 100
 
+    def test_a_workbook_costing_more_cpu_than_the_limit_is_refused(self, tmp_path: Path) -> None:
+        path = by_xlsxwriter(tmp_path / "book.xlsx", [(str(n), None) for n in range(20_000)])
+        error = refusal(lambda: outcomes(path, FileLimits(max_cpu_seconds=0.001)))
+        assert error.code == "too_large" and "processing" in str(error)
+        assert len(outcomes(path)) == 20_000
+
     def test_the_row_limit_is_a_full_excel_sheet(self) -> None:
         assert LIMITS.max_rows == 1_048_576 - 1
         assert math.isclose(LIMITS.max_rows, 1_048_575)
