@@ -162,7 +162,8 @@ def _csv_rows(path: Path) -> Generator[Row, None, None]:
         try:
             lines = _csv_lines(file)
             first = next(lines, "")
-            delimiter = _delimiter(first)
+            # Excel's "Unicode Text" (UTF-16) is always tab-separated.
+            delimiter = _delimiter(first, default="\t" if encoding == "utf-16" else ",")
             if separator := _SEPARATOR_LINE.fullmatch(first):
                 # Excel's own hint line: the delimiter is named, the header follows.
                 delimiter, first = separator.group(1), next(lines, "")
@@ -202,8 +203,8 @@ def _filled(fields: list[str]) -> bool:
     return bool("".join(fields).strip())
 
 
-def _delimiter(header_line: str) -> str:
+def _delimiter(header_line: str, *, default: str) -> str:
     """Excel writes ';' where the decimal separator is ',', and tabs as "Unicode Text"."""
     counts = {delimiter: header_line.count(delimiter) for delimiter in ",;\t"}
     best = max(counts, key=lambda delimiter: counts[delimiter])
-    return best if counts[best] else ","
+    return best if counts[best] else default

@@ -74,3 +74,17 @@ def test_formulas_a_script_wrote_fail_until_an_office_suite_calculates_them() ->
 def test_the_sheet_read_is_the_one_libreoffice_shows_first() -> None:
     assert read(OFFICE / "sheets.source.xlsx") == read(OFFICE / "sheets.xlsx")
     assert read(OFFICE / "sheets.xlsx")[2] == ("13800138000", None, "")
+
+
+def test_libreoffices_csv_and_unicode_text_exports_import_as_displayed() -> None:
+    shown = displayed("numbers")
+    as_csv = read(OFFICE / "numbers.csv")
+    assert read(OFFICE / "numbers.utf16.txt") == as_csv  # UTF-16 with tabs reads the same
+    assert set(as_csv) == set(shown)
+    for row, text in shown.items():
+        value, reason, _ = as_csv[row]
+        digits = text.strip()
+        assert (reason is None) == (digits.isdecimal() and len(digits) <= 20), row
+        if reason is None:
+            assert value == digits
+    assert as_csv[7][1] == "number_not_text"  # 1.23456789012346E+017: format as Text
