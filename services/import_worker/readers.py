@@ -58,7 +58,7 @@ def count_data_rows(path: Path, kind: Kind, limits: FileLimits) -> int:
     count = sum(1 for _ in iter_rows(path, kind, limits))
     if count == 0:
         message = f"{_source(path, kind)} has no caller numbers below the '{HEADER}' header."
-        raise BadFile("empty", message[0].upper() + message[1:])
+        raise BadFile("empty", _capital(message))
     return count
 
 
@@ -75,7 +75,8 @@ def iter_rows(
         _check_header(next(rows, None), kind, lambda: _source(path, kind))
         for count, (row_number, first, others) in enumerate(rows, start=1):
             if count > limits.max_rows:
-                message = f"The file has more than {limits.max_rows:,} rows of caller numbers: "
+                message = f"{_capital(_source(path, kind))} has more than {limits.max_rows:,} rows "
+                message += "of caller numbers: "
                 message += f"split it into files of at most {limits.max_rows:,} rows."
                 raise BadFile("too_many_rows", message)
             yield row_number, _beside(first, others, kind) if others else first
@@ -83,6 +84,10 @@ def iter_rows(
 
 def _source(path: Path, kind: Kind) -> str:
     return f"the sheet '{sheet_name(path)}'" if kind == "xlsx" else "the file"
+
+
+def _capital(text: str) -> str:
+    return text[:1].upper() + text[1:]
 
 
 def _beside(first: Cell, others: tuple[str, ...], kind: Kind) -> Refused:
@@ -104,7 +109,7 @@ def _check_header(row: Row | None, kind: Kind, source: Callable[[], str]) -> Non
         message = f"{cell} of {source()} must hold the column header '{HEADER}', "
         raise BadFile("missing_header", message + f"not '{row[1].strip()[:40]}'.")
     if row[2]:
-        message = f"{source()[0].upper()}{source()[1:]} must have one column, '{HEADER}'; "
+        message = f"{_capital(source())} must have one column, '{HEADER}'; "
         raise BadFile("unexpected_columns", message + f"remove {_where(row[2], kind)}.")
 
 

@@ -344,6 +344,11 @@ class TestTheSheetTheUserSees:
         error = refusal(lambda: count_data_rows(path, "xlsx", LIMITS))
         assert error.code == "empty" and "'Sheet'" in str(error)
 
+    def test_too_many_rows_names_the_sheet(self, tmp_path: Path) -> None:
+        path = by_openpyxl(tmp_path / "book.xlsx", [("1", None), ("2", None)])
+        error = refusal(lambda: count_data_rows(path, "xlsx", FileLimits(max_rows=1)))
+        assert error.code == "too_many_rows" and "The sheet 'Sheet'" in str(error)
+
     def test_a_damaged_sheet_names_itself(self, tmp_path: Path) -> None:
         path = crafted(tmp_path, '<c r="A2"><v>1</c>')
         error = refusal(lambda: outcomes(path))
