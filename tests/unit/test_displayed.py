@@ -415,6 +415,30 @@ class TestPackageAsTheStandardDefinesIt:
 
         assert outcomes(respelled(path, rename, edit)) == [(2, "0123", None)]
 
+    def test_a_strict_open_xml_workbook_reads_the_same(self, tmp_path: Path) -> None:
+        cells: Cells = [("0123", None), (2150001234, "00000000000"), (45000, "yyyy-mm-dd")]
+        path = by_openpyxl(tmp_path / "book.xlsx", cells)
+        expected = outcomes(path)
+        strict = {
+            b"http://schemas.openxmlformats.org/spreadsheetml/2006/main": (
+                b"http://purl.oclc.org/ooxml/spreadsheetml/main"
+            ),
+            b"http://schemas.openxmlformats.org/officeDocument/2006/relationships": (
+                b"http://purl.oclc.org/ooxml/officeDocument/relationships"
+            ),
+        }
+
+        def edit(_: str, data: bytes) -> bytes:
+            for transitional, strict_name in strict.items():
+                data = data.replace(transitional, strict_name)
+            return data
+
+        converted = respelled(path, str, edit)
+        with zipfile.ZipFile(converted) as archive:
+            assert b"purl.oclc.org" in archive.read("xl/_rels/workbook.xml.rels")
+        assert outcomes(converted) == expected
+        assert expected[1] == (3, "02150001234", None)
+
     @pytest.mark.parametrize(
         ("stored", "shown", "reason"),
         [
