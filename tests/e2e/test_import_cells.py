@@ -51,3 +51,17 @@ async def test_each_cell_is_imported_as_displayed_or_fails_saying_why(
     assert lines[4][1] == "failure" and "thousands separators" in lines[4][2]
     assert lines[5][1] == "failure" and "formula" in lines[5][2]
     assert lines[6][1] == "failure" and "column B" in lines[6][2]
+
+
+async def test_excels_unicode_text_with_invisible_characters_shows_and_names_them(
+    http: httpx.AsyncClient,
+) -> None:
+    _, admin = await import_tenant(http)
+    text = "sep=\t\r\nCaller Number\r\n0211111\r\n138\u200b00138000\r\n2,150,001,234\r\n"
+    task = await upload(http, admin, text.encode("utf-16"), name="numbers.txt")
+    await finished(http, admin, task["id"])
+    lines = {line[0]: line[1:] for line in (await report(http, admin, task["id"]))[1:]}
+    assert lines[2][:2] == ("0211111", "success")
+    assert lines[3][:2] == ("138<U+200B>00138000", "failure")
+    assert "U+200B ZERO WIDTH SPACE" in lines[3][2]
+    assert lines[4][:2] == ("2,150,001,234", "failure")  # tab-separated: one field, not digits
