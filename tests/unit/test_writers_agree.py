@@ -1,8 +1,8 @@
-"""Generated workbooks, written by openpyxl and by XlsxWriter, read to the same outcome.
+"""Generated workbooks, written by openpyxl, XlsxWriter and by hand, read to the same outcome.
 
 Each example draws cells of random types and number formats, formulas, a hidden or chart sheet
-before the data and a spelling of the part names; both writers write it; the reader must give
-the same report lines for both, and those lines must keep the properties the import promises:
+before the data and a spelling of the part names; each writer writes it; the reader must give
+the same report lines for all, and those lines must keep the properties the import promises:
 no non-blank row vanishes, and a number is accepted only as the digits of its value.
 """
 
@@ -10,11 +10,13 @@ import zipfile
 from dataclasses import dataclass
 from pathlib import Path
 from tempfile import TemporaryDirectory
+from xml.sax.saxutils import escape
 
 import xlsxwriter
 from hypothesis import given
 from hypothesis import strategies as st
 from openpyxl import Workbook
+from openpyxl.styles.numbers import BUILTIN_FORMATS_REVERSE
 
 from services.import_worker.cells import check_cell
 from services.import_worker.filetypes import FileLimits
@@ -137,6 +139,82 @@ def by_xlsxwriter(path: Path, book: Book) -> None:
     workbook.close()
 
 
+_MAIN = "http://schemas.openxmlformats.org/spreadsheetml/2006/main"
+_RELS = "http://schemas.openxmlformats.org/officeDocument/2006/relationships"
+_PACKAGE = "http://schemas.openxmlformats.org/package/2006/relationships"
+
+
+def by_hand(path: Path, book: Book) -> None:
+    """The parts as a third kind of producer writes them (SheetJS, pandas' own writers):
+    inline strings, formulas without results, custom format ids, absolute targets, parts
+    under other names and no shared-strings part."""
+    formats = [None, *dict.fromkeys(c.number_format for c in book.cells if c.number_format)]
+    own = [code for code in formats[1:] if code not in BUILTIN_FORMATS_REVERSE]
+    custom = {code: 164 + n for n, code in enumerate(own)}
+    ids = [
+        BUILTIN_FORMATS_REVERSE.get(code, custom.get(code, 0)) if code else 0 for code in formats
+    ]
+    rows = [f'<row r="1">{_text_cell("A1", HEADER)}</row>']
+    for n, cell in enumerate(book.cells, start=2):
+        style = formats.index(cell.number_format) if cell.number_format else 0
+        beside = _text_cell(f"B{n}", cell.beside) if cell.beside else ""
+        rows.append(f'<row r="{n}">{_cell(f"A{n}", cell.value, style)}{beside}</row>')
+    sheets, relationships = [], []
+    if book.decoy:
+        state = "" if book.decoy == "chart" else f' state="{book.decoy}"'
+        kind = "chartsheet" if book.decoy == "chart" else "worksheet"
+        sheets.append(f'<sheet name="Decoy" sheetId="2"{state} r:id="rId9"/>')
+        relationships.append(
+            f'<Relationship Id="rId9" Type="{_RELS}/{kind}" Target="/x/decoy.xml"/>'
+        )
+    sheets.append('<sheet name="Numbers" sheetId="1" r:id="rId1"/>')
+    relationships.append(f'<Relationship Id="rId1" Type="{_RELS}/worksheet" Target="/x/data.xml"/>')
+    relationships.append(f'<Relationship Id="rId2" Type="{_RELS}/styles" Target="looks.xml"/>')
+    number_formats = "".join(
+        f'<numFmt numFmtId="{number}" formatCode="{escape(code, {chr(34): "&quot;"})}"/>'
+        for code, number in custom.items()
+    )
+    parts = {
+        "[Content_Types].xml": "<Types/>",
+        "_rels/.rels": f'<Relationships xmlns="{_PACKAGE}"><Relationship Id="rId1" '
+        f'Type="{_RELS}/officeDocument" Target="x/book.xml"/></Relationships>',
+        "x/book.xml": f'<workbook xmlns="{_MAIN}" xmlns:r="{_RELS}"><sheets>{"".join(sheets)}'
+        '</sheets><calcPr calcId="0"/></workbook>',
+        "x/_rels/book.xml.rels": f'<Relationships xmlns="{_PACKAGE}">{"".join(relationships)}'
+        "</Relationships>",
+        "x/looks.xml": f'<styleSheet xmlns="{_MAIN}"><numFmts>{number_formats}</numFmts><cellXfs>'
+        + "".join(f'<xf numFmtId="{number}"/>' for number in ids)
+        + "</cellXfs></styleSheet>",
+        "x/data.xml": f'<worksheet xmlns="{_MAIN}"><sheetData>{"".join(rows)}</sheetData>'
+        "</worksheet>",
+        "x/decoy.xml": f'<worksheet xmlns="{_MAIN}"><sheetData><row r="1">'
+        f'{_text_cell("A1", HEADER)}</row><row r="2">{_text_cell("A2", "99999")}</row>'
+        "</sheetData></worksheet>",
+    }
+    with zipfile.ZipFile(path, "w") as archive:
+        for name, content in parts.items():
+            archive.writestr(name, content)
+
+
+def _text_cell(ref: str, text: str, style: int = 0) -> str:
+    text = f'<t xml:space="preserve">{escape(text)}</t>'
+    return f'<c r="{ref}" s="{style}" t="inlineStr"><is>{text}</is></c>'
+
+
+def _cell(ref: str, value: object, style: int) -> str:
+    match value:
+        case None:
+            return f'<c r="{ref}" s="{style}"/>'
+        case str() if value.startswith("="):
+            return f'<c r="{ref}" s="{style}"><f>{escape(value[1:])}</f></c>'
+        case str():
+            return _text_cell(ref, value, style)
+        case bool():
+            return f'<c r="{ref}" s="{style}" t="b"><v>{int(value)}</v></c>'
+        case _:
+            return f'<c r="{ref}" s="{style}"><v>{value!r}</v></c>'
+
+
 def respell(path: Path, spelling: str) -> None:
     """Rename the parts: OPC part names compare case-insensitively, so nothing may change."""
     if spelling == "as written":
@@ -168,12 +246,12 @@ def report_lines(path: Path) -> list[tuple[int, str, str | None]]:
 def test_both_writers_give_the_same_report_lines_and_keep_the_promises(book: Book) -> None:
     with TemporaryDirectory() as folder:
         found = []
-        for write in (by_openpyxl, by_xlsxwriter):
+        for write in (by_openpyxl, by_xlsxwriter, by_hand):
             path = Path(folder) / f"{write.__name__}.xlsx"
             write(path, book)
             respell(path, book.spelling)
             found.append(report_lines(path))
-    assert found[0] == found[1]
+    assert found[0] == found[1] == found[2]
     lines = {row: (shown, reason) for row, shown, reason in found[0]}
     for row, cell in enumerate(book.cells, start=2):
         if cell.beside:
