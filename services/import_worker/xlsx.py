@@ -1,4 +1,5 @@
-"""Checking an uploaded .xlsx against zip bombs, and reading its first sheet as a stream.
+"""Checking an uploaded .xlsx against zip bombs, and reading its first visible worksheet as a stream
+(part names found as OPC defines them; what each cell displays in formats.py).
 
 The engine is a streaming reader of our own (zipfile + expat). Measured on the 2-core machine,
 1,000,000 rows of text numbers in shared strings, reading the rows / peak RSS of the process:
