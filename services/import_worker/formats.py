@@ -52,7 +52,6 @@ class NumberFormat:
     """A format code, classified once per cell style; `show` is the hot path per cell."""
 
     def __init__(self, code: str) -> None:
-        self.code = code
         sections = [_section(part) for part in _split(code)] or [_GENERAL]
         if is_timedelta_format(code):
             sections = [_Section("a duration")]
