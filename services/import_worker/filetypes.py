@@ -42,7 +42,8 @@ class BadFile(Exception):
 
 
 # (row number, first cell, where other cells of the row hold something: xlsx column letters or
-# CSV field positions, at most MAX_OTHERS of them); blank rows left out
+# CSV field positions, at most MAX_OTHERS + 1 of them, so a reason can say "and more"); blank
+# rows left out
 Row = tuple[int, Cell, tuple[str, ...]]
 MAX_OTHERS = 5
 

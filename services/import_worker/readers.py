@@ -116,7 +116,8 @@ def _check_header(row: Row | None, kind: Kind, source: Callable[[], str]) -> Non
 def _where(others: tuple[str, ...], kind: Kind) -> str:
     """ "column B", "columns B, C" (xlsx letters) or "field 2", "fields 2, 3" (CSV positions)."""
     noun = "column" if kind == "xlsx" else "field"
-    return f"{noun}{'s' if len(others) > 1 else ''} {', '.join(others)}"
+    more = " and more" if len(others) > MAX_OTHERS else ""
+    return f"{noun}{'s' if len(others) > 1 else ''} {', '.join(others[:MAX_OTHERS])}{more}"
 
 
 # --- file kind -----------------------------------------------------------------------------
@@ -188,9 +189,9 @@ def _csv_rows(path: Path) -> Generator[Row, None, None]:
 
 
 def _other_fields(record: list[str]) -> tuple[str, ...]:
-    """The positions (2, 3...) of the filled fields after the first, at most MAX_OTHERS."""
+    """The positions (2, 3...) of the filled fields after the first, at most MAX_OTHERS + 1."""
     filled = (str(n) for n, field in enumerate(record[1:], start=2) if field.strip())
-    return tuple(islice(filled, MAX_OTHERS))
+    return tuple(islice(filled, MAX_OTHERS + 1))
 
 
 def _csv_lines(file: TextIO) -> Iterator[str]:

@@ -556,7 +556,7 @@ class _SheetReader:
                 self._first = value
             if not _is_blank(value):
                 self._filled = True
-                if self._column != 1 and len(self._others) < MAX_OTHERS:
+                if self._column != 1 and len(self._others) <= MAX_OTHERS:
                     self._others.append(_column_letter(self._column))
         elif local == "row" and self._filled:
             self._done.append((self._row_number, self._first, tuple(self._others)))

@@ -224,6 +224,15 @@ class TestNothingBesideTheNumberIsDropped:
         assert found == [(2, "13800138000", None), (3, "13800138001", "unexpected_columns")]
         assert "columns B, C" in messages(path)[1]
 
+    def test_many_values_beside_are_named_up_to_five_and_more(self, tmp_path: Path) -> None:
+        path = by_openpyxl(tmp_path / "book.xlsx", [("13800138000", None)])
+        path = add_cells(path, {f"{letter}2": "x" for letter in "BCDEFGH"})
+        assert "columns B, C, D, E, F and more" in messages(path)[0]
+        path = tmp_path / "numbers.csv"
+        path.write_text("Caller Number\r\n1,2,3,4,5,6\r\n1,2,3,4,5,6,7\r\n")
+        assert "fields 2, 3, 4, 5, 6:" in messages(path)[0].replace(", which", ":")
+        assert "fields 2, 3, 4, 5, 6 and more" in messages(path)[1]
+
     def test_a_csv_line_of_several_fields_fails_naming_them(self, tmp_path: Path) -> None:
         path = tmp_path / "numbers.csv"
         path.write_text("Caller Number\r\n2,150,001,234\r\n13800138000,,\r\n1,2,3\r\n")
