@@ -7,8 +7,9 @@ file keeps a current one (xlsx.py, formats.py). CSV fields are text as written.
 
 import codecs
 import csv
+import io
 import re
-from collections.abc import Callable, Generator, Iterator
+from collections.abc import Callable, Generator, Iterable, Iterator
 from contextlib import closing
 from itertools import chain, islice
 from pathlib import Path
@@ -133,7 +134,7 @@ def _check_text(head: bytes, *, complete: bool) -> None:
     try:
         codecs.getincrementaldecoder(encoding)().decode(head, final=complete)
     except UnicodeError:
-        raise _not_utf8(head) from None
+        raise _not_utf8(io.BytesIO(head)) from None
 
 
 def _encoding(head: bytes) -> str:
@@ -141,18 +142,24 @@ def _encoding(head: bytes) -> str:
     return "utf-16" if head.startswith((codecs.BOM_UTF16_LE, codecs.BOM_UTF16_BE)) else "utf-8-sig"
 
 
-def _not_utf8(data: bytes) -> BadFile:
-    """Name the first line that is not UTF-8, so that the user can find what to fix."""
+def _not_utf8(pieces: Iterable[bytes]) -> BadFile:
+    """Name the first line that is not UTF-8, so that the user can find what to fix.
+
+    `pieces` are the file's lines, a long one possibly in several pieces (readline's bound).
+    """
     decoder = codecs.getincrementaldecoder("utf-8")()
-    for number, line in enumerate(data.split(b"\n"), start=1):
+    number = 1
+    for piece in pieces:
         try:
-            decoder.decode(line + b"\n")
+            decoder.decode(piece, final=piece.endswith(b"\n"))
         except UnicodeDecodeError as error:
-            shown = line[: error.start].decode("utf-8", "replace")[-30:]
-            message = f"Line {number} of the file is not UTF-8 text (byte 0x{line[error.start]:02X}"
-            message += f" after '{shown}')" if shown.strip() else ")"
+            bad, before = error.object[error.start], error.object[: error.start]
+            shown = before.decode("utf-8", "replace").strip()[-30:]
+            message = f"Line {number} of the file is not UTF-8 text (byte 0x{bad:02X}"
+            message += f" after '{shown}')" if shown else ")"
             return BadFile("not_a_spreadsheet", f"{message}. {SAVE_AS}")
-    message = f"The file is neither an Excel workbook nor a CSV file in UTF-8. {SAVE_AS}"
+        number += piece.endswith(b"\n")
+    message = f"The file is neither an Excel workbook nor a CSV file in UTF-8 or UTF-16. {SAVE_AS}"
     return BadFile("not_a_spreadsheet", message)
 
 
@@ -182,7 +189,13 @@ def _csv_rows(path: Path) -> Generator[Row, None, None]:
                     shown = delimiter.join(record) if others and row_number > 1 else record[0]
                     yield row_number, shown, others
         except UnicodeDecodeError:
-            raise _not_utf8(path.read_bytes()) from None
+            if encoding == "utf-16":
+                message = (
+                    f"The file is damaged: it is not the UTF-16 text its start says. {SAVE_AS}"
+                )
+                raise BadFile("not_a_spreadsheet", message) from None
+            with path.open("rb") as raw:  # again, line by line, to name the line
+                raise _not_utf8(iter(lambda: raw.readline(MAX_TEXT), b"")) from None
         except csv.Error as error:
             message = f"The file is not a CSV file ({error}). {SAVE_AS}"
             raise BadFile("not_a_spreadsheet", message) from None

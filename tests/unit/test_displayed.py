@@ -475,6 +475,13 @@ class TestCsvAsSpreadsheetsWriteIt:
         path.write_bytes("Caller Number\t\r\n0123\t\r\n4567\tx\r\n".encode("utf-16"))
         assert outcomes(path) == [(2, "0123", None), (3, "4567\tx", "unexpected_columns")]
 
+    def test_damaged_utf16_text_is_refused_as_such(self, tmp_path: Path) -> None:
+        path = tmp_path / "numbers.txt"
+        text = "Caller Number\r\n" + "0123\r\n" * 40_000
+        path.write_bytes(text.encode("utf-16") + b"\x00\xd8\x41")  # a lone surrogate, odd end
+        error = refusal(lambda: count_data_rows(path, "csv", LIMITS))
+        assert error.code == "not_a_spreadsheet" and "UTF-16" in str(error)
+
     def test_the_first_undecodable_line_is_named(self, tmp_path: Path) -> None:
         path = tmp_path / "numbers.csv"
         path.write_bytes(b"Caller Number\n0123\nM\xfcller\n")
