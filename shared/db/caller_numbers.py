@@ -1,5 +1,7 @@
 """Reads and writes of caller numbers; reads always within a tenant and an OU scope."""
 
+from collections.abc import AsyncIterator
+from dataclasses import dataclass
 from uuid import UUID
 
 import asyncpg
@@ -52,29 +54,52 @@ async def delete_number(conn: Connection, *, caller_number_id: UUID) -> None:
     await conn.execute(queries.DELETE_CALLER_NUMBER, caller_number_id)
 
 
+@dataclass(frozen=True)
+class ListFilter:
+    """What a list or an export asks for; `org_unit_ids` None means any OU in scope."""
+
+    scope: OrgScope
+    org_unit_ids: list[str] | None = None
+    unorganized_only: bool = False
+    prefix: str = ""
+    contains: str = ""
+    order: str = "-created_at"  # a key of queries.LIST_ORDERS
+
+    def args(self, tenant_id: str) -> tuple[object, ...]:
+        return (
+            tenant_id,
+            *scope_args(self.scope),
+            self.org_unit_ids,
+            self.unorganized_only,
+            self.prefix,
+            self.contains,
+        )
+
+
 async def list_numbers(
-    conn: Connection,
-    *,
-    tenant_id: str,
-    scope: OrgScope,
-    org_unit_id: str | None,
-    unorganized_only: bool,
-    prefix: str,
-    limit: int,
-    offset: int,
+    conn: Connection, *, tenant_id: str, where: ListFilter, limit: int, offset: int
 ) -> tuple[list[asyncpg.Record], int]:
-    """One page, newest first, and the total that matches."""
+    """One page in the filter's order, and how many numbers match in all."""
+    total = await count_numbers(conn, tenant_id=tenant_id, where=where)
     rows = await conn.fetch(
-        queries.LIST_CALLER_NUMBERS,
-        tenant_id,
-        *scope_args(scope),
-        org_unit_id,
-        unorganized_only,
-        prefix,
-        limit,
-        offset,
+        queries.list_caller_numbers(where.order), *where.args(tenant_id), limit, offset
     )
-    return rows, (rows[0]["total"] if rows else 0)
+    return rows, total
+
+
+async def count_numbers(conn: Connection, *, tenant_id: str, where: ListFilter) -> int:
+    total: int = await conn.fetchval(queries.COUNT_CALLER_NUMBERS, *where.args(tenant_id))
+    return total
+
+
+async def export_rows(
+    conn: Connection, *, tenant_id: str, where: ListFilter
+) -> AsyncIterator[asyncpg.Record]:
+    """Every match as (number, org_unit_id, org_unit_name, description, created_at), read in
+    batches through a cursor; iterate inside the transaction."""
+    query = queries.export_caller_numbers(where.order)
+    async for record in conn.cursor(query, *where.args(tenant_id), prefetch=1000):
+        yield record
 
 
 async def insert_import_rows(

@@ -67,15 +67,43 @@ RETURNING id, number, org_unit_id, description
 
 DELETE_CALLER_NUMBER = "DELETE FROM caller_number WHERE id = $1"
 
-LIST_CALLER_NUMBERS = f"""
-SELECT *, count(*) OVER () AS total FROM caller_number
-WHERE tenant_id = $1 AND {_SCOPE}
-  AND ($5::text IS NULL OR org_unit_id = $5)
-  AND (NOT $6::bool OR org_unit_id IS NULL)
-  AND number LIKE $7 || '%'
-ORDER BY created_at DESC, id
-LIMIT $8 OFFSET $9
+# The list's filters: $2-$4 the caller's scope, $5 the OUs asked for (NULL: any), $6 only
+# Unorganized, $7 a prefix, $8 a digit string the number contains ('' matches every number).
+_LIST_FILTER = f"""
+FROM caller_number c LEFT JOIN org_unit o ON o.tenant_id = c.tenant_id AND o.id = c.org_unit_id
+WHERE c.tenant_id = $1 AND {_SCOPE.replace("org_unit_id", "c.org_unit_id")}
+  AND ($5::text[] IS NULL OR c.org_unit_id = ANY($5::text[]))
+  AND (NOT $6::bool OR c.org_unit_id IS NULL)
+  AND c.number LIKE $7 || '%'
+  AND strpos(c.number, $8) > 0
 """
+
+# The list's sort orders by name; ORDER BY cannot be a parameter, so only these keys reach SQL.
+# Unorganized sorts before every OU; ties end on the number (unique), so pages never overlap.
+LIST_ORDERS = {
+    "number": "c.number ASC",
+    "-number": "c.number DESC",
+    "org_unit": "o.name ASC NULLS FIRST, c.number ASC",
+    "-org_unit": "o.name DESC NULLS LAST, c.number ASC",
+    "created_at": "c.created_at ASC, c.number ASC",
+    "-created_at": "c.created_at DESC, c.number ASC",
+}
+
+COUNT_CALLER_NUMBERS = f"SELECT count(*) {_LIST_FILTER}"
+
+
+def list_caller_numbers(order: str) -> str:
+    """One page ($9 rows from offset $10) in the order named by a key of LIST_ORDERS."""
+    return f"SELECT c.* {_LIST_FILTER} ORDER BY {LIST_ORDERS[order]} LIMIT $9 OFFSET $10"
+
+
+def export_caller_numbers(order: str) -> str:
+    """Every matching number with its OU's name, for a cursor; order as in list_caller_numbers."""
+    return (
+        "SELECT c.number, c.org_unit_id, o.name AS org_unit_name, c.description, c.created_at "
+        f"{_LIST_FILTER} ORDER BY {LIST_ORDERS[order]}"
+    )
+
 
 # ---- processed commands ----
 

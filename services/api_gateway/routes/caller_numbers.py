@@ -1,13 +1,29 @@
 """Caller numbers: reads straight from PostgreSQL; writes as commands over Kafka."""
 
-from typing import Annotated, Any
+import asyncio
+import shutil
+import tempfile
+from collections.abc import AsyncIterator
+from dataclasses import dataclass
+from datetime import UTC, datetime
+from pathlib import Path
+from typing import Annotated, Any, Literal
 from uuid import UUID
 
-from fastapi import APIRouter, Query, Response
+from fastapi import APIRouter, Depends, Query, Response
+from fastapi.responses import FileResponse, StreamingResponse
+from starlette.background import BackgroundTask
 
 from services.api_gateway.auth import CurrentUser, TenantCaller
 from services.api_gateway.deps import Bus, Pool, Waiter, WaitSeconds, submit, tenant_policy
 from services.api_gateway.errors import ApiError, not_found, refused
+from services.api_gateway.exports import (
+    XLSX_MAX_ROWS,
+    ExportRow,
+    XlsxExportWriter,
+    csv_chunk,
+    export_row,
+)
 from services.api_gateway.schemas import (
     AddCallerNumbersIn,
     CallerNumberOut,
@@ -15,13 +31,15 @@ from services.api_gateway.schemas import (
     CallerNumberPatch,
     CommandStatus,
 )
-from shared.access import Operation, TenantPolicy, write_refusal
+from shared.access import Operation, TenantPolicy, subtree, write_refusal
 from shared.contracts import CreateCallerNumbers, DeleteCallerNumber, UpdateCallerNumber
 from shared.db import caller_numbers
+from shared.db.caller_numbers import ListFilter
 from shared.db.pool import tenant_transaction
 from shared.rules import ADD_MAX_DIGITS, check_description, check_numbers
 
 router = APIRouter(prefix="/api/v1", tags=["caller numbers"])
+XLSX = "application/vnd.openxmlformats-officedocument.spreadsheetml.sheet"
 
 _ACCEPTED: dict[int | str, dict[str, Any]] = {
     202: {"model": CommandStatus, "description": "Accepted; poll the Location."}
@@ -62,31 +80,126 @@ async def add_caller_numbers(
     return await submit(command, response=response, bus=bus, pool=pool, waiter=waiter, wait=wait)
 
 
+ListOrder = Literal["number", "-number", "org_unit", "-org_unit", "created_at", "-created_at"]
+_DIGITS = r"^[0-9]{0,24}$"
+
+
+@dataclass(frozen=True)
+class ListQuery:
+    """The list's query string, shared by the list and its export."""
+
+    org_unit_id: str | None = None
+    include_sub_units: bool = False
+    unorganized: bool = False
+    prefix: Annotated[str, Query(pattern=_DIGITS)] = ""
+    contains: Annotated[str, Query(pattern=_DIGITS)] = ""
+    sort: ListOrder = "-created_at"
+
+    def where(self, policy: TenantPolicy, user: TenantCaller) -> ListFilter:
+        units = None
+        if self.org_unit_id is not None:
+            wanted = self.org_unit_id
+            units = sorted(subtree(wanted, policy.parents)) if self.include_sub_units else [wanted]
+        return ListFilter(
+            scope=policy.scope_of(user.principal),
+            org_unit_ids=units,
+            unorganized_only=self.unorganized,
+            prefix=self.prefix,
+            contains=self.contains,
+            order=self.sort,
+        )
+
+
 @router.get("/caller-numbers")
 async def list_caller_numbers(
     user: CurrentUser,
     pool: Pool,
-    org_unit_id: str | None = None,
-    unorganized: bool = False,
-    prefix: Annotated[str, Query(pattern=r"^[0-9]{0,24}$")] = "",
+    query: Annotated[ListQuery, Depends()],
     limit: Annotated[int, Query(ge=1, le=500)] = 50,
     offset: Annotated[int, Query(ge=0, le=10_000_000)] = 0,
 ) -> CallerNumberPage:
-    """Newest first, within the OUs the caller may see; `unorganized=true`: only those without."""
+    """One page of what the caller may see, and `total`: how many match in all.
+
+    `sort`: number, org_unit (by name, Unorganized first) or created_at, `-` for descending;
+    default `-created_at` (newest first). `prefix` / `contains`: digits the number starts with /
+    holds. `org_unit_id` with `include_sub_units=true`: that OU and every OU below it.
+    `unorganized=true`: only numbers without an OU.
+    """
     policy = await tenant_policy(pool, user)
     async with tenant_transaction(pool, user.tenant_id) as conn:
         rows, total = await caller_numbers.list_numbers(
             conn,
             tenant_id=user.tenant_id,
-            scope=policy.scope_of(user.principal),
-            org_unit_id=org_unit_id,
-            unorganized_only=unorganized,
-            prefix=prefix,
+            where=query.where(policy, user),
             limit=limit,
             offset=offset,
         )
     items = [CallerNumberOut.model_validate(dict(row)) for row in rows]
     return CallerNumberPage(items=items, total=total, limit=limit, offset=offset)
+
+
+@router.get("/caller-numbers/export", response_class=Response)
+async def export_caller_numbers(
+    user: CurrentUser,
+    pool: Pool,
+    query: Annotated[ListQuery, Depends()],
+    format: Literal["csv", "xlsx"] = "csv",
+) -> Response:
+    """Every number the list's query matches, in its order: caller number, OU name, OU id,
+    description, created (ISO 8601). xlsx holds text cells only; CSV cells that a spreadsheet
+    would run as a formula start with `'`. 422 `export_too_large` for xlsx beyond Excel's rows.
+    """
+    policy = await tenant_policy(pool, user)
+    where = query.where(policy, user)
+    stamp = datetime.now(UTC).strftime("%Y%m%d-%H%M%S")
+    name = f"caller-numbers-{stamp}.{format}"
+    headers = {"Content-Disposition": f'attachment; filename="{name}"'}
+    if format == "csv":
+        chunks = _export_chunks(pool, user.tenant_id, where)
+        return StreamingResponse(_csv(chunks), media_type="text/csv", headers=headers)
+    async with tenant_transaction(pool, user.tenant_id) as conn:
+        total = await caller_numbers.count_numbers(conn, tenant_id=user.tenant_id, where=where)
+    if total > XLSX_MAX_ROWS:
+        message = f"{total:,} numbers do not fit in one xlsx sheet; export them as CSV."
+        raise ApiError(422, "export_too_large", message)
+    folder = Path(tempfile.mkdtemp(prefix="export-"))
+    try:
+        writer = XlsxExportWriter(folder / name)
+        async for chunk in _export_chunks(pool, user.tenant_id, where):
+            await asyncio.to_thread(writer.write, chunk)  # CPU work off the event loop
+        await asyncio.to_thread(writer.close)
+    except BaseException:
+        shutil.rmtree(folder, ignore_errors=True)
+        raise
+    return FileResponse(
+        folder / name,
+        media_type=XLSX,
+        filename=name,
+        background=BackgroundTask(shutil.rmtree, folder, ignore_errors=True),
+    )
+
+
+_EXPORT_CHUNK = 5000
+
+
+async def _export_chunks(
+    pool: Pool, tenant_id: str, where: ListFilter
+) -> AsyncIterator[list[ExportRow]]:
+    async with tenant_transaction(pool, tenant_id) as conn:
+        chunk: list[ExportRow] = []
+        async for row in caller_numbers.export_rows(conn, tenant_id=tenant_id, where=where):
+            chunk.append(export_row(*row))
+            if len(chunk) == _EXPORT_CHUNK:
+                yield chunk
+                chunk = []
+        yield chunk
+
+
+async def _csv(chunks: AsyncIterator[list[ExportRow]]) -> AsyncIterator[bytes]:
+    header = True
+    async for chunk in chunks:
+        yield csv_chunk(chunk, header=header)
+        header = False
 
 
 async def _visible(
