@@ -8,7 +8,7 @@ import pytest
 from playwright.async_api import Locator, Page, expect
 
 from tests import factories as f
-from tests.browser.conftest import screenshot, sign_in
+from tests.browser.conftest import paste, screenshot, sign_in
 
 pytestmark = pytest.mark.browser
 
@@ -39,6 +39,16 @@ class TestSigningIn:
         await page.reload()
         await expect(page.get_by_role("heading", name="Sign in")).to_be_visible()
 
+    async def test_a_pasted_non_token_stays_in_the_box_with_the_reason(
+        self, page: Page, gateway: str
+    ) -> None:
+        await page.goto(gateway)
+        box = page.get_by_label("Access token (JWT)")
+        await box.fill("Bearer hello world")
+        await page.get_by_role("button", name="Sign in").click()
+        await expect(page.get_by_role("alert")).to_contain_text("That is not a token")
+        await expect(box).to_have_value("Bearer hello world")  # to be corrected, not retyped
+
 
 class TestAddingNumbers:
     async def test_three_numbers_of_which_one_is_registered_show_each_outcome(
@@ -57,12 +67,14 @@ class TestAddingNumbers:
         await page.get_by_role("textbox", name="Description").fill("hotline")
         await page.get_by_role("button", name="Save").click()
 
-        await expect(page.get_by_role("status")).to_contain_text("2 added, 1 not added.")
+        await expect(page.locator("#add-status")).to_contain_text("2 added, 1 not added.")
+        await expect(page.locator("#add-status")).to_have_attribute("aria-live", "polite")
         # Only the number that failed stays, with its reason; the others were cleared.
         boxes = page.get_by_role("textbox", name=re.compile("^Caller number"))
         await expect(boxes).to_have_count(1)
         await expect(number_box(page, 1)).to_have_value("02150000002")
         await expect(number_box(page, 1)).to_have_attribute("aria-invalid", "true")
+        await expect(number_box(page, 1)).to_be_focused()  # the first box to fix
         await expect(page.get_by_text("The number is already registered")).to_be_visible()
         await screenshot(page, "add")
 
@@ -89,8 +101,123 @@ class TestAddingNumbers:
         await expect(page.get_by_text("digits 0-9 only")).to_be_visible()
         await expect(page.get_by_text("at most 24 digits")).to_be_visible()
         await expect(number_box(page, 2)).to_have_attribute("aria-invalid", "true")
+        await expect(number_box(page, 1)).to_be_focused()
+        # Refused as a whole today; per number once the API reports each malformed one.
+        await expect(page.locator("#add-status")).to_contain_text(re.compile("not (valid|added)"))
         listed = await http.get("/api/v1/caller-numbers", headers=admin)
         assert listed.json()["total"] == 0
+
+    async def test_a_column_of_50_numbers_pasted_from_a_spreadsheet_gets_50_boxes_and_saves(
+        self, page: Page, gateway: str, http: httpx.AsyncClient
+    ) -> None:
+        tenant = await f.create_tenant(http)
+        admin = f.tenant_admin(tenant)
+        await sign_in(page, gateway, admin)
+        await page.get_by_role("link", name="Add Caller Number").click()
+        numbers = [f"0211{n:06d}" for n in range(50)]
+        await paste(page, number_box(page, 1), "\r\n".join(numbers) + "\r\n")  # Excel's copy
+        await expect(page.locator("#paste-status")).to_have_text(
+            "Pasted 50 numbers into 50 boxes."
+        )
+        await expect(number_box(page, 50)).to_have_value(numbers[-1])
+        await expect(number_box(page, 50)).to_be_focused()
+        await page.get_by_role("button", name="Save").click()
+        await expect(page.locator("#add-status")).to_contain_text("50 added, 0 not added.")
+        await expect(page.locator("#add-status")).to_be_focused()
+        listed = await http.get("/api/v1/caller-numbers?limit=100", headers=admin)
+        assert sorted(item["number"] for item in listed.json()["items"]) == numbers
+
+    @pytest.mark.parametrize(
+        "separator", [",", ";", "\t", " ", ", ", "\n\n"], ids=repr
+    )
+    async def test_any_usual_separator_splits_a_paste_and_the_rest_past_100_is_named(
+        self, page: Page, gateway: str, http: httpx.AsyncClient, separator: str
+    ) -> None:
+        tenant = await f.create_tenant(http)
+        await sign_in(page, gateway, f.tenant_admin(tenant))
+        await page.get_by_role("link", name="Add Caller Number").click()
+        await number_box(page, 1).fill("4000")
+        numbers = [f"5{n:04d}" for n in range(110)]
+        await paste(page, number_box(page, 1), separator.join(numbers))
+        boxes = page.get_by_role("textbox", name=re.compile("^Caller number"))
+        await expect(boxes).to_have_count(100)  # the one typed in, and 99 pasted
+        await expect(page.locator("#paste-status")).to_contain_text(
+            "Pasted 99 numbers into 99 boxes. 11 numbers left over, as one Save takes at most"
+            " 100: 50099, 50100, 50101, 50102, 50103, …"
+        )
+        await expect(number_box(page, 1)).to_have_value("4000")
+        await expect(number_box(page, 2)).to_have_value("50000")
+        await expect(page.get_by_role("button", name="Add", exact=True)).to_be_disabled()
+
+    async def test_enter_moves_to_a_new_box_instead_of_saving(
+        self, page: Page, gateway: str, http: httpx.AsyncClient
+    ) -> None:
+        tenant = await f.create_tenant(http)
+        admin = f.tenant_admin(tenant)
+        await sign_in(page, gateway, admin)
+        await page.get_by_role("link", name="Add Caller Number").click()
+        await number_box(page, 1).fill("1001")
+        await number_box(page, 1).press("Enter")
+        await expect(number_box(page, 2)).to_be_focused()
+        await page.keyboard.type("1002")
+        await page.keyboard.press("Shift+Tab")
+        await page.keyboard.press("Shift+Tab")  # back to box 1 (past Remove): Enter goes to 2
+        await expect(number_box(page, 1)).to_be_focused()
+        await page.keyboard.press("Enter")
+        await expect(number_box(page, 2)).to_be_focused()
+        await expect(page.get_by_role("textbox", name=re.compile("^Caller number"))).to_have_count(2)
+        await expect(page.locator("#add-status")).to_be_empty()
+        listed = await http.get("/api/v1/caller-numbers", headers=admin)
+        assert listed.json()["total"] == 0  # nothing was submitted
+
+    async def test_the_text_mode_takes_up_to_100_numbers_and_saves_them_as_boxes(
+        self, page: Page, gateway: str, http: httpx.AsyncClient
+    ) -> None:
+        tenant = await f.create_tenant(http)
+        admin = f.tenant_admin(tenant)
+        await f.add_numbers(http, admin, ["7002"])
+        await sign_in(page, gateway, admin)
+        await page.get_by_role("link", name="Add Caller Number").click()
+        await page.get_by_role("button", name="Type as text").click()
+        text = page.get_by_role("textbox", name=re.compile("^Caller numbers, one per line"))
+        await expect(text).to_be_focused()
+        await text.fill("\n".join(str(n) for n in range(1, 102)))
+        await expect(page.locator("#bulk-count")).to_have_text(
+            "101 numbers: 1 over the limit of 100"
+        )
+        await page.get_by_role("button", name="Save").click()
+        await expect(page.get_by_role("alert").first).to_contain_text("Remove 1 first.")
+        await text.fill("7001\n7002\n7003")
+        await expect(page.locator("#bulk-count")).to_have_text("3 numbers")
+        await screenshot(page, "add-text-mode")
+        await page.get_by_role("button", name="Save").click()
+        await expect(page.locator("#add-status")).to_contain_text("2 added, 1 not added.")
+        await expect(number_box(page, 1)).to_have_value("7002")
+        await expect(number_box(page, 1)).to_be_focused()
+
+    async def test_numbers_ou_and_description_survive_signing_in_again(
+        self, page: Page, gateway: str, http: httpx.AsyncClient
+    ) -> None:
+        tenant = await f.create_tenant(http, org_units=[("sales", None)])
+        admin = f.tenant_admin(tenant)
+        await sign_in(page, gateway, admin)
+        await page.get_by_role("link", name="Add Caller Number").click()
+        await paste(page, number_box(page, 1), "8001\n8002")
+        await page.get_by_role("combobox", name="Organization unit").select_option("OU sales")
+        await page.get_by_role("textbox", name="Description").fill("night shift")
+        # The session ends (the token is gone); the user signs in again in the same tab.
+        await page.evaluate("sessionStorage.removeItem('token')")
+        await page.reload()
+        await sign_in(page, gateway, f.tenant_admin(tenant))
+        await page.get_by_role("link", name="Add Caller Number").click()
+        await expect(number_box(page, 2)).to_have_value("8002")
+        await expect(page.get_by_role("combobox", name="Organization unit")).to_have_value("sales")
+        await expect(page.get_by_role("textbox", name="Description")).to_have_value("night shift")
+        # An explicit sign-out forgets the draft.
+        await page.get_by_role("button", name="Sign out").click()
+        await sign_in(page, gateway, f.tenant_admin(tenant))
+        await page.get_by_role("link", name="Add Caller Number").click()
+        await expect(number_box(page, 1)).to_have_value("")
 
 
 class TestTheList:
@@ -107,10 +234,11 @@ class TestTheList:
         await sign_in(page, gateway, admin)
         rows = page.locator("#numbers tr")
         await expect(rows).to_have_count(20)
-        await expect(page.get_by_text("1 to 20 of 22")).to_be_visible()
+        pages = page.locator("#page-info")
+        await expect(pages).to_have_text("1 to 20 of 22 · page 1 of 2")
         await screenshot(page, "numbers")
         await page.get_by_role("button", name="Next").click()
-        await expect(page.get_by_text("21 to 22 of 22")).to_be_visible()
+        await expect(pages).to_have_text("21 to 22 of 22 · page 2 of 2")
 
         await page.get_by_role("textbox", name="Number starts with").fill("0215")
         await page.get_by_role("button", name="Search").click()
@@ -118,7 +246,7 @@ class TestTheList:
         await page.get_by_role("combobox", name="Organization unit").select_option("Unorganized")
         await page.get_by_role("textbox", name="Number starts with").fill("")
         await page.get_by_role("button", name="Search").click()
-        await expect(page.get_by_text("1 to 20 of 20")).to_be_visible()
+        await expect(pages).to_have_text("1 to 20 of 20 · page 1 of 1")
 
         await page.get_by_role("combobox", name="Organization unit").select_option("OU sales")
         await page.get_by_role("button", name="Search").click()
@@ -132,7 +260,8 @@ class TestTheList:
         await expect(rows).to_have_count(1)  # moved out of the filtered OU
 
         await page.get_by_role("button", name="Delete 02150005678").click()
-        await expect(dialog).to_contain_text("Delete caller number 02150005678?")
+        dialog = page.get_by_role("dialog", name="Delete caller number 02150005678?")
+        await expect(dialog).to_be_visible()
         await dialog.get_by_role("button", name="Delete").click()
         await expect(page.locator("#numbers-status")).to_have_text("Deleted 02150005678.")
         await expect(rows).to_have_count(0)
@@ -154,12 +283,46 @@ class TestRights:
         agent = f.agent(tenant, org_unit_id="sales", permissions=["caller_number:add"])
         await sign_in(page, gateway, agent)
         await expect(page.locator("#who-text")).to_contain_text("Agent · OU sales")
-        await expect(page.get_by_role("link", name="Import")).to_have_count(0)
         await expect(page.get_by_role("button", name=re.compile("^(Edit|Delete)"))).to_have_count(0)
         await page.get_by_role("link", name="Add Caller Number").click()
         choices = page.get_by_role("combobox", name="Organization unit").locator("option")
         await expect(choices).to_have_text(["OU sales", "OU sales-east"])
         await screenshot(page, "agent-add")
+
+    async def test_what_an_agent_may_not_do_is_said_with_the_reason(
+        self, page: Page, gateway: str, http: httpx.AsyncClient
+    ) -> None:
+        tenant = await f.create_tenant(http, org_units=[("sales", None)])
+        await f.add_numbers(http, f.tenant_admin(tenant), ["1234"], org_unit_id="sales")
+        agent = f.agent(tenant, org_unit_id="sales", permissions=["caller_number:add"])
+        await sign_in(page, gateway, agent)
+        rights = page.locator("#rights-text")
+        await expect(rights).to_have_text(
+            "You may view and add caller numbers. You may not import, edit or delete: your "
+            "account lacks the permissions caller_number:import, caller_number:edit, "
+            "caller_number:delete, which a tenant administrator grants."
+        )
+        await expect(page.locator("#numbers tr")).to_have_count(1)
+        await expect(page.locator("#numbers tr")).to_contain_text("View only")
+        await expect(page.locator("#numbers-note")).to_contain_text(
+            "Edit and delete are not offered: your account lacks the permissions "
+            "caller_number:edit, caller_number:delete"
+        )
+        await page.get_by_role("link", name="Import").click()
+        await expect(page.locator("#import-denied")).to_contain_text(
+            "You may not import numbers: your account lacks the permission caller_number:import"
+        )
+        await expect(page.get_by_label("File (.xlsx or .csv)")).to_be_hidden()
+        await screenshot(page, "agent-rights")
+
+        viewer = f.agent(tenant, org_unit_id="sales", permissions=[])
+        await page.get_by_role("button", name="Sign out").click()
+        await sign_in(page, gateway, viewer)
+        await page.get_by_role("link", name="Add Caller Number").click()
+        await expect(page.locator("#add-denied")).to_contain_text(
+            "You may not add numbers: your account lacks the permission caller_number:add"
+        )
+        await expect(page.get_by_role("button", name="Save")).to_be_hidden()
 
     async def test_a_write_refused_as_feature_disabled_turns_writes_off_with_the_reason(
         self, page: Page, gateway: str, http: httpx.AsyncClient

@@ -1,0 +1,187 @@
+// The import view: upload, and the tasks with honest progress (percent, rows/s, time left).
+
+import { $, announce, busy, cell, confirmAction, h, plural, time, unitName, writeButton }
+  from "./dom.js";
+import { api, download, request } from "./http.js";
+import { state } from "./state.js";
+
+const STATUSES = {
+  pending: "Pending", running: "Running", cancelling: "Cancelling", completed: "Completed",
+  failed: "Failed", cancelled: "Cancelled",
+};
+const CANCELLABLE = new Set(["pending", "running"]);
+const WITH_REPORT = new Set(["completed", "cancelled"]); // final states with a report
+let poll = null;
+
+export const stopPolling = () => clearTimeout(poll);
+
+async function startImport(event) {
+  event.preventDefault();
+  const file = $("#import-file").files[0];
+  $("#import-error").textContent = "";
+  if (!file) {
+    $("#import-error").textContent = "Choose a file first.";
+    $("#import-file").focus();
+    return;
+  }
+  const form = new FormData();
+  form.append("file", file);
+  if ($("#import-ou").value) form.append("org_unit_id", $("#import-ou").value);
+  form.append("description", $("#import-description").value);
+  try {
+    await api("/caller-number-imports", { method: "POST", form });
+  } catch (error) {
+    if (error.code !== "feature_disabled") $("#import-error").textContent = error.message;
+    return;
+  }
+  $("#import-file").value = "";
+  announce($("#imports-status"), `Import of ${file.name} started.`);
+  loadImports();
+}
+
+export async function loadImports() {
+  stopPolling();
+  let page, now;
+  try {
+    const response = await request("/caller-number-imports?limit=20");
+    // The server's clock, so that rates and times left do not depend on this computer's.
+    now = Date.parse(response.headers.get("Date")) || Date.now();
+    page = await response.json();
+  } catch (error) {
+    $("#imports-status").textContent = error.message;
+    return;
+  }
+  const tbody = $("#imports");
+  const rows = page.items.map((task) => {
+    const row = tbody.querySelector(`tr[data-id="${task.id}"]`) ?? importRow(task);
+    updateImportRow(row, task, now);
+    return row;
+  });
+  // Rows are updated in place so that polling does not take the focus off a button.
+  if (rows.length !== tbody.children.length || rows.some((row, i) => tbody.children[i] !== row)) {
+    tbody.replaceChildren(...rows);
+  }
+  if (state.view === "import" && page.items.some(changing)) poll = setTimeout(loadImports, 1000);
+}
+
+const processed = ({ succeeded, failed, not_processed: notProcessed = 0 }) =>
+  succeeded + failed + notProcessed;
+
+// Tasks still moving; a cancelled one too while its rows are still being counted.
+function changing({ status, counters }) {
+  const uncounted = counters.rows_total !== null && processed(counters) < counters.rows_total;
+  return !(status in STATUSES) || ["pending", "running", "cancelling"].includes(status) ||
+    (status === "cancelled" && uncounted);
+}
+
+function importRow(task) {
+  const target = `to ${unitName(task.org_unit_id)}` + (task.description ? ` · ${task.description}` : "");
+  const row = h("tr", {},
+    cell("Imported", time(task.created_at)),
+    cell("File", h("span", { className: "file" }, task.file_name),
+      h("span", { className: "hint target" }, target)),
+    cell("Status", h("span", { className: "status" })),
+    cell("Progress", h("progress", { max: 1 }), h("span", { className: "count" }),
+      h("span", { className: "hint speed" })),
+    cell("Succeeded", h("span", { className: "succeeded" })),
+    cell("Failed", h("span", { className: "failed" })),
+    cell("Duplicates", h("span", { className: "duplicates" })),
+    cell("Not processed", h("span", { className: "not-processed" })),
+    cell("Operation", h("span", { className: "operation" })));
+  row.dataset.id = task.id;
+  row.querySelector("progress").setAttribute("aria-label", `Progress of ${task.file_name}`);
+  return row;
+}
+
+const seconds = (s) =>
+  s < 90 ? plural(Math.max(1, Math.round(s)), "second") : s < 5400
+    ? plural(Math.round(s / 60), "minute") : plural(Math.round(s / 360) / 10, "hour");
+
+// "1,234 of 200,000 · 1%", and while running "3,400 rows/s · about 58 seconds left · done by …".
+function progressText(task, now) {
+  const { rows_total: total } = task.counters;
+  const done = processed(task.counters);
+  if (total === null) {
+    return { count: task.status === "failed" ? "" : `${done.toLocaleString()} rows so far`, speed: "" };
+  }
+  const percent = total ? Math.floor((done / total) * 100) : 100;
+  const count = `${done.toLocaleString()} of ${total.toLocaleString()} · ${percent}%`;
+  const started = Date.parse(task.started_at);
+  const ended = task.finished_at ? Date.parse(task.finished_at) : now;
+  const elapsed = (ended - started) / 1000;
+  if (!task.started_at || elapsed < 1 || done === 0) return { count, speed: "" };
+  const rate = done / elapsed;
+  let speed = `${Math.round(rate).toLocaleString()} rows/s`;
+  if (task.status === "running" && done < total) {
+    const left = (total - done) / rate;
+    const finish = new Date(Date.now() + left * 1000).toLocaleTimeString();
+    speed += ` · about ${seconds(left)} left · done by ${finish}`;
+  } else if (task.finished_at) {
+    speed += ` · took ${seconds(elapsed)}`;
+  }
+  return { count, speed };
+}
+
+function updateImportRow(row, task, now) {
+  const { rows_total: total, succeeded, failed, duplicates } = task.counters;
+  const progress = row.querySelector("progress");
+  const moving = task.status === "pending" || task.status === "running";
+  // An indeterminate bar animates: only while the total is not known yet and work goes on.
+  if (total !== null) Object.assign(progress, { max: Math.max(total, 1), value: total ? processed(task.counters) : 1 });
+  else if (moving) progress.removeAttribute("value");
+  progress.hidden = total === null && !moving;
+  const { count, speed } = progressText(task, now);
+  row.querySelector(".count").textContent = count;
+  row.querySelector(".speed").textContent = speed;
+  row.querySelector(".status").textContent =
+    (STATUSES[task.status] ?? task.status) + (task.error_message ? `: ${task.error_message}` : "");
+  row.querySelector(".succeeded").textContent = succeeded.toLocaleString();
+  row.querySelector(".failed").textContent = failed.toLocaleString();
+  row.querySelector(".duplicates").textContent = duplicates.toLocaleString();
+  row.querySelector(".not-processed").textContent =
+    (task.counters.not_processed ?? 0).toLocaleString();
+  if (row.dataset.status === task.status) return;
+  row.dataset.status = task.status;
+  const operation = row.querySelector(".operation");
+  operation.replaceChildren();
+  if (WITH_REPORT.has(task.status)) {
+    const button = h("button", { type: "button", textContent: "Download" });
+    button.setAttribute("aria-label", `Download the result of ${task.file_name}`);
+    button.onclick = () => download(`/caller-number-imports/${task.id}/result`, "result.xlsx")
+      .catch((error) => announce($("#imports-status"), error.message));
+    operation.append(button);
+  } else if (CANCELLABLE.has(task.status)) {
+    const label = `Cancel the import of ${task.file_name}`;
+    operation.append(writeButton("Cancel", label, () => cancelImport(task)));
+  } else if (task.status === "cancelling") {
+    operation.append(h("span", { className: "hint" }, "Stopping; the report comes when every row is counted."));
+  }
+}
+
+async function cancelImport(task) {
+  const confirmed = await confirmAction({
+    title: `Cancel the import of ${task.file_name}?`,
+    text: "Numbers already added stay. Rows not yet applied are not processed; the report " +
+      "lists them, and you can import them again later.",
+    yes: "Cancel import",
+    no: "Keep importing",
+  });
+  const status = $("#imports-status");
+  if (!confirmed) {
+    $(`#imports tr[data-id="${task.id}"] .operation button`)?.focus();
+    return;
+  }
+  try {
+    await api(`/caller-number-imports/${task.id}/cancel`, { method: "POST" });
+    announce(status, `Cancelled the import of ${task.file_name}.`);
+  } catch (error) {
+    announce(status, error.message);
+  }
+  loadImports();
+}
+
+export function installImports() {
+  $("#import-form").onsubmit = (event) => busy(event.target, () => startImport(event));
+  $("#template").onclick = () => download("/caller-number-imports/template", "template.xlsx")
+    .catch((error) => announce($("#imports-status"), error.message));
+}
