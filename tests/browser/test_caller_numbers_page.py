@@ -116,9 +116,7 @@ class TestAddingNumbers:
         await page.get_by_role("link", name="Add Caller Number").click()
         numbers = [f"0211{n:06d}" for n in range(50)]
         await paste(page, number_box(page, 1), "\r\n".join(numbers) + "\r\n")  # Excel's copy
-        await expect(page.locator("#paste-status")).to_have_text(
-            "Pasted 50 numbers into 50 boxes."
-        )
+        await expect(page.locator("#paste-status")).to_have_text("Pasted 50 numbers into 50 boxes.")
         await expect(number_box(page, 50)).to_have_value(numbers[-1])
         await expect(number_box(page, 50)).to_be_focused()
         await page.get_by_role("button", name="Save").click()
@@ -127,9 +125,7 @@ class TestAddingNumbers:
         listed = await http.get("/api/v1/caller-numbers?limit=100", headers=admin)
         assert sorted(item["number"] for item in listed.json()["items"]) == numbers
 
-    @pytest.mark.parametrize(
-        "separator", [",", ";", "\t", " ", ", ", "\n\n"], ids=repr
-    )
+    @pytest.mark.parametrize("separator", [",", ";", "\t", " ", ", ", "\n\n"], ids=repr)
     async def test_any_usual_separator_splits_a_paste_and_the_rest_past_100_is_named(
         self, page: Page, gateway: str, http: httpx.AsyncClient, separator: str
     ) -> None:
@@ -165,7 +161,9 @@ class TestAddingNumbers:
         await expect(number_box(page, 1)).to_be_focused()
         await page.keyboard.press("Enter")
         await expect(number_box(page, 2)).to_be_focused()
-        await expect(page.get_by_role("textbox", name=re.compile("^Caller number"))).to_have_count(2)
+        await expect(page.get_by_role("textbox", name=re.compile("^Caller number"))).to_have_count(
+            2
+        )
         await expect(page.locator("#add-status")).to_be_empty()
         listed = await http.get("/api/v1/caller-numbers", headers=admin)
         assert listed.json()["total"] == 0  # nothing was submitted

@@ -12,6 +12,7 @@ const STATUSES = {
 const CANCELLABLE = new Set(["pending", "running"]);
 const WITH_REPORT = new Set(["completed", "cancelled"]); // final states with a report
 let poll = null;
+let loads = 0; // only the latest request draws and polls on: a late older answer is dropped
 
 export const stopPolling = () => clearTimeout(poll);
 
@@ -41,6 +42,7 @@ async function startImport(event) {
 
 export async function loadImports() {
   stopPolling();
+  const ticket = ++loads;
   let page, now;
   try {
     const response = await request("/caller-number-imports?limit=20");
@@ -48,9 +50,10 @@ export async function loadImports() {
     now = Date.parse(response.headers.get("Date")) || Date.now();
     page = await response.json();
   } catch (error) {
-    $("#imports-status").textContent = error.message;
+    if (ticket === loads) $("#imports-status").textContent = error.message;
     return;
   }
+  if (ticket !== loads) return;
   const tbody = $("#imports");
   const rows = page.items.map((task) => {
     const row = tbody.querySelector(`tr[data-id="${task.id}"]`) ?? importRow(task);
@@ -64,8 +67,12 @@ export async function loadImports() {
   if (state.view === "import" && page.items.some(changing)) poll = setTimeout(loadImports, 1000);
 }
 
-const processed = ({ succeeded, failed, not_processed: notProcessed = 0 }) =>
-  succeeded + failed + notProcessed;
+// Rows with an outcome. Not-processed rows are counted apart from failed ones (SPEC); a server
+// that still counts them within failed would go past the total, so they are left out then.
+function processed({ rows_total: total, succeeded, failed, not_processed: notProcessed = 0 }) {
+  const counted = succeeded + failed + notProcessed;
+  return total !== null && counted > total ? succeeded + failed : counted;
+}
 
 // Tasks still moving; a cancelled one too while its rows are still being counted.
 function changing({ status, counters }) {
@@ -109,7 +116,8 @@ function progressText(task, now) {
   const started = Date.parse(task.started_at);
   const ended = task.finished_at ? Date.parse(task.finished_at) : now;
   const elapsed = (ended - started) / 1000;
-  if (!task.started_at || elapsed < 1 || done === 0) return { count, speed: "" };
+  if (!task.started_at || done === 0) return { count, speed: "" };
+  if (elapsed < 1) return { count, speed: task.finished_at ? "took under a second" : "" };
   const rate = done / elapsed;
   let speed = `${Math.round(rate).toLocaleString()} rows/s`;
   if (task.status === "running" && done < total) {
@@ -129,6 +137,7 @@ function updateImportRow(row, task, now) {
   // An indeterminate bar animates: only while the total is not known yet and work goes on.
   if (total !== null) Object.assign(progress, { max: Math.max(total, 1), value: total ? processed(task.counters) : 1 });
   else if (moving) progress.removeAttribute("value");
+  else progress.value = 0; // a final state never animates, even hidden
   progress.hidden = total === null && !moving;
   const { count, speed } = progressText(task, now);
   row.querySelector(".count").textContent = count;

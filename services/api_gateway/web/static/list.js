@@ -10,6 +10,7 @@ const FIRST_DIRECTION = { number: "", org_unit: "", created_at: "-" }; // newest
 const DEFAULTS = { prefix: "", contains: "", ou: "all", sub: false, sort: "-created_at" };
 let view = { ...DEFAULTS, size: 20, page: 1 };
 let total = 0;
+let loads = 0; // only the latest request draws: an older answer arriving late is dropped
 let shownHash = null; // Back/Forward within the list changes the query only, not the hash
 
 // ---- the URL holds the list's state, so that reload, Back and a shared link keep it ----
@@ -50,6 +51,10 @@ function toForm() {
   form.sub_units.checked = view.sub;
   form.size.value = String(view.size);
   form.sub_units.disabled = !form.org_unit.value.startsWith("ou:");
+  drawSort();
+}
+
+function drawSort() {
   for (const th of document.querySelectorAll("th[data-sort]")) {
     const key = th.dataset.sort;
     if (view.sort.replace(/^-/, "") !== key) th.removeAttribute("aria-sort");
@@ -85,13 +90,15 @@ async function loadNumbers() {
   const query = filters();
   query.set("limit", view.size);
   query.set("offset", (view.page - 1) * view.size);
+  const ticket = ++loads;
   let page;
   try {
     page = await api(`/caller-numbers?${query}`);
   } catch (error) {
-    $("#numbers-status").textContent = error.message;
+    if (ticket === loads) $("#numbers-status").textContent = error.message;
     return;
   }
+  if (ticket !== loads) return;
   total = page.total;
   if (page.items.length === 0 && total > 0) { // past the end (a stale link): the last page
     view.page = lastPage();
@@ -133,7 +140,7 @@ function numberRow(item) {
 function go(page) {
   view.page = Math.min(Math.max(1, page), lastPage());
   toUrl();
-  toForm();
+  drawSort(); // the filter fields keep what is typed in them, searched or not
   return loadNumbers();
 }
 
