@@ -50,6 +50,18 @@ async def page(browser: Browser) -> AsyncIterator[Page]:
     assert not errors, errors
 
 
+@pytest_asyncio.fixture
+async def phone(browser: Browser) -> AsyncIterator[Page]:
+    """Like `page`, on a 390 px wide touch screen."""
+    context = await browser.new_context(viewport=PHONE, has_touch=True, is_mobile=True)
+    page = await context.new_page()
+    errors: list[str] = []
+    page.on("pageerror", lambda error: errors.append(str(error)))
+    yield page
+    await context.close()
+    assert not errors, errors
+
+
 @pytest.fixture
 def gateway(services: dict[str, ServiceProcess]) -> str:
     return services["api_gateway"].url
@@ -106,4 +118,9 @@ async def no_horizontal_scroll(page: Page) -> None:
     widths = await page.evaluate(
         "[document.documentElement.scrollWidth, document.documentElement.clientWidth]"
     )
-    assert widths[0] <= widths[1], f"the page is {widths[0]} px wide on a {widths[1]} px screen"
+    wide = await page.evaluate(
+        """[...document.querySelectorAll("body *")]
+            .filter((e) => e.getBoundingClientRect().right > document.documentElement.clientWidth)
+            .slice(0, 5).map((e) => e.tagName + "#" + e.id + "." + e.className)"""
+    )
+    assert widths[0] <= widths[1], f"{widths[0]} px wide on a {widths[1]} px screen: {wide}"

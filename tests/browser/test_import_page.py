@@ -32,7 +32,7 @@ async def saved(download: Download, folder: Path) -> Path:
 async def upload(page: Page, path: Path) -> Locator:
     """Choose the file, press OK; the new task's row (the list is newest first)."""
     await page.get_by_label("File (.xlsx or .csv)").set_input_files(path)
-    await page.get_by_role("button", name="OK").click()
+    await page.get_by_role("button", name="OK", exact=True).click()
     row = page.locator("#imports tr").first
     await expect(row).to_contain_text(path.name)
     return row

@@ -8,7 +8,7 @@ from pathlib import Path
 import httpx
 import pytest
 from openpyxl import load_workbook
-from playwright.async_api import Page, expect
+from playwright.async_api import Page, Route, expect
 
 from tests import factories as f
 from tests.browser.conftest import screenshot, sign_in
@@ -135,6 +135,38 @@ class TestAListThatScales:
         cells = [cell for row in sheet.iter_rows(min_row=2) for cell in row]
         assert {cell.data_type for cell in cells} == {"s"}
         assert sorted(row[0].value for row in sheet.iter_rows(min_row=2)) == ["0011", "0012"]
+
+    async def test_a_late_answer_to_an_older_search_never_replaces_the_newer_one(
+        self, page: Page, gateway: str, http: httpx.AsyncClient
+    ) -> None:
+        tenant = await f.create_tenant(http)
+        admin = f.tenant_admin(tenant)
+        await f.add_numbers(http, admin, ["1199", "2200", "3300"])
+        await sign_in(page, gateway, admin)
+        rows = page.locator("#numbers tr")
+        await expect(rows).to_have_count(3)
+        held: list[Route] = []
+
+        async def hold_the_older(route: Route) -> None:
+            if "contains=99" in route.request.url:
+                held.append(route)  # answered only after the newer search has drawn
+            else:
+                await route.continue_()
+
+        await page.route("**/api/v1/caller-numbers?*", hold_the_older)
+        contains = page.get_by_role("textbox", name="Number contains")
+        await contains.fill("99")
+        await page.get_by_role("button", name="Search").click()
+        await contains.fill("00")
+        await page.get_by_role("button", name="Search").click()
+        await expect(rows).to_have_count(2)
+        assert len(held) == 1
+        async with page.expect_response(lambda r: "contains=99" in r.url) as late:
+            await held[0].continue_()
+        await (await late.value).finished()
+        await page.evaluate("new Promise((drawn) => requestAnimationFrame(() => drawn(0)))")
+        await expect(rows).to_have_count(2)
+        await expect(page.locator("#page-info")).to_have_text("1 to 2 of 2 · page 1 of 1")
 
 
 class TestKeyboardFocus:

@@ -55,6 +55,7 @@ function toForm() {
 }
 
 function drawSort() {
+  $("#sort-by").value = view.sort;
   for (const th of document.querySelectorAll("th[data-sort]")) {
     const key = th.dataset.sort;
     if (view.sort.replace(/^-/, "") !== key) th.removeAttribute("aria-sort");
@@ -261,6 +262,10 @@ export function installList() {
     `caller-numbers.${format}`).catch((error) => announce($("#numbers-status"), error.message));
   $("#export-csv").onclick = () => exportAs("csv");
   $("#export-xlsx").onclick = () => exportAs("xlsx");
+  $("#sort-by").onchange = () => {
+    view.sort = $("#sort-by").value;
+    go(1);
+  };
   $("#page-size").onchange = () => $("#search").requestSubmit();
   window.addEventListener("popstate", () => {
     if (!$("#app").hidden && state.view === "numbers" && location.hash === shownHash) showNumbers();
