@@ -123,14 +123,15 @@ function drawPager(page) {
 }
 
 function numberRow(item) {
-  const operations = cell("Operation");
+  const buttons = [];
   if (may(PERMISSION.edit)) {
-    operations.append(writeButton("Edit", `Edit ${item.number}`, () => openEdit(item)));
+    buttons.push(writeButton("Edit", `Edit ${item.number}`, () => openEdit(item)));
   }
   if (may(PERMISSION.delete)) {
-    operations.append(writeButton("Delete", `Delete ${item.number}`, () => deleteNumber(item)));
+    buttons.push(writeButton("Delete", `Delete ${item.number}`, () => deleteNumber(item)));
   }
-  if (!operations.children.length) operations.append(h("span", { className: "hint" }, "View only"));
+  const operations = cell("Operation",
+    h("div", { className: "operations" }, ...buttons.length ? buttons : [h("span", { className: "hint" }, "View only")]));
   const row = h("tr", {},
     cell("Caller number", item.number), cell("OU", unitName(item.org_unit_id)),
     cell("Description", item.description), cell("Created", time(item.created_at)), operations);
