@@ -38,7 +38,13 @@ CHANNELS = (
         "Create, update and delete caller numbers. Upstream systems publish here with the "
         'principal {"sub": "<system name>", "role": "service"} and their own message_id; '
         "the gateway publishes the same commands.",
-        (c.CreateCallerNumbers, c.UpdateCallerNumber, c.DeleteCallerNumber),
+        (
+            c.CreateCallerNumbers,
+            c.UpdateCallerNumber,
+            c.DeleteCallerNumber,
+            c.DeleteCallerNumbers,
+            c.MoveCallerNumbers,
+        ),
         ("receive",),
     ),
     Channel(
@@ -98,6 +104,8 @@ SUMMARIES: dict[type[BaseModel], str] = {
     c.CreateCallerNumbers: "Add 1 to 100 numbers; each one succeeds or fails on its own.",
     c.UpdateCallerNumber: "Set the OU (null: Unorganized) and the description of one number.",
     c.DeleteCallerNumber: "Delete one number, named by its digits.",
+    c.DeleteCallerNumbers: "Delete up to 1,000 numbers; each one succeeds or fails on its own.",
+    c.MoveCallerNumbers: "Move up to 1,000 numbers to one OU; each one on its own.",
     c.CallerNumberCreated: "A number was added.",
     c.CallerNumberUpdated: "A number's OU or description was changed.",
     c.CallerNumberDeleted: "A number was deleted.",

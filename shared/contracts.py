@@ -69,8 +69,37 @@ class DeleteCallerNumber(Message):
     number: NumberText
 
 
+# A chunk of a bulk operation: at most this many numbers per command, each with its outcome.
+BULK_CHUNK = 1000
+
+
+class DeleteCallerNumbers(Message):
+    """Delete several numbers; each one succeeds or fails on its own (`not_found` if it is not
+    there or outside the principal's OUs). `bulk_operation_id` names the gateway's bulk
+    operation this command is a chunk of (None when an upstream system sends it alone)."""
+
+    type: Literal["delete_many"] = "delete_many"
+    numbers: list[NumberText] = Field(min_length=1, max_length=BULK_CHUNK)
+    bulk_operation_id: UUID | None = None
+
+
+class MoveCallerNumbers(Message):
+    """Move several numbers to one OU (None: Unorganized), keeping their descriptions; each
+    one succeeds or fails on its own, as in DeleteCallerNumbers."""
+
+    type: Literal["move"] = "move"
+    numbers: list[NumberText] = Field(min_length=1, max_length=BULK_CHUNK)
+    org_unit_id: str | None = None
+    bulk_operation_id: UUID | None = None
+
+
 CallerNumberCommand = Annotated[
-    CreateCallerNumbers | UpdateCallerNumber | DeleteCallerNumber, Field(discriminator="type")
+    CreateCallerNumbers
+    | UpdateCallerNumber
+    | DeleteCallerNumber
+    | DeleteCallerNumbers
+    | MoveCallerNumbers,
+    Field(discriminator="type"),
 ]
 command_adapter: TypeAdapter[CallerNumberCommand] = TypeAdapter(CallerNumberCommand)
 

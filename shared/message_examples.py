@@ -58,6 +58,20 @@ EXAMPLES: dict[type[BaseModel], BaseModel] = {
     c.DeleteCallerNumber: c.DeleteCallerNumber(
         **_COMMON, message_id=COMMAND_ID, principal=UPSTREAM, number="02150001234"
     ),
+    c.DeleteCallerNumbers: c.DeleteCallerNumbers(
+        **_COMMON,
+        message_id=COMMAND_ID,
+        principal=ADMIN,
+        numbers=["02150001234", "4008123456"],
+        bulk_operation_id=_id(14),
+    ),
+    c.MoveCallerNumbers: c.MoveCallerNumbers(
+        **_COMMON,
+        message_id=COMMAND_ID,
+        principal=UPSTREAM,
+        numbers=["02150001234", "4008123456"],
+        org_unit_id="sales",
+    ),
     c.CallerNumberCreated: c.CallerNumberCreated(
         **_ANSWER, message_id=_id(1), caller_number=NUMBER
     ),

@@ -12,6 +12,7 @@ from services.api_gateway.bus import create_bus
 from services.api_gateway.observability import RequestObservation
 from services.api_gateway.routes import (
     admin,
+    bulk_operations,
     caller_numbers,
     commands,
     imports,
@@ -51,7 +52,16 @@ def create_app(settings: Settings | None = None) -> FastAPI:
     app.state.settings, app.state.bus = settings, bus
     errors.install(app)
     app.include_router(bus.router)  # starts and stops the Kafka producer with the app
-    for routes in (admin, caller_numbers, commands, imports, me, operations, org_units):
+    for routes in (
+        admin,
+        bulk_operations,
+        caller_numbers,
+        commands,
+        imports,
+        me,
+        operations,
+        org_units,
+    ):
         app.include_router(routes.router)
     web.install(app)  # the page at /, its files under /web/
     app.add_middleware(RequestObservation)  # HTTP metrics, one log line per request

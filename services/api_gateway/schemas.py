@@ -4,9 +4,9 @@ from datetime import datetime
 from typing import Literal
 from uuid import UUID
 
-from pydantic import BaseModel, ConfigDict, Field
+from pydantic import BaseModel, ConfigDict, Field, model_validator
 
-from shared.contracts import ImportCounters, NumberOutcome
+from shared.contracts import BULK_CHUNK, ImportCounters, NumberOutcome, NumberText
 from shared.rules import MAX_NUMBERS_PER_REQUEST
 
 
@@ -117,6 +117,58 @@ class ImportTaskOut(BaseModel):
 
 class ImportTaskPage(BaseModel):
     items: list[ImportTaskOut]
+    total: int
+    limit: int
+    offset: int
+
+
+_DIGITS = r"^[0-9]{0,24}$"
+
+
+class BulkFilterIn(_Body):
+    """All matching: the list's filters (GET /caller-numbers), applied when the bulk starts."""
+
+    org_unit_id: str | None = None
+    include_sub_units: bool = False
+    unorganized: bool = False
+    prefix: str = Field(default="", pattern=_DIGITS)
+    contains: str = Field(default="", pattern=_DIGITS)
+
+
+class BulkOperationIn(_Body):
+    """Delete or move (to `org_unit_id`, null: Unorganized) either the `numbers` listed or every
+    number that `filter` matches now; exactly one of the two."""
+
+    action: Literal["delete", "move"]
+    org_unit_id: str | None = None
+    numbers: list[NumberText] | None = Field(default=None, min_length=1, max_length=BULK_CHUNK)
+    filter: BulkFilterIn | None = None
+
+    @model_validator(mode="after")
+    def _one_selection(self) -> "BulkOperationIn":
+        if (self.numbers is None) == (self.filter is None):
+            raise ValueError("give either numbers or filter")
+        if self.action == "delete" and self.org_unit_id is not None:
+            raise ValueError("org_unit_id is the target of a move; a delete has none")
+        return self
+
+
+class BulkOperationOut(BaseModel):
+    """`commands_done` of `commands` processed; `counts`: outcomes so far by status."""
+
+    id: UUID
+    action: Literal["delete", "move"]
+    org_unit_id: str | None
+    total: int
+    commands: int
+    commands_done: int
+    status: Literal["running", "completed"]
+    counts: dict[str, int]
+    created_at: datetime
+
+
+class BulkOutcomePage(BaseModel):
+    items: list[NumberOutcome]
     total: int
     limit: int
     offset: int

@@ -11,6 +11,8 @@ from shared.contracts import (
     CallerNumberView,
     CreateCallerNumbers,
     DeleteCallerNumber,
+    DeleteCallerNumbers,
+    MoveCallerNumbers,
     NumberOutcome,
     OutcomeStatus,
     UpdateCallerNumber,
@@ -70,6 +72,14 @@ async def _decide_and_write(
         case DeleteCallerNumber():
             refusal = write_refusal(command.principal, Operation.DELETE, policy)
             return [await _delete(conn, command, policy, refusal)]
+        case DeleteCallerNumbers():
+            refusal = write_refusal(command.principal, Operation.DELETE, policy)
+            return await _bulk(conn, command, policy, refusal)
+        case MoveCallerNumbers():
+            refusal = write_refusal(
+                command.principal, Operation.EDIT, policy, target_org_units=(command.org_unit_id,)
+            )
+            return await _bulk(conn, command, policy, refusal)
 
 
 async def _create(conn: Connection, command: CreateCallerNumbers) -> list[NumberOutcome]:
@@ -126,6 +136,43 @@ async def _delete(
         return _rejected(command.number, NOT_FOUND)
     await caller_numbers.delete_number(conn, caller_number_id=row["id"])
     return _done(OutcomeStatus.DELETED, row)
+
+
+async def _bulk(
+    conn: Connection,
+    command: DeleteCallerNumbers | MoveCallerNumbers,
+    policy: TenantPolicy | None,
+    refusal: Rejection | None,
+) -> list[NumberOutcome]:
+    """One statement for the whole chunk; each number then gets its own outcome."""
+    if refusal is not None or policy is None:
+        return [_rejected(n, refusal or NOT_FOUND) for n in command.numbers]
+    checked = check_numbers(command.numbers, max_digits=ADD_MAX_DIGITS)
+    valid = [number for number, rejection in checked if rejection is None]
+    scope = policy.scope_of(command.principal)
+    if isinstance(command, DeleteCallerNumbers):
+        status = OutcomeStatus.DELETED
+        rows = await caller_numbers.delete_in_scope(
+            conn, tenant_id=command.tenant_id, scope=scope, numbers=valid
+        )
+    else:
+        status = OutcomeStatus.UPDATED
+        rows = await caller_numbers.move_in_scope(
+            conn,
+            tenant_id=command.tenant_id,
+            scope=scope,
+            numbers=valid,
+            org_unit_id=command.org_unit_id,
+        )
+    done = {row["number"]: row for row in rows}
+    return [
+        _rejected(number, rejection)
+        if rejection is not None
+        else _done(status, done[number])
+        if number in done
+        else _rejected(number, NOT_FOUND)
+        for number, rejection in checked
+    ]
 
 
 async def _find_in_scope(

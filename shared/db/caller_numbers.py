@@ -50,6 +50,29 @@ async def update_number(
     return row
 
 
+async def delete_in_scope(
+    conn: Connection, *, tenant_id: str, scope: OrgScope, numbers: list[str]
+) -> list[asyncpg.Record]:
+    """Delete in one statement; returns the rows deleted (numbers outside `scope` stay)."""
+    return await conn.fetch(
+        queries.DELETE_CALLER_NUMBERS_IN_SCOPE, tenant_id, *scope_args(scope), numbers
+    )
+
+
+async def move_in_scope(
+    conn: Connection,
+    *,
+    tenant_id: str,
+    scope: OrgScope,
+    numbers: list[str],
+    org_unit_id: str | None,
+) -> list[asyncpg.Record]:
+    """Set the OU in one statement; returns the rows moved (numbers outside `scope` stay)."""
+    return await conn.fetch(
+        queries.MOVE_CALLER_NUMBERS_IN_SCOPE, tenant_id, *scope_args(scope), numbers, org_unit_id
+    )
+
+
 async def delete_number(conn: Connection, *, caller_number_id: UUID) -> None:
     await conn.execute(queries.DELETE_CALLER_NUMBER, caller_number_id)
 

@@ -105,6 +105,50 @@ def export_caller_numbers(order: str) -> str:
     )
 
 
+# ---- bulk delete and move: one statement per chunk, only numbers in the principal's scope ----
+
+DELETE_CALLER_NUMBERS_IN_SCOPE = f"""
+DELETE FROM caller_number WHERE tenant_id = $1 AND {_SCOPE} AND number = ANY($5::text[])
+RETURNING id, number, org_unit_id, description
+"""
+
+MOVE_CALLER_NUMBERS_IN_SCOPE = f"""
+UPDATE caller_number SET org_unit_id = $6, updated_at = now()
+WHERE tenant_id = $1 AND {_SCOPE} AND number = ANY($5::text[])
+RETURNING id, number, org_unit_id, description
+"""
+
+INSERT_BULK_OPERATION = """
+INSERT INTO bulk_operation (id, tenant_id, principal_sub, action, org_unit_id, total, command_ids)
+VALUES ($1, $2, $3, $4, $5, $6, $7)
+RETURNING *
+"""
+
+SELECT_BULK_OPERATION = "SELECT * FROM bulk_operation WHERE tenant_id = $1 AND id = $2"
+
+COUNT_BULK_COMMANDS_DONE = """
+SELECT count(*) FROM processed_command WHERE tenant_id = $1 AND command_id = ANY($2::uuid[])
+"""
+
+COUNT_BULK_OUTCOMES = """
+SELECT o.value->>'status' AS status, count(*) AS outcomes
+FROM processed_command p CROSS JOIN LATERAL jsonb_array_elements(p.outcome) AS o(value)
+WHERE p.tenant_id = $1 AND p.command_id = ANY($2::uuid[])
+GROUP BY 1
+"""
+
+# Its outcomes in the order asked for (command by command, number by number); $3 a status or
+# NULL for all.
+PAGE_BULK_OUTCOMES = """
+SELECT o.value AS outcome, count(*) OVER () AS total
+FROM unnest($2::uuid[]) WITH ORDINALITY AS c(id, seq)
+JOIN processed_command p ON p.tenant_id = $1 AND p.command_id = c.id
+CROSS JOIN LATERAL jsonb_array_elements(p.outcome) WITH ORDINALITY AS o(value, i)
+WHERE $3::text IS NULL OR o.value->>'status' = $3
+ORDER BY c.seq, o.i
+LIMIT $4 OFFSET $5
+"""
+
 # ---- processed commands ----
 
 CLAIM_COMMAND = """
