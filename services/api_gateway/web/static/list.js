@@ -1,5 +1,6 @@
 // The caller-number list: filters, sort, page size and page kept in the URL; edit; delete.
 
+import { bulkAllowed, clearSelection, installBulk, pageDrawn, selectCell } from "./bulk.js";
 import { $, announce, cell, confirmAction, h, time, unitName, writeButton } from "./dom.js";
 import { api, command, download } from "./http.js";
 import { PERMISSION, may, state } from "./state.js";
@@ -82,6 +83,7 @@ const lastPage = () => Math.max(1, Math.ceil(total / view.size));
 
 export async function showNumbers() {
   shownHash = location.hash;
+  clearSelection();
   fromUrl();
   toForm();
   await loadNumbers();
@@ -108,6 +110,7 @@ async function loadNumbers() {
   }
   $("#numbers").replaceChildren(...page.items.map(numberRow));
   drawPager(page);
+  pageDrawn(total);
 }
 
 function drawPager(page) {
@@ -132,7 +135,7 @@ function numberRow(item) {
   }
   const operations = cell("Operation",
     h("div", { className: "operations" }, ...buttons.length ? buttons : [h("span", { className: "hint" }, "View only")]));
-  const row = h("tr", {},
+  const row = h("tr", {}, ...(bulkAllowed() ? [selectCell(item)] : []),
     cell("Caller number", item.number), cell("OU", unitName(item.org_unit_id)),
     cell("Description", item.description), cell("Created", time(item.created_at)), operations);
   row.dataset.id = item.id;
@@ -146,8 +149,20 @@ function go(page) {
   return loadNumbers();
 }
 
+// The filters as a bulk operation's "all matching" body.
+function bulkFilter() {
+  const wanted = { prefix: view.prefix, contains: view.contains };
+  if (view.ou === "unorganized") wanted.unorganized = true;
+  if (view.ou.startsWith("ou:")) {
+    wanted.org_unit_id = view.ou.slice(3);
+    wanted.include_sub_units = view.sub;
+  }
+  return wanted;
+}
+
 function search(event) {
   event.preventDefault();
+  clearSelection(); // a selection belongs to the filters it was made under
   const form = $("#search");
   Object.assign(view, {
     prefix: form.prefix.value.replace(/\D/g, ""),
@@ -243,6 +258,7 @@ async function deleteNumber(item) {
 }
 
 export function installList() {
+  installBulk({ filters: bulkFilter, reload: loadNumbers });
   $("#search").onsubmit = search;
   $("#ou-filter").onchange = () => { $("#sub-units").disabled = !$("#ou-filter").value.startsWith("ou:"); };
   $("#first").onclick = () => go(1);
