@@ -54,6 +54,9 @@ async def test_every_view_has_no_axe_violation(
         "aria-sort", "ascending"
     )
     await audit("list sorted")
+    await page.get_by_role("checkbox", name="Select 4008123456").check()
+    await expect(page.locator("#selection-text")).to_have_text("1 number selected.")
+    await audit("list with a selection")
     await page.get_by_role("button", name="Edit 4008123456").click()
     await audit("edit dialog")
     await page.keyboard.press("Escape")
