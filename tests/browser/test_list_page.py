@@ -55,7 +55,7 @@ class TestAListThatScales:
         await f.add_numbers(http, admin, ["100"], org_unit_id="alpha")
         await f.add_numbers(http, admin, ["200"])
         await sign_in(page, gateway, admin)
-        first_column = page.locator("#numbers tr td:first-child")
+        first_column = page.locator('#numbers td[data-label="Caller number"]')
         await expect(first_column).to_have_text(["200", "100", "300"])  # newest first
         created = page.get_by_role("columnheader", name="Created")
         await expect(created).to_have_attribute("aria-sort", "descending")
@@ -92,13 +92,13 @@ class TestAListThatScales:
         await page.get_by_role("checkbox", name="Include sub-OUs").check()
         await page.get_by_role("columnheader", name="Caller number").get_by_role("button").click()
         await page.get_by_role("button", name="Search").click()
-        await expect(page.locator("#numbers tr td:first-child")).to_have_text(
+        await expect(page.locator('#numbers td[data-label="Caller number"]')).to_have_text(
             ["1555", "2555", "3555"]
         )
         assert "contains=55" in page.url and "sub=1" in page.url and "sort=number" in page.url
 
         await page.reload()
-        await expect(page.locator("#numbers tr td:first-child")).to_have_text(
+        await expect(page.locator('#numbers td[data-label="Caller number"]')).to_have_text(
             ["1555", "2555", "3555"]
         )
         await expect(page.get_by_role("textbox", name="Number contains")).to_have_value("55")
