@@ -18,7 +18,8 @@ class Audit:
     """Collects axe's violations per view, so that one run names every view that fails."""
 
     def __init__(self, page: Page) -> None:
-        self.page, self.found = page, {}  # type: ignore[var-annotated]
+        self.page = page
+        self.found: dict[str, list[dict[str, object]]] = {}
 
     async def __call__(self, view: str) -> None:
         if violations := await axe_violations(self.page):
