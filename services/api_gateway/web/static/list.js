@@ -21,8 +21,8 @@ function fromUrl() {
   const size = Number(url.get("size"));
   const sort = url.get("sort") ?? DEFAULTS.sort;
   view = {
-    prefix: url.get("prefix")?.replace(/\D/g, "") ?? "",
-    contains: url.get("contains")?.replace(/\D/g, "") ?? "",
+    prefix: url.get("prefix")?.replace(/\D/g, "").slice(0, 24) ?? "",
+    contains: url.get("contains")?.replace(/\D/g, "").slice(0, 24) ?? "",
     ou: url.get("ou") ?? "all",
     sub: url.get("sub") === "1",
     sort: SORTS.includes(sort.replace(/^-/, "")) ? sort : DEFAULTS.sort,
@@ -39,8 +39,9 @@ function toUrl({ replace = false } = {}) {
   if (view.sub) url.set("sub", "1");
   if (view.size !== 20) url.set("size", view.size);
   if (view.page !== 1) url.set("page", view.page);
-  const address = `${url.size ? `?${url}` : location.pathname}${location.hash}`;
-  if (address === location.search + location.hash) return;
+  const query = url.toString();
+  const address = `${location.pathname}${query ? `?${query}` : ""}${location.hash}`;
+  if (address === location.pathname + location.search + location.hash) return;
   history[replace ? "replaceState" : "pushState"](null, "", address);
 }
 
@@ -48,7 +49,9 @@ function toForm() {
   const form = $("#search");
   form.prefix.value = view.prefix;
   form.digits.value = view.contains;
-  form.org_unit.value = [...form.org_unit.options].some((o) => o.value === view.ou) ? view.ou : "all";
+  // An OU from a link that this user may not see: the list shows all of theirs instead.
+  if (![...form.org_unit.options].some((o) => o.value === view.ou)) view.ou = "all";
+  form.org_unit.value = view.ou;
   form.sub_units.checked = view.sub;
   form.size.value = String(view.size);
   form.sub_units.disabled = !form.org_unit.value.startsWith("ou:");
