@@ -79,14 +79,16 @@ WHERE c.tenant_id = $1 AND {_SCOPE.replace("org_unit_id", "c.org_unit_id")}
 """
 
 # The list's sort orders by name; ORDER BY cannot be a parameter, so only these keys reach SQL.
-# Unorganized sorts before every OU; ties end on the number (unique), so pages never overlap.
+# Unorganized sorts before every OU. Ties end on a unique column, so pages never overlap; for
+# the creation time that is the id, as in the index caller_number_tenant_created (a whole
+# import batch shares one created_at: a tie on the number sorted 250k rows for each page).
 LIST_ORDERS = {
     "number": "c.number ASC",
     "-number": "c.number DESC",
     "org_unit": "o.name ASC NULLS FIRST, c.number ASC",
     "-org_unit": "o.name DESC NULLS LAST, c.number ASC",
-    "created_at": "c.created_at ASC, c.number ASC",
-    "-created_at": "c.created_at DESC, c.number ASC",
+    "created_at": "c.created_at ASC, c.id DESC",
+    "-created_at": "c.created_at DESC, c.id ASC",
 }
 
 COUNT_CALLER_NUMBERS = f"SELECT count(*) {_LIST_FILTER}"
