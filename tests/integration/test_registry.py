@@ -7,6 +7,8 @@ from shared.contracts import (
     CallerNumberCommand,
     CreateCallerNumbers,
     DeleteCallerNumber,
+    DeleteCallerNumbers,
+    MoveCallerNumbers,
     OutcomeStatus,
     Principal,
     Role,
@@ -111,3 +113,66 @@ class TestUpdateAndDelete:
         assert deleted.status is OutcomeStatus.DELETED
         async with tenant_transaction(pool, tenant) as conn:
             assert await caller_numbers.lock_by_number(conn, tenant_id=tenant, number="05") is None
+
+
+class TestBulk:
+    async def test_a_delete_many_chunk_redelivered_answers_the_same_and_deletes_once(
+        self, pool: asyncpg.Pool, tenant: str, service: Principal
+    ) -> None:
+        await apply(
+            pool, CreateCallerNumbers(tenant_id=tenant, principal=service, numbers=["71", "72"])
+        )
+        command = DeleteCallerNumbers(
+            tenant_id=tenant, principal=service, numbers=["71", "79", "7a", "71"]
+        )
+        first = await apply(pool, command)
+        assert [(o.status, o.reason) for o in first.outcomes] == [
+            (OutcomeStatus.DELETED, None),
+            (OutcomeStatus.REJECTED, Reason.NOT_FOUND),
+            (OutcomeStatus.REJECTED, Reason.NOT_DIGITS),
+            (OutcomeStatus.REJECTED, Reason.REPEATED_IN_REQUEST),
+        ]
+        assert await apply(pool, command) == first  # redelivered: the stored outcome
+        async with tenant_transaction(pool, tenant) as conn:
+            assert await caller_numbers.lock_by_number(conn, tenant_id=tenant, number="71") is None
+            assert await caller_numbers.lock_by_number(conn, tenant_id=tenant, number="72")
+
+    async def test_a_move_under_isolation_moves_only_the_agents_numbers_and_keeps_descriptions(
+        self, pool: asyncpg.Pool, tenant: str, service: Principal
+    ) -> None:
+        async with tenant_transaction(pool, tenant) as conn:
+            await tenants.update_tenant(
+                conn, tenant_id=tenant, name=None, anonymization=None, isolation=True
+            )
+        for number, org_unit in (("81", "sales"), ("82", "support")):
+            await apply(
+                pool,
+                CreateCallerNumbers(
+                    tenant_id=tenant,
+                    principal=service,
+                    numbers=[number],
+                    org_unit_id=org_unit,
+                    description="kept",
+                ),
+            )
+        agent = Principal(
+            sub="agent",
+            role=Role.AGENT,
+            org_unit_id="sales",
+            permissions=("caller_number:edit",),
+        )
+        move = MoveCallerNumbers(
+            tenant_id=tenant, principal=agent, numbers=["81", "82"], org_unit_id=None
+        )
+        refused = await apply(pool, move)  # Unorganized is not the agent's to choose
+        assert {o.reason for o in refused.outcomes} == {Reason.FORBIDDEN_ORG_UNIT}
+        move = MoveCallerNumbers(
+            tenant_id=tenant, principal=agent, numbers=["81", "82"], org_unit_id="sales"
+        )
+        applied = await apply(pool, move)
+        assert [(o.number, o.status) for o in applied.outcomes] == [
+            ("81", OutcomeStatus.UPDATED),
+            ("82", OutcomeStatus.REJECTED),  # support's number: as if absent
+        ]
+        moved = applied.outcomes[0].caller_number
+        assert moved is not None and (moved.org_unit_id, moved.description) == ("sales", "kept")
