@@ -11,6 +11,7 @@ import xlsxwriter
 
 from shared.spreadsheets import formula_safe
 
+XLSX = "application/vnd.openxmlformats-officedocument.spreadsheetml.sheet"
 HEADER = ("Caller Number", "Organization Unit", "Organization Unit ID", "Description", "Created")
 # Excel's last row, less the header: beyond it an xlsx would be cut, so CSV is the way.
 XLSX_MAX_ROWS = 1_048_575

@@ -18,6 +18,7 @@ from services.api_gateway.auth import CurrentUser, TenantCaller
 from services.api_gateway.deps import Bus, Pool, Waiter, WaitSeconds, submit, tenant_policy
 from services.api_gateway.errors import ApiError, not_found, refused
 from services.api_gateway.exports import (
+    XLSX,
     XLSX_MAX_ROWS,
     ExportRow,
     XlsxExportWriter,
@@ -39,7 +40,6 @@ from shared.db.pool import tenant_transaction
 from shared.rules import ADD_MAX_DIGITS, check_description, check_numbers
 
 router = APIRouter(prefix="/api/v1", tags=["caller numbers"])
-XLSX = "application/vnd.openxmlformats-officedocument.spreadsheetml.sheet"
 
 _ACCEPTED: dict[int | str, dict[str, Any]] = {
     202: {"model": CommandStatus, "description": "Accepted; poll the Location."}
