@@ -34,6 +34,8 @@ class Settings(BaseSettings):
     max_delivery_attempts: int = 5
     # Upper bound for `Prefer: wait=N` on the add endpoint.
     max_wait_seconds: float = 30.0
+    # Rows of an xlsx export: Excel's last row less the header; beyond it, CSV.
+    export_xlsx_max_rows: int = 1_048_575
 
     # Bulk import.
     import_max_upload_bytes: int = 100 * 1024 * 1024

@@ -13,8 +13,6 @@ from shared.spreadsheets import formula_safe
 
 XLSX = "application/vnd.openxmlformats-officedocument.spreadsheetml.sheet"
 HEADER = ("Caller Number", "Organization Unit", "Organization Unit ID", "Description", "Created")
-# Excel's last row, less the header: beyond it an xlsx would be cut, so CSV is the way.
-XLSX_MAX_ROWS = 1_048_575
 # A row as exported: number, OU name ("Unorganized" for none), OU id, description, created.
 ExportRow = tuple[str, str, str, str, datetime]
 

@@ -244,3 +244,20 @@ class TestExport:
         response = await http.get("/api/v1/caller-numbers/export", headers=agent)
         lines = list(csv.reader(io.StringIO(response.content.decode("utf-8-sig"))))
         assert [line[0] for line in lines[1:]] == ["1"]
+
+    async def test_an_xlsx_past_the_row_limit_is_refused_and_csv_still_exports(
+        self, http: httpx.AsyncClient
+    ) -> None:
+        tenant = await f.create_tenant(http)
+        admin = f.tenant_admin(tenant)
+        await f.add_numbers(http, admin, [f"61{n:03d}" for n in range(51)])  # the limit is 50
+        xlsx = await http.get("/api/v1/caller-numbers/export?format=xlsx", headers=admin)
+        assert xlsx.status_code == 422
+        assert xlsx.json()["error"]["code"] == "export_too_large"
+        assert "51 numbers do not fit" in xlsx.json()["error"]["message"]
+        narrowed = await http.get(
+            "/api/v1/caller-numbers/export?format=xlsx&prefix=6100", headers=admin
+        )
+        assert narrowed.status_code == 200  # filters bring it under the limit
+        exported = await http.get("/api/v1/caller-numbers/export?format=csv", headers=admin)
+        assert len(exported.content.decode("utf-8-sig").splitlines()) == 52

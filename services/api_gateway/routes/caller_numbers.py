@@ -15,11 +15,18 @@ from fastapi.responses import FileResponse, StreamingResponse
 from starlette.background import BackgroundTask
 
 from services.api_gateway.auth import CurrentUser, TenantCaller
-from services.api_gateway.deps import Bus, Pool, Waiter, WaitSeconds, submit, tenant_policy
+from services.api_gateway.deps import (
+    AppSettings,
+    Bus,
+    Pool,
+    Waiter,
+    WaitSeconds,
+    submit,
+    tenant_policy,
+)
 from services.api_gateway.errors import ApiError, not_found, refused
 from services.api_gateway.exports import (
     XLSX,
-    XLSX_MAX_ROWS,
     ExportRow,
     XlsxExportWriter,
     csv_chunk,
@@ -143,11 +150,13 @@ async def export_caller_numbers(
     user: CurrentUser,
     pool: Pool,
     query: Annotated[ListQuery, Depends()],
+    settings: AppSettings,
     format: Literal["csv", "xlsx"] = "csv",
 ) -> Response:
     """Every number the list's query matches, in its order: caller number, OU name, OU id,
     description, created (ISO 8601). xlsx holds text cells only; CSV cells that a spreadsheet
-    would run as a formula start with `'`. 422 `export_too_large` for xlsx beyond Excel's rows.
+    would run as a formula start with `'`. 422 `export_too_large` for an xlsx of more rows than
+    the setting export_xlsx_max_rows (Excel's limit).
     """
     policy = await tenant_policy(pool, user)
     where = query.where(policy, user)
@@ -159,7 +168,7 @@ async def export_caller_numbers(
         return StreamingResponse(_csv(chunks), media_type="text/csv", headers=headers)
     async with tenant_transaction(pool, user.tenant_id) as conn:
         total = await caller_numbers.count_numbers(conn, tenant_id=user.tenant_id, where=where)
-    if total > XLSX_MAX_ROWS:
+    if total > settings.export_xlsx_max_rows:
         message = f"{total:,} numbers do not fit in one xlsx sheet; export them as CSV."
         raise ApiError(422, "export_too_large", message)
     folder = Path(tempfile.mkdtemp(prefix="export-"))
