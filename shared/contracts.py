@@ -256,7 +256,7 @@ class ImportCounters(BaseModel):
 
 class ImportTaskEvent(Message):
     task_id: UUID
-    status: Literal["pending", "running", "completed", "failed", "cancelled"]
+    status: Literal["pending", "running", "completed", "failed", "cancelling", "cancelled"]
     counters: ImportCounters
 
 

@@ -34,11 +34,21 @@ class Reason(StrEnum):
     FORMULA_WITHOUT_RESULT = "formula_without_result"
     UNEXPECTED_COLUMNS = "unexpected_columns"
     NOT_PROCESSED = "not_processed"
+    NOT_APPLIED = "not_applied"
 
 
 class Rejection(NamedTuple):
     reason: Reason
     message: str
+
+
+# What an import row that got no other result reports.
+NOT_PROCESSED = Rejection(Reason.NOT_PROCESSED, "Not processed: the import was cancelled.")
+NOT_APPLIED = Rejection(
+    Reason.NOT_APPLIED,
+    "Not applied: this row could not be written. Import it again; if it fails again, "
+    "contact support with the task id.",
+)
 
 
 def check_number(raw: str, *, max_digits: int) -> tuple[str, Rejection | None]:

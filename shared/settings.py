@@ -59,7 +59,13 @@ class Settings(BaseSettings):
     import_pending_grace_seconds: float = 5.0
     import_progress_interval_seconds: float = 1.0
     # A file that stops every reader (a bug, not a bad file: those fail at once) fails its task.
+    # Crashes of the reader at one checkpoint (graceful stops do not count).
     import_max_read_attempts: int = 5
+    # A task with no progress this long while Kafka and PostgreSQL answer is ended: failed
+    # `stalled` if still reading, else its lost row results are settled (`not_applied`).
+    import_stall_seconds: float = 300.0
+    # Row results and reports of finished imports are deleted this long after they end.
+    import_retention_days: float = 30.0
 
     @model_validator(mode="after")
     def _sasl_is_complete(self) -> Self:

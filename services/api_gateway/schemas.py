@@ -102,7 +102,7 @@ class CommandStatus(BaseModel):
 
 class ImportTaskOut(BaseModel):
     id: UUID
-    status: Literal["pending", "running", "completed", "failed", "cancelled"]
+    status: Literal["pending", "running", "completed", "failed", "cancelling", "cancelled"]
     file_name: str
     file_size: int
     org_unit_id: str | None
@@ -113,6 +113,8 @@ class ImportTaskOut(BaseModel):
     created_at: datetime
     started_at: datetime | None
     finished_at: datetime | None
+    # Set once retention has deleted the per-row report (IMPORT_RETENTION_DAYS after the end).
+    results_deleted_at: datetime | None
 
 
 class ImportTaskPage(BaseModel):

@@ -7,12 +7,15 @@ import contextlib
 from collections.abc import AsyncIterator
 from contextlib import asynccontextmanager
 
+import asyncpg
 from faststream import ContextRepo
 from faststream.asgi import AsgiFastStream
+from faststream.kafka import KafkaBroker
 
 from services.import_worker.handlers import create_router
 from services.import_worker.progress import Progress
 from services.import_worker.runner import ImportRunner
+from services.import_worker.upkeep import Upkeep
 from shared import logs, observability, topics
 from shared.kafka import make_broker
 from shared.runtime import backing_services
@@ -41,8 +44,15 @@ def create_app(settings: Settings | None = None) -> AsgiFastStream:
             )
             context.set_global("pool", pool)
             context.set_global("progress", progress)
+            upkeep = Upkeep(
+                pool=pool,
+                runner=runner,
+                progress=progress,
+                settings=settings,
+                services_answer=lambda: _answer(broker, pool),
+            )
             context.set_global("runner", runner)
-            taking_over = asyncio.create_task(runner.take_over_forever())
+            taking_over = asyncio.create_task(upkeep.forever())
             try:
                 yield
             finally:
@@ -56,3 +66,8 @@ def create_app(settings: Settings | None = None) -> AsgiFastStream:
         lifespan=lifespan,
         asgi_routes=observability.service_routes(broker),  # /health, /ready, /metrics
     )
+
+
+async def _answer(broker: KafkaBroker, pool: asyncpg.Pool) -> bool:
+    """Kafka and PostgreSQL answer: only then does a task's lack of progress count."""
+    return observability.is_ready(await observability.readiness(broker, pool))

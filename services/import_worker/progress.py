@@ -7,15 +7,9 @@ import asyncpg
 from faststream.kafka.publisher.usecase import DefaultPublisher
 
 from shared import metrics
-from shared.contracts import (
-    ImportCompleted,
-    ImportProgressed,
-    ImportRowResult,
-    ImportTaskEvent,
-    Principal,
-)
+from shared.contracts import ImportRowResult
 from shared.db import imports
-from shared.db.imports import TaskRow
+from shared.db.imports import ImportTask
 from shared.db.pool import tenant_transaction
 
 
@@ -29,30 +23,19 @@ class Progress:
     async def record(self, tenant_id: str, task_id: UUID, results: list[ImportRowResult]) -> None:
         """Count each row's first result; results delivered again change nothing."""
         async with tenant_transaction(self._pool, tenant_id) as conn:
-            task, completed = await imports.record_results(conn, task_id=task_id, results=results)
+            task, finished = await imports.record_results(conn, task_id=task_id, results=results)
         metrics.count_row_results(results)
-        if completed is not None:
-            self._last_sent.pop(task_id, None)
-            await self.publish(ImportCompleted, completed)
-        elif time.monotonic() - self._last_sent.get(task_id, 0.0) >= self._min_interval:
+        if finished is not None:
+            await self.publish(finished)
+        elif task is not None and (
+            time.monotonic() - self._last_sent.get(task_id, 0.0) >= self._min_interval
+        ):
             self._last_sent[task_id] = time.monotonic()  # progress at most once an interval
-            await self.publish(ImportProgressed, task)
+            await self.publish(task)
 
-    async def publish(
-        self, event_type: type[ImportTaskEvent], task: TaskRow, **fields: str
-    ) -> None:
-        await self._publisher.publish(
-            task_event(event_type, task, **fields).model_dump_json().encode(),
-            key=task["tenant_id"].encode(),
-        )
-
-
-def task_event(event_type: type[ImportTaskEvent], task: TaskRow, **fields: str) -> ImportTaskEvent:
-    return event_type(
-        tenant_id=task["tenant_id"],
-        principal=Principal.model_validate(task["principal"]),
-        task_id=task["id"],
-        status=task["status"],
-        counters=imports.counters(task),
-        **fields,
-    )
+    async def publish(self, task: ImportTask, *, started: bool = False) -> None:
+        """The event that tells the task's state (see `imports.event_of`)."""
+        if task.status.final:
+            self._last_sent.pop(task.id, None)
+        event = imports.event_of(task, started=started)
+        await self._publisher.publish(event.model_dump_json().encode(), key=task.tenant_id.encode())

@@ -2,7 +2,8 @@
 
 The Kafka command only says "start"; the read runs beside the consumers, renews a lease in
 PostgreSQL as it goes, and records how far it got. A worker that dies loses its lease, and
-any worker takes the task over from the last checkpoint (`take_over_forever`).
+any worker takes the task over from the last checkpoint (`services.import_worker.upkeep`).
+A task's state changes only through shared.db.imports.
 """
 
 import asyncio
@@ -24,19 +25,12 @@ from services.import_worker.progress import Progress
 from services.import_worker.readers import check_file, count_data_rows
 from services.import_worker.readers import iter_rows as read_rows
 from shared import metrics
-from shared.contracts import (
-    ImportFailed,
-    ImportRowRead,
-    ImportRowResult,
-    ImportRowsRead,
-    ImportStarted,
-    Principal,
-)
+from shared.contracts import ImportRowRead, ImportRowResult, ImportRowsRead, Principal
 from shared.db import imports
-from shared.db.imports import TaskRow
-from shared.db.pool import takeover_transaction, tenant_transaction
+from shared.db.imports import ImportTask, Status
+from shared.db.pool import tenant_transaction
 from shared.faults import crash_point
-from shared.rules import Reason
+from shared.rules import NOT_PROCESSED, Rejection
 from shared.settings import Settings
 
 log = logging.getLogger(__name__)
@@ -59,7 +53,7 @@ class ImportRunner:
     ) -> None:
         self._pool, self._rows, self._progress = pool, rows_publisher, progress
         self._settings = settings
-        self._limits = FileLimits(
+        self.limits = FileLimits(
             max_rows=settings.import_max_rows,
             max_shared_strings=settings.import_max_shared_strings,
             max_cpu_seconds=settings.import_max_read_cpu_seconds,
@@ -71,7 +65,7 @@ class ImportRunner:
         metrics.ACTIVE_IMPORTS.set_function(lambda: len(self._running))
 
     async def start(self, tenant_id: str, task_id: UUID) -> None:
-        """Start reading the task's file unless it is done or another worker holds it."""
+        """Start reading the task's file unless it is read or another worker holds it."""
         if task_id in self._running:
             return
         async with tenant_transaction(self._pool, tenant_id) as conn:
@@ -80,29 +74,16 @@ class ImportRunner:
             )
         if task is None:
             return
-        if task["read_attempts"] > self._settings.import_max_read_attempts:
-            await self._fail(task, READER_FAILED)
+        # Crashed readers only: a graceful stop gives its attempt back, progress resets them.
+        if task.read_attempts > self._settings.import_max_read_attempts:
+            await self.fail(task, READER_FAILED)
             return
         running = asyncio.create_task(self._run(task), name=f"import {task_id}")
         self._running[task_id] = (tenant_id, running)
         running.add_done_callback(lambda _: self._running.pop(task_id, None))
 
-    async def take_over_forever(self) -> None:
-        """Start tasks whose command was lost and resume those whose reader died."""
-        while True:
-            await asyncio.sleep(self._settings.import_takeover_interval_seconds)  # a period
-            try:
-                async with takeover_transaction(self._pool) as conn:
-                    tasks = await imports.tasks_to_take_over(
-                        conn, pending_grace_seconds=self._settings.import_pending_grace_seconds
-                    )
-                for task in tasks:
-                    await self.start(task["tenant_id"], task["id"])
-            except Exception as error:  # a supervisor loop: log it and look again next period
-                log.warning("cannot look for imports to take over: %r", error)
-
     async def stop(self) -> None:
-        """Stop reading; the leases are released, so a worker can resume at once."""
+        """Stop reading; the leases are handed back, so a worker can resume at once."""
         tasks = list(self._running.items())
         for _, (_, running) in tasks:
             running.cancel()
@@ -112,96 +93,97 @@ class ImportRunner:
             async with tenant_transaction(self._pool, tenant_id) as conn:
                 await imports.release(conn, task_id=task_id)
 
-    async def _run(self, task: TaskRow) -> None:
+    async def fail(self, task: ImportTask, error: BadFile) -> None:
+        async with tenant_transaction(self._pool, task.tenant_id) as conn:
+            failed = await imports.fail(conn, task_id=task.id, code=error.code, message=str(error))
+        if failed is not None:
+            await self._progress.publish(failed)
+
+    async def _run(self, task: ImportTask) -> None:
         try:
             with tempfile.TemporaryDirectory(prefix="import-") as folder:
                 path = Path(folder) / "upload"
                 await storage.download(
-                    self._pool, tenant_id=task["tenant_id"], task_id=task["id"], path=path
+                    self._pool, tenant_id=task.tenant_id, task_id=task.id, path=path
                 )
                 await self._read(task, path)
         except asyncio.CancelledError:
             raise
         except Exception:
             # Left to the lease: when it runs out, this or another worker takes the task over.
-            log.exception("import %s stopped; it resumes when its lease runs out", task["id"])
+            log.exception("import %s stopped; it resumes when its lease runs out", task.id)
 
-    async def _read(self, task: TaskRow, path: Path) -> None:
+    async def _read(self, task: ImportTask, path: Path) -> None:
         try:
-            kind = await asyncio.to_thread(check_file, path, self._limits)
-            total = await asyncio.to_thread(count_data_rows, path, kind, self._limits)
+            kind = await asyncio.to_thread(check_file, path, self.limits)
+            total = await asyncio.to_thread(count_data_rows, path, kind, self.limits)
         except BadFile as error:
-            await self._fail(task, error)
+            await self.fail(task, error)
             return
-        async with tenant_transaction(self._pool, task["tenant_id"]) as conn:
+        async with tenant_transaction(self._pool, task.tenant_id) as conn:
             started = await imports.start(
                 conn,
-                task_id=task["id"],
+                task_id=task.id,
                 rows_total=total,
                 lease_seconds=self._settings.import_lease_seconds,
             )
-        if started is None:  # cancelled meanwhile
+        if started is None:  # final meanwhile
             return
-        if task["status"] == "pending":
-            await self._progress.publish(ImportStarted, started)
-        rows = read_rows(path, kind, self._limits)
+        if task.status is Status.PENDING and started.status is Status.RUNNING:
+            await self._progress.publish(started, started=True)
+        rows = read_rows(path, kind, self.limits)
         try:
             await self._send(started, rows)
         finally:
             rows.close()
 
-    async def _fail(self, task: TaskRow, error: BadFile) -> None:
-        async with tenant_transaction(self._pool, task["tenant_id"]) as conn:
-            failed = await imports.fail(
-                conn, task_id=task["id"], code=error.code, message=str(error)
-            )
-        if failed is not None:
-            await self._progress.publish(
-                ImportFailed, failed, error_code=error.code, error_message=str(error)
-            )
-
-    async def _send(self, task: TaskRow, rows: Rows) -> None:
-        """Send the rows after the last checkpoint in batches; on cancel, mark the rest."""
-        rows_read, batch_size = task["rows_read"], self._settings.import_batch_rows
-        cancelled = False
-        while chunk := await asyncio.to_thread(_next_rows, rows, batch_size, task["last_row_sent"]):
-            if cancelled:
+    async def _send(self, task: ImportTask, rows: Rows) -> None:
+        """Send the rows after the last checkpoint in batches; once the task is cancelling,
+        report the rest `not_processed` instead."""
+        rows_read, batch_size = task.rows_read, self._settings.import_batch_rows
+        while chunk := await asyncio.to_thread(next_rows, rows, batch_size, task.last_row_sent):
+            if task.status is Status.CANCELLING:
                 await self._progress.record(
-                    task["tenant_id"], task["id"], [_not_processed(n, v) for n, v in chunk]
+                    task.tenant_id, task.id, [not_written(n, v, NOT_PROCESSED) for n, v in chunk]
                 )
-                continue
-            valid, invalid = _split(chunk)
-            if valid:
-                for batch in _by_bytes(valid, self._settings.import_batch_max_bytes):
-                    await self._publish_rows(task, batch)
-                crash_point("worker.after_rows_sent")
-            if invalid:
-                await self._progress.record(task["tenant_id"], task["id"], invalid)
+            else:
+                valid, invalid = split(chunk)
+                if valid:
+                    for batch in _by_bytes(valid, self._settings.import_batch_max_bytes):
+                        await self._publish_rows(task, batch)
+                    crash_point("worker.after_rows_sent")
+                if invalid:
+                    await self._progress.record(task.tenant_id, task.id, invalid)
             rows_read += len(chunk)
             metrics.IMPORT_ROWS_READ.inc(len(chunk))
-            async with tenant_transaction(self._pool, task["tenant_id"]) as conn:
-                status = await imports.checkpoint(
+            async with tenant_transaction(self._pool, task.tenant_id) as conn:
+                checked = await imports.checkpoint(
                     conn,
-                    task_id=task["id"],
+                    task_id=task.id,
                     rows_read=rows_read,
                     last_row_sent=chunk[-1][0],
                     lease_seconds=self._settings.import_lease_seconds,
                 )
-            cancelled = status == "cancelled"
+            if checked is None:  # failed meanwhile: nothing more to read
+                return
+            if checked.status.final:  # this checkpoint finished it
+                await self._progress.publish(checked)
+                return
+            task = checked
 
-    async def _publish_rows(self, task: TaskRow, rows: list[ImportRowRead]) -> None:
+    async def _publish_rows(self, task: ImportTask, rows: list[ImportRowRead]) -> None:
         batch = ImportRowsRead(
-            tenant_id=task["tenant_id"],
-            principal=Principal.model_validate(task["principal"]),
-            task_id=task["id"],
-            org_unit_id=task["org_unit_id"],
-            description=task["description"],
+            tenant_id=task.tenant_id,
+            principal=Principal.model_validate(task.principal),
+            task_id=task.id,
+            org_unit_id=task.org_unit_id,
+            description=task.description,
             rows=rows,
         )
-        await self._rows.publish(batch.model_dump_json().encode(), key=task["tenant_id"].encode())
+        await self._rows.publish(batch.model_dump_json().encode(), key=task.tenant_id.encode())
 
 
-def _next_rows(rows: Rows, count: int, after_row: int) -> list[tuple[int, Cell]]:
+def next_rows(rows: Rows, count: int, after_row: int = 0) -> list[tuple[int, Cell]]:
     """The next `count` rows past `after_row` (rows up to it were sent before a restart)."""
     return list(islice((row for row in rows if row[0] > after_row), count))
 
@@ -221,30 +203,27 @@ def _by_bytes(rows: list[ImportRowRead], max_bytes: int) -> Iterator[list[Import
         yield batch
 
 
-def _split(chunk: list[tuple[int, Cell]]) -> tuple[list[ImportRowRead], list[ImportRowResult]]:
+def split(chunk: list[tuple[int, Cell]]) -> tuple[list[ImportRowRead], list[ImportRowResult]]:
+    """The rows whose number has the right format, and the results of the others."""
     valid, invalid = [], []
     for row_number, value in chunk:
         as_written, number, rejection = check_cell(value)
         if rejection is None:
             valid.append(ImportRowRead(row_number=row_number, number=number, as_written=as_written))
         else:
-            invalid.append(
-                ImportRowResult(
-                    row_number=row_number,
-                    as_written=as_written,
-                    succeeded=False,
-                    reason_code=rejection.reason,
-                    reason=rejection.message,
-                )
-            )
+            invalid.append(failed_row(row_number, as_written, rejection))
     return valid, invalid
 
 
-def _not_processed(row_number: int, value: Cell) -> ImportRowResult:
+def not_written(row_number: int, value: Cell, rejection: Rejection) -> ImportRowResult:
+    return failed_row(row_number, check_cell(value)[0], rejection)
+
+
+def failed_row(row_number: int, as_written: str, rejection: Rejection) -> ImportRowResult:
     return ImportRowResult(
         row_number=row_number,
-        as_written=check_cell(value)[0],
+        as_written=as_written,
         succeeded=False,
-        reason_code=Reason.NOT_PROCESSED,
-        reason="Not processed: the import was cancelled.",
+        reason_code=rejection.reason,
+        reason=rejection.message,
     )

@@ -1,29 +1,147 @@
-"""Import tasks, their files and their per-row results."""
+"""The import task: its one state machine, its file and its per-row results.
+
+Only this module changes a task's status. Every transition is one SQL statement that names
+the states it leaves (a compare-and-set on `status`), so concurrent services, on any host,
+cannot race: a transition that finds the task elsewhere changes nothing and returns None.
+
+    pending ──start──► running ──finish──► completed
+       │                  │
+       ├──────cancel──────┴──► cancelling ──finish──► cancelled
+       └──── fail (pending, running, cancelling) ──► failed
+
+`finish` happens when reading is done and every data row has a result (its report line),
+whoever records the last of them.
+"""
 
 from collections.abc import AsyncIterator
+from dataclasses import dataclass, fields
+from datetime import datetime
+from enum import StrEnum
 from typing import Any
 from uuid import UUID
 
 import asyncpg
 
 from shared.access import OrgScope
-from shared.contracts import ImportCounters, ImportRowResult
+from shared.contracts import (
+    ImportCancelled,
+    ImportCompleted,
+    ImportCounters,
+    ImportFailed,
+    ImportProgressed,
+    ImportRowResult,
+    ImportStarted,
+    ImportTaskEvent,
+    Principal,
+)
 from shared.db import Connection, queries
 from shared.db.caller_numbers import scope_args
 from shared.rules import Reason
 
-TaskRow = asyncpg.Record
+
+class Status(StrEnum):
+    PENDING = "pending"
+    RUNNING = "running"
+    COMPLETED = "completed"
+    FAILED = "failed"
+    CANCELLING = "cancelling"
+    CANCELLED = "cancelled"
+
+    @property
+    def final(self) -> bool:
+        return self in FINAL
 
 
-def counters(task: TaskRow) -> ImportCounters:
-    return ImportCounters(
-        rows_total=task["rows_total"],
-        rows_read=task["rows_read"],
-        succeeded=task["succeeded"],
-        failed=task["failed"],
-        duplicates=task["duplicates"],
-        not_processed=task["not_processed"],
-    )
+FINAL = frozenset({Status.COMPLETED, Status.FAILED, Status.CANCELLED})
+# The states each transition leaves; its SQL says the same (tests/unit checks they agree).
+TRANSITIONS: dict[str, tuple[frozenset[Status], Status]] = {
+    "start": (frozenset({Status.PENDING}), Status.RUNNING),
+    "cancel": (frozenset({Status.PENDING, Status.RUNNING}), Status.CANCELLING),
+    "complete": (frozenset({Status.RUNNING}), Status.COMPLETED),
+    "finish_cancel": (frozenset({Status.CANCELLING}), Status.CANCELLED),
+    "fail": (frozenset({Status.PENDING, Status.RUNNING, Status.CANCELLING}), Status.FAILED),
+}
+
+
+@dataclass(frozen=True, slots=True)
+class ImportTask:
+    """One import task as stored; change it only through this module's transitions."""
+
+    id: UUID
+    tenant_id: str
+    principal: dict[str, Any]
+    org_unit_id: str | None
+    description: str
+    file_name: str
+    file_size: int
+    idempotency_key: str | None
+    status: Status
+    error_code: str | None
+    error_message: str | None
+    rows_total: int | None
+    rows_read: int
+    last_row_sent: int  # the spreadsheet row up to which rows are sent: where a resume goes on
+    succeeded: int
+    failed: int
+    duplicates: int
+    not_processed: int
+    created_at: datetime
+    started_at: datetime | None
+    finished_at: datetime | None
+    lease_until: datetime | None
+    read_attempts: int  # claims since reading last moved on: crashes at the same checkpoint
+    progress_at: datetime
+    results_deleted_at: datetime | None
+
+    @classmethod
+    def of(cls, record: asyncpg.Record) -> "ImportTask":
+        values = {field.name: record[field.name] for field in fields(cls)}
+        return cls(**{**values, "status": Status(record["status"])})
+
+    @property
+    def counters(self) -> ImportCounters:
+        return ImportCounters(
+            rows_total=self.rows_total,
+            rows_read=self.rows_read,
+            succeeded=self.succeeded,
+            failed=self.failed,
+            duplicates=self.duplicates,
+            not_processed=self.not_processed,
+        )
+
+    @property
+    def reading_done(self) -> bool:
+        return self.rows_total is not None and self.rows_read >= self.rows_total
+
+
+def event_of(task: ImportTask, *, started: bool = False) -> ImportTaskEvent:
+    """The lifecycle event that tells the task's state: `import_started` when `started`,
+    else by its status (`import_progressed` while it is not final)."""
+    common = {
+        "tenant_id": task.tenant_id,
+        "principal": Principal.model_validate(task.principal),
+        "task_id": task.id,
+        "status": task.status.value,
+        "counters": task.counters,
+    }
+    match task.status:
+        case Status.COMPLETED:
+            return ImportCompleted(**common)
+        case Status.CANCELLED:
+            return ImportCancelled(**common)
+        case Status.FAILED:
+            return ImportFailed(
+                **common, error_code=task.error_code or "", error_message=task.error_message or ""
+            )
+        case _:
+            return (ImportStarted if started else ImportProgressed)(**common)
+
+
+def _task(record: asyncpg.Record | None) -> ImportTask | None:
+    return None if record is None else ImportTask.of(record)
+
+
+# ---- the upload ----
 
 
 async def create_task(
@@ -34,15 +152,19 @@ async def create_task(
     principal: dict[str, Any],
     file_name: str,
     idempotency_key: str | None,
-) -> TaskRow | None:
-    """The new task; None if the idempotency key was used before."""
-    return await conn.fetchrow(
-        queries.INSERT_IMPORT_TASK, task_id, tenant_id, principal, file_name, idempotency_key
+) -> ImportTask | None:
+    """The new task, `pending`; None if the idempotency key was used before."""
+    return _task(
+        await conn.fetchrow(
+            queries.INSERT_IMPORT_TASK, task_id, tenant_id, principal, file_name, idempotency_key
+        )
     )
 
 
-async def task_by_idempotency_key(conn: Connection, *, tenant_id: str, key: str) -> TaskRow | None:
-    return await conn.fetchrow(queries.SELECT_IMPORT_TASK_BY_KEY, tenant_id, key)
+async def task_by_idempotency_key(
+    conn: Connection, *, tenant_id: str, key: str
+) -> ImportTask | None:
+    return _task(await conn.fetchrow(queries.SELECT_IMPORT_TASK_BY_KEY, tenant_id, key))
 
 
 async def add_file_chunk(conn: Connection, *, task_id: UUID, seq: int, data: bytes) -> None:
@@ -57,12 +179,14 @@ async def finish_upload(
     org_unit_id: str | None,
     description: str,
     file_size: int,
-) -> TaskRow:
-    row = await conn.fetchrow(
-        queries.FINISH_IMPORT_UPLOAD, task_id, file_name, org_unit_id, description, file_size
+) -> ImportTask:
+    task = _task(
+        await conn.fetchrow(
+            queries.FINISH_IMPORT_UPLOAD, task_id, file_name, org_unit_id, description, file_size
+        )
     )
-    assert row is not None
-    return row
+    assert task is not None
+    return task
 
 
 async def file_chunks(conn: Connection, *, task_id: UUID) -> AsyncIterator[bytes]:
@@ -71,27 +195,42 @@ async def file_chunks(conn: Connection, *, task_id: UUID) -> AsyncIterator[bytes
         yield record["data"]
 
 
-async def get_task(conn: Connection, *, task_id: UUID) -> TaskRow | None:
-    return await conn.fetchrow(queries.SELECT_IMPORT_TASK, task_id)
+# ---- reads ----
+
+
+async def get_task(conn: Connection, *, task_id: UUID) -> ImportTask | None:
+    return _task(await conn.fetchrow(queries.SELECT_IMPORT_TASK, task_id))
 
 
 async def get_task_in_scope(
     conn: Connection, *, tenant_id: str, scope: OrgScope, task_id: UUID
-) -> TaskRow | None:
-    return await conn.fetchrow(
-        queries.SELECT_IMPORT_TASK_IN_SCOPE, tenant_id, *scope_args(scope), task_id
+) -> ImportTask | None:
+    return _task(
+        await conn.fetchrow(
+            queries.SELECT_IMPORT_TASK_IN_SCOPE, tenant_id, *scope_args(scope), task_id
+        )
     )
 
 
 async def list_tasks(
     conn: Connection, *, tenant_id: str, scope: OrgScope, limit: int, offset: int
-) -> tuple[list[TaskRow], int]:
+) -> tuple[list[ImportTask], int]:
     rows = await conn.fetch(queries.LIST_IMPORT_TASKS, tenant_id, *scope_args(scope), limit, offset)
-    return rows, (rows[0]["total"] if rows else 0)
+    return [ImportTask.of(row) for row in rows], (rows[0]["total"] if rows else 0)
 
 
-async def claim(conn: Connection, *, task_id: UUID, lease_seconds: float) -> TaskRow | None:
-    return await conn.fetchrow(queries.CLAIM_IMPORT_TASK, task_id, lease_seconds)
+async def report_rows(conn: Connection, *, task_id: UUID) -> AsyncIterator[asyncpg.Record]:
+    """The per-row results in file order (call inside a transaction)."""
+    async for record in conn.cursor(queries.SELECT_IMPORT_ROW_RESULTS, task_id, prefetch=5000):
+        yield record
+
+
+# ---- the reader's lease (not a state: who reads the file now) ----
+
+
+async def claim(conn: Connection, *, task_id: UUID, lease_seconds: float) -> ImportTask | None:
+    """The task with a lease to read it, if reading is not done and nobody holds it."""
+    return _task(await conn.fetchrow(queries.CLAIM_IMPORT_TASK, task_id, lease_seconds))
 
 
 async def tasks_to_take_over(
@@ -101,42 +240,65 @@ async def tasks_to_take_over(
     return await conn.fetch(queries.SELECT_IMPORT_TASKS_TO_TAKE_OVER, pending_grace_seconds)
 
 
-async def start(
-    conn: Connection, *, task_id: UUID, rows_total: int, lease_seconds: float
-) -> TaskRow | None:
-    """Running, with the total known; renews the lease the file checks have used up."""
-    return await conn.fetchrow(queries.START_IMPORT_TASK, task_id, rows_total, lease_seconds)
+async def release(conn: Connection, *, task_id: UUID) -> None:
+    """Hand the lease back on a graceful stop: the claim's read attempt is given back too."""
+    await conn.execute(queries.RELEASE_IMPORT_TASK, task_id)
 
 
 async def checkpoint(
     conn: Connection, *, task_id: UUID, rows_read: int, last_row_sent: int, lease_seconds: float
-) -> str:
-    """Record how far reading got and renew the lease; returns the task's status."""
-    status: str = await conn.fetchval(
-        queries.CHECKPOINT_IMPORT_TASK, task_id, rows_read, last_row_sent, lease_seconds
+) -> ImportTask | None:
+    """Record how far reading got and renew the lease; the task (None once final).
+
+    Reading moving on resets the read attempts: only crashes at one checkpoint add up."""
+    task = _task(
+        await conn.fetchrow(
+            queries.CHECKPOINT_IMPORT_TASK, task_id, rows_read, last_row_sent, lease_seconds
+        )
     )
-    return status
+    return task and (await _finish_if_done(conn, task_id=task_id) or task)
 
 
-async def release(conn: Connection, *, task_id: UUID) -> None:
-    await conn.execute(queries.RELEASE_IMPORT_TASK, task_id)
+# ---- transitions ----
 
 
-async def fail(conn: Connection, *, task_id: UUID, code: str, message: str) -> TaskRow | None:
-    failed = await conn.fetchrow(queries.FAIL_IMPORT_TASK, task_id, code, message)
+async def start(
+    conn: Connection, *, task_id: UUID, rows_total: int, lease_seconds: float
+) -> ImportTask | None:
+    """pending → running, with the total known; a cancelling task stays cancelling but learns
+    its total too (its rows are read to be reported `not_processed`). None once final."""
+    return _task(await conn.fetchrow(queries.START_IMPORT_TASK, task_id, rows_total, lease_seconds))
+
+
+async def cancel(conn: Connection, *, task_id: UUID) -> ImportTask | None:
+    """pending | running → cancelling; None from any other state."""
+    task = _task(await conn.fetchrow(queries.CANCEL_IMPORT_TASK, task_id))
+    return task and (await _finish_if_done(conn, task_id=task_id) or task)
+
+
+async def fail(conn: Connection, *, task_id: UUID, code: str, message: str) -> ImportTask | None:
+    """pending | running | cancelling → failed, its file deleted; None from a final state."""
+    failed = _task(await conn.fetchrow(queries.FAIL_IMPORT_TASK, task_id, code, message))
     if failed is not None:
         await conn.execute(queries.DELETE_IMPORT_FILE, task_id)
     return failed
 
 
-async def cancel(conn: Connection, *, task_id: UUID) -> TaskRow | None:
-    return await conn.fetchrow(queries.CANCEL_IMPORT_TASK, task_id)
+async def _finish_if_done(conn: Connection, *, task_id: UUID) -> ImportTask | None:
+    """running → completed or cancelling → cancelled once reading is done and every data row
+    has a result; the file is deleted. None if not done yet (or final already)."""
+    finished = _task(await conn.fetchrow(queries.FINISH_IMPORT_TASK_IF_DONE, task_id))
+    if finished is not None:
+        await conn.execute(queries.DELETE_IMPORT_FILE, task_id)
+    return finished
 
 
 async def record_results(
     conn: Connection, *, task_id: UUID, results: list[ImportRowResult]
-) -> tuple[TaskRow, TaskRow | None]:
-    """Count each row's first result only; returns the task and, if this made it, its completion."""
+) -> tuple[ImportTask | None, ImportTask | None]:
+    """Count each row's first result only; the task and, if this finished it, the finished task.
+
+    (None, None) for a task that is gone (retention deleted it)."""
     recorded = await conn.fetch(
         queries.INSERT_IMPORT_ROW_RESULTS,
         task_id,
@@ -148,22 +310,78 @@ async def record_results(
     )
     codes = [row["reason_code"] for row in recorded]
     succeeded = sum(row["succeeded"] for row in recorded)
-    task = await conn.fetchrow(
-        queries.ADD_IMPORT_COUNTERS,
-        task_id,
-        succeeded,
-        len(recorded) - succeeded,
-        codes.count(Reason.DUPLICATE),
-        codes.count(Reason.NOT_PROCESSED),
+    not_processed = codes.count(Reason.NOT_PROCESSED)
+    task = _task(
+        await conn.fetchrow(
+            queries.ADD_IMPORT_COUNTERS,
+            task_id,
+            succeeded,
+            len(recorded) - succeeded - not_processed,
+            codes.count(Reason.DUPLICATE),
+            not_processed,
+        )
     )
-    assert task is not None
-    completed = await conn.fetchrow(queries.COMPLETE_IMPORT_TASK_IF_DONE, task_id)
-    if completed is not None:
-        await conn.execute(queries.DELETE_IMPORT_FILE, task_id)
-    return (completed or task), completed
+    if task is None:
+        return None, None
+    finished = await _finish_if_done(conn, task_id=task_id)
+    return (finished or task), finished
 
 
-async def report_rows(conn: Connection, *, task_id: UUID) -> AsyncIterator[asyncpg.Record]:
-    """The per-row results in file order (call inside a transaction)."""
-    async for record in conn.cursor(queries.SELECT_IMPORT_ROW_RESULTS, task_id, prefetch=5000):
-        yield record
+# ---- what the registry asks before it writes a batch ----
+
+
+async def lock_for_writing(conn: Connection, *, task_id: UUID) -> Status | None:
+    """The task's status, holding it until the transaction ends: while the caller writes a
+    batch, nobody settles the task's lost rows (see `settle`). None if the task is gone."""
+    await conn.execute(queries.LOCK_IMPORT_TASK_SHARED, str(task_id))
+    status = await conn.fetchval(queries.SELECT_IMPORT_TASK_STATUS, task_id)
+    return None if status is None else Status(status)
+
+
+# ---- tasks that made no progress ----
+
+
+async def stalled_tasks(conn: Connection, *, stall_seconds: float) -> list[asyncpg.Record]:
+    """(id, tenant_id) of unfinished tasks nobody reads and with no progress for
+    `stall_seconds`: call in shared.db.pool.takeover_transaction."""
+    return await conn.fetch(queries.SELECT_STALLED_IMPORT_TASKS, stall_seconds)
+
+
+async def lock_to_settle(conn: Connection, *, task_id: UUID) -> ImportTask | None:
+    """The task, with no registry writing its rows until the transaction ends."""
+    await conn.execute(queries.LOCK_IMPORT_TASK, str(task_id))
+    return await get_task(conn, task_id=task_id)
+
+
+async def rows_without_result(conn: Connection, *, task_id: UUID, rows: list[int]) -> set[int]:
+    found = await conn.fetch(queries.SELECT_ROWS_WITHOUT_RESULT, task_id, rows)
+    return {row["row_number"] for row in found}
+
+
+async def rows_written(
+    conn: Connection, *, tenant_id: str, task_id: UUID, rows: list[int]
+) -> set[int]:
+    """Which of `rows` wrote their number (the registry records each number's task and row)."""
+    found = await conn.fetch(queries.SELECT_ROWS_WRITTEN_BY_TASK, tenant_id, task_id, rows)
+    return {row["import_row"] for row in found}
+
+
+# ---- retention ----
+
+
+async def tasks_past_retention(
+    conn: Connection, *, retention_seconds: float
+) -> list[asyncpg.Record]:
+    """(id, tenant_id) of final tasks finished longer ago than that whose results are kept:
+    call in shared.db.pool.takeover_transaction."""
+    return await conn.fetch(queries.SELECT_IMPORT_TASKS_PAST_RETENTION, retention_seconds)
+
+
+async def delete_results(conn: Connection, *, task_id: UUID) -> bool:
+    """Delete a final task's per-row results and file; the task stays listed with counters."""
+    deleted = await conn.fetchval(queries.MARK_IMPORT_RESULTS_DELETED, task_id)
+    if deleted is None:
+        return False
+    await conn.execute(queries.DELETE_IMPORT_ROW_RESULTS, task_id)
+    await conn.execute(queries.DELETE_IMPORT_FILE, task_id)
+    return True

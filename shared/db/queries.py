@@ -195,7 +195,7 @@ INSERT_IMPORT_FILE_CHUNK = "INSERT INTO import_file_chunk (task_id, seq, data) V
 
 SELECT_IMPORT_FILE_CHUNKS = "SELECT data FROM import_file_chunk WHERE task_id = $1 ORDER BY seq"
 
-# Once a task is completed or failed nobody reads its file again: up to 100 MiB given back.
+# Once a task is final nobody reads its file again: up to 100 MiB given back.
 DELETE_IMPORT_FILE = "DELETE FROM import_file_chunk WHERE task_id = $1"
 
 SELECT_IMPORT_TASK = "SELECT * FROM import_task WHERE id = $1"
@@ -212,52 +212,75 @@ ORDER BY created_at DESC, id
 LIMIT $5 OFFSET $6
 """
 
+# ---- the import task's state machine: only shared/db/imports.py runs these ----
+
+# Reading is not done while rows_total is unknown or rows_read is short of it.
+_READING = "(rows_total IS NULL OR rows_read < rows_total)"
+
 # Taken when nobody holds the lease and reading is not done; the holder renews it as it reads.
-CLAIM_IMPORT_TASK = """
+CLAIM_IMPORT_TASK = f"""
 UPDATE import_task
 SET lease_until = now() + make_interval(secs => $2), read_attempts = read_attempts + 1
-WHERE id = $1 AND status IN ('pending', 'running') AND (lease_until IS NULL OR lease_until < now())
-  AND (rows_total IS NULL OR rows_read < rows_total)
+WHERE id = $1 AND status IN ('pending', 'running', 'cancelling')
+  AND (lease_until IS NULL OR lease_until < now()) AND {_READING}
 RETURNING *
 """
 
 # Pending ones get `$1` seconds for their Kafka command to arrive before they are picked up here.
-SELECT_IMPORT_TASKS_TO_TAKE_OVER = """
+SELECT_IMPORT_TASKS_TO_TAKE_OVER = f"""
 SELECT id, tenant_id FROM import_task
-WHERE status IN ('pending', 'running')
+WHERE status IN ('pending', 'running', 'cancelling')
   AND (lease_until IS NULL OR lease_until < now())
-  AND (status = 'running' OR created_at < now() - make_interval(secs => $1))
-  AND (rows_total IS NULL OR rows_read < rows_total)
+  AND (status <> 'pending' OR created_at < now() - make_interval(secs => $1))
+  AND {_READING}
 ORDER BY created_at
 """
 
+# pending → running; a cancelling task keeps its state and learns its total.
 START_IMPORT_TASK = """
 UPDATE import_task
-SET status = 'running', rows_total = $2, started_at = coalesce(started_at, now()),
+SET status = CASE WHEN status = 'pending' THEN 'running' ELSE status END,
+    rows_total = $2, started_at = coalesce(started_at, now()), progress_at = now(),
     lease_until = now() + make_interval(secs => $3)
-WHERE id = $1 AND status IN ('pending', 'running')
+WHERE id = $1 AND status IN ('pending', 'running', 'cancelling')
 RETURNING *
 """
 
+# Reading moved on: progress, and the read attempts start again from this one.
 CHECKPOINT_IMPORT_TASK = """
 UPDATE import_task
-SET rows_read = $2, last_row_sent = $3, lease_until = now() + make_interval(secs => $4)
-WHERE id = $1
-RETURNING status
+SET rows_read = $2, last_row_sent = $3, lease_until = now() + make_interval(secs => $4),
+    progress_at = now(), read_attempts = 1
+WHERE id = $1 AND status IN ('running', 'cancelling')
+RETURNING *
 """
 
-RELEASE_IMPORT_TASK = "UPDATE import_task SET lease_until = NULL WHERE id = $1"
+# A graceful stop gives back the attempt its claim took.
+RELEASE_IMPORT_TASK = """
+UPDATE import_task SET lease_until = NULL, read_attempts = greatest(read_attempts - 1, 0)
+WHERE id = $1
+"""
 
 FAIL_IMPORT_TASK = """
 UPDATE import_task
 SET status = 'failed', error_code = $2, error_message = $3, finished_at = now(), lease_until = NULL
-WHERE id = $1 AND status IN ('pending', 'running')
+WHERE id = $1 AND status IN ('pending', 'running', 'cancelling')
 RETURNING *
 """
 
 CANCEL_IMPORT_TASK = """
-UPDATE import_task SET status = 'cancelled', finished_at = now()
+UPDATE import_task SET status = 'cancelling'
 WHERE id = $1 AND status IN ('pending', 'running')
+RETURNING *
+"""
+
+# running → completed, cancelling → cancelled: reading done and every data row has a result.
+FINISH_IMPORT_TASK_IF_DONE = """
+UPDATE import_task
+SET status = CASE WHEN status = 'running' THEN 'completed' ELSE 'cancelled' END,
+    finished_at = now(), lease_until = NULL
+WHERE id = $1 AND status IN ('running', 'cancelling')
+  AND rows_read >= rows_total AND succeeded + failed + not_processed >= rows_total
 RETURNING *
 """
 
@@ -272,16 +295,55 @@ RETURNING succeeded, reason_code
 ADD_IMPORT_COUNTERS = """
 UPDATE import_task
 SET succeeded = succeeded + $2, failed = failed + $3, duplicates = duplicates + $4,
-    not_processed = not_processed + $5
+    not_processed = not_processed + $5,
+    progress_at = CASE WHEN $2 + $3 + $5 > 0 THEN now() ELSE progress_at END
 WHERE id = $1
 RETURNING *
 """
 
-COMPLETE_IMPORT_TASK_IF_DONE = """
-UPDATE import_task SET status = 'completed', finished_at = now(), lease_until = NULL
-WHERE id = $1 AND status = 'running' AND succeeded + failed >= rows_total
-RETURNING *
+# The registry writes a task's rows under a shared lock; settling lost rows takes it alone.
+LOCK_IMPORT_TASK_SHARED = "SELECT pg_advisory_xact_lock_shared(hashtextextended($1, 13))"
+LOCK_IMPORT_TASK = "SELECT pg_advisory_xact_lock(hashtextextended($1, 13))"
+
+SELECT_IMPORT_TASK_STATUS = "SELECT status FROM import_task WHERE id = $1"
+
+SELECT_STALLED_IMPORT_TASKS = """
+SELECT id, tenant_id FROM import_task
+WHERE status IN ('pending', 'running', 'cancelling')
+  AND (lease_until IS NULL OR lease_until < now())
+  AND progress_at < now() - make_interval(secs => $1)
+ORDER BY created_at
 """
+
+SELECT_ROWS_WITHOUT_RESULT = """
+SELECT row_number FROM unnest($2::int[]) AS row_number
+WHERE NOT EXISTS (
+    SELECT FROM import_row_result r WHERE r.task_id = $1 AND r.row_number = row_number
+)
+"""
+
+SELECT_ROWS_WRITTEN_BY_TASK = """
+SELECT import_row FROM caller_number
+WHERE tenant_id = $1 AND import_task_id = $2 AND import_row = ANY($3::int[])
+"""
+
+# ---- retention of finished imports ----
+
+SELECT_IMPORT_TASKS_PAST_RETENTION = """
+SELECT id, tenant_id FROM import_task
+WHERE results_deleted_at IS NULL AND finished_at IS NOT NULL
+  AND status IN ('completed', 'failed', 'cancelled')
+  AND finished_at < now() - make_interval(secs => $1)
+ORDER BY finished_at
+"""
+
+MARK_IMPORT_RESULTS_DELETED = """
+UPDATE import_task SET results_deleted_at = now()
+WHERE id = $1 AND results_deleted_at IS NULL AND status IN ('completed', 'failed', 'cancelled')
+RETURNING id
+"""
+
+DELETE_IMPORT_ROW_RESULTS = "DELETE FROM import_row_result WHERE task_id = $1"
 
 SELECT_IMPORT_ROW_RESULTS = """
 SELECT row_number, number_as_written, succeeded, reason FROM import_row_result

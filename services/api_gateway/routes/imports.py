@@ -22,9 +22,9 @@ from services.api_gateway.deps import AppSettings, Bus, Pool, UploadPool, tenant
 from services.api_gateway.errors import ApiError, not_found, refused
 from services.api_gateway.schemas import ImportTaskOut, ImportTaskPage
 from shared.access import Operation, TenantPolicy, write_refusal
-from shared.contracts import ImportCancelled, StartImport
+from shared.contracts import StartImport
 from shared.db import imports
-from shared.db.imports import TaskRow
+from shared.db.imports import ImportTask, Status
 from shared.db.pool import tenant_transaction
 from shared.rules import check_description
 from shared.spreadsheets import ReportRow, XlsxReportWriter, csv_report_chunk, template_xlsx
@@ -46,8 +46,8 @@ async def download_template() -> Response:
     return Response(_template(), media_type=XLSX, headers=headers)
 
 
-def task_out(task: TaskRow) -> ImportTaskOut:
-    return ImportTaskOut.model_validate({**dict(task), "counters": imports.counters(task)})
+def task_out(task: ImportTask) -> ImportTaskOut:
+    return ImportTaskOut.model_validate(task, from_attributes=True)
 
 
 @router.post("", status_code=202)
@@ -75,18 +75,16 @@ async def upload(
         raise uploads.too_large(max_bytes)
     task = await _store(request, upload_pool, user, policy, idempotency_key, max_bytes)
     try:
-        command = StartImport(
-            tenant_id=user.tenant_id, principal=user.principal, task_id=task["id"]
-        )
+        command = StartImport(tenant_id=user.tenant_id, principal=user.principal, task_id=task.id)
         await bus.import_commands.publish(
             command.model_dump_json().encode(), key=user.tenant_id.encode()
         )
     except KafkaError as error:  # the task is stored: a worker takes it over after a grace period
-        log.warning("import %s: start command not published (%r)", task["id"], error)
+        log.warning("import %s: start command not published (%r)", task.id, error)
     return task_out(task)
 
 
-async def _known(pool: Pool, user: TenantCaller, key: str) -> TaskRow | None:
+async def _known(pool: Pool, user: TenantCaller, key: str) -> ImportTask | None:
     async with tenant_transaction(pool, user.tenant_id) as conn:
         return await imports.task_by_idempotency_key(conn, tenant_id=user.tenant_id, key=key)
 
@@ -98,7 +96,7 @@ async def _store(
     policy: TenantPolicy,
     idempotency_key: str | None,
     max_bytes: int,
-) -> TaskRow:
+) -> ImportTask:
     """The task and its file in one transaction: a failed upload leaves nothing behind."""
     task_id, seq = uuid4(), count()
     async with tenant_transaction(pool, user.tenant_id) as conn:
@@ -161,7 +159,7 @@ async def list_imports(
     )
 
 
-async def _visible(pool: Pool, user: TenantCaller, task_id: UUID) -> TaskRow:
+async def _visible(pool: Pool, user: TenantCaller, task_id: UUID) -> ImportTask:
     policy = await tenant_policy(pool, user)
     async with tenant_transaction(pool, user.tenant_id) as conn:
         task = await imports.get_task_in_scope(
@@ -179,7 +177,8 @@ async def get_import(task_id: UUID, user: CurrentUser, pool: Pool) -> ImportTask
 
 @router.post("/{task_id}/cancel")
 async def cancel_import(task_id: UUID, user: CurrentUser, pool: Pool, bus: Bus) -> ImportTaskOut:
-    """Stop a pending or running import; rows already applied stay."""
+    """Stop a pending or running import: it is `cancelling` until every data row has a report
+    line (rows not applied are `not_processed`), then `cancelled`. Rows already applied stay."""
     task = await _visible(pool, user, task_id)
     policy = await tenant_policy(pool, user)
     if refusal := write_refusal(user.principal, Operation.IMPORT, policy):
@@ -187,28 +186,34 @@ async def cancel_import(task_id: UUID, user: CurrentUser, pool: Pool, bus: Bus) 
     async with tenant_transaction(pool, user.tenant_id) as conn:
         cancelled = await imports.cancel(conn, task_id=task_id)
     if cancelled is None:
-        raise ApiError(409, "not_running", f"The import is {task['status']}; nothing to cancel.")
-    event = ImportCancelled(
-        tenant_id=user.tenant_id,
-        principal=user.principal,
-        task_id=task_id,
-        status="cancelled",
-        counters=imports.counters(cancelled),
-    )
+        raise ApiError(409, "not_running", f"The import is {task.status}; nothing to cancel.")
+    event = imports.event_of(cancelled)
     await bus.import_events.publish(event.model_dump_json().encode(), key=user.tenant_id.encode())
     return task_out(cancelled)
 
 
 @router.get("/{task_id}/result", response_class=Response)
 async def download_result(
-    task_id: UUID, user: CurrentUser, pool: Pool, format: Literal["xlsx", "csv"] = "xlsx"
+    task_id: UUID,
+    user: CurrentUser,
+    pool: Pool,
+    settings: AppSettings,
+    format: Literal["xlsx", "csv"] = "xlsx",
 ) -> Response:
-    """One line per data row in file order: row, caller number as written, result, reason."""
+    """One line per data row in file order: row, caller number as written, result, reason.
+
+    Offered once the task is completed or cancelled (409 before, and for a failed task), until
+    retention deletes it (410)."""
     task = await _visible(pool, user, task_id)
-    if task["status"] == "failed":
-        raise ApiError(409, "import_failed", task["error_message"] or "The import failed.")
-    if task["status"] not in ("completed", "cancelled"):
-        raise ApiError(409, "not_finished", f"The import is {task['status']}; try when finished.")
+    if task.status is Status.FAILED:
+        raise ApiError(409, "import_failed", task.error_message or "The import failed.")
+    if not task.status.final:
+        raise ApiError(409, "not_finished", f"The import is {task.status}; try when finished.")
+    if task.results_deleted_at is not None:
+        days = settings.import_retention_days
+        raise ApiError(
+            410, "report_deleted", f"Reports are kept {days:g} days after an import ends."
+        )
     name = f"import-result-{task_id}.{format}"
     headers = {"Content-Disposition": f'attachment; filename="{name}"'}
     if format == "csv":
