@@ -7,7 +7,7 @@ from services.import_worker.progress import Progress
 from services.import_worker.runner import ImportRunner
 from shared import topics
 from shared.contracts import ImportRowsApplied, StartImport
-from shared.faults import crash_point
+from shared.faults import crash_point, fail_point
 from shared.kafka import BULK_FETCH_BYTES, at_least_once
 from shared.settings import Settings
 
@@ -30,6 +30,7 @@ def create_router(settings: Settings) -> KafkaRouter:
         ),
     )
     async def on_rows_applied(applied: ImportRowsApplied, progress: Progress = Context()) -> None:
+        fail_point("worker.results", applied.tenant_id)
         await progress.record(applied.tenant_id, applied.task_id, applied.results)
         crash_point("worker.after_results_recorded")
 

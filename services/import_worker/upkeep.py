@@ -124,9 +124,12 @@ class Upkeep:
                         settled += len(results)
             finally:
                 rows.close()
-        log.error("import %s: %d rows had lost their result; settled", task.id, settled)
         if finished is not None:
+            log.error("import %s: %d rows had lost their result; settled", task.id, settled)
             await self._progress.publish(finished)
+        else:  # every row has a result and still the counters do not add up: a bug
+            log.error("import %s: no row lost, yet not finished: failed", task.id)
+            await self._runner.fail(task, STALLED)
 
     async def apply_retention(self) -> None:
         """Delete the row results and file of tasks finished longer ago than the retention."""

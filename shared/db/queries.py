@@ -316,9 +316,9 @@ ORDER BY created_at
 """
 
 SELECT_ROWS_WITHOUT_RESULT = """
-SELECT row_number FROM unnest($2::int[]) AS row_number
+SELECT wanted.row_number FROM unnest($2::int[]) AS wanted (row_number)
 WHERE NOT EXISTS (
-    SELECT FROM import_row_result r WHERE r.task_id = $1 AND r.row_number = row_number
+    SELECT FROM import_row_result r WHERE r.task_id = $1 AND r.row_number = wanted.row_number
 )
 """
 
