@@ -195,9 +195,8 @@ class TestRestarts:
         lines = await report(gateway, admin, task_id)
         assert_every_row_told(task, lines, rows)
         assert task["counters"]["succeeded"] == rows == await numbers_stored(db, tenant)
-        print(
-            f"{restarts} SIGTERMs at rows {stopped_at}: {len(lines.lines)}/{rows} lines, {seconds} s"
-        )
+        told = f"{len(lines.lines)}/{rows} lines"
+        print(f"{restarts} SIGTERMs at rows {stopped_at}: {told}, completed in {seconds} s")
 
 
 class TestRetention:
