@@ -100,6 +100,7 @@ class TestImporting:
                 await expect(row.locator(".status")).to_have_text(re.compile("^Cancell"))
             finally:
                 await blocker.rollback()
+        await expect(row.locator(".status")).to_have_text("Cancelled")  # every row has its line
         await expect(row.locator(".count")).to_have_text("50 of 50 · 100%")  # not processed
         download = row.get_by_role("button", name="Download the result of fifty.xlsx")
         await expect(download).to_be_visible()
