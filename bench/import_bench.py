@@ -122,6 +122,28 @@ async def floor(database_url: str, path: Path) -> tuple[float, int]:
     return time.monotonic() - started, loaded
 
 
+# What an import leaves in PostgreSQL: the numbers, their per-row results, the task, the file.
+IMPORT_TABLES = ("caller_number", "import_row_result", "import_task", "import_file_chunk")
+
+
+async def table_bytes(database_owner_url: str) -> dict[str, int]:
+    """Each import table's size on disk with its indexes and TOAST, in bytes."""
+    conn = await asyncpg.connect(database_owner_url)
+    try:
+        return {
+            table: await conn.fetchval("SELECT pg_total_relation_size($1::regclass)", table)
+            for table in IMPORT_TABLES
+        }
+    finally:
+        await conn.close()
+
+
+def print_bytes_per_row(rows: int, before: dict[str, int], after: dict[str, int]) -> None:
+    grown = {table: after[table] - before[table] for table in IMPORT_TABLES}
+    parts = ", ".join(f"{table} {size / rows:,.0f}" for table, size in grown.items())
+    print(f"  database bytes per imported row     {sum(grown.values()) / rows:7,.0f} B  ({parts})")
+
+
 def print_figures(rows: int, path: Path, marks: dict[str, float], rss: dict[str, float]) -> None:
     def stage(name: str, start: str, end: str) -> None:
         seconds = marks[end] - marks[start]
@@ -151,7 +173,9 @@ async def main() -> None:
         try:
             for process in running.values():
                 process.start()
+            before = await table_bytes(backing.database_owner_url)
             marks = await run_pipeline(running["api_gateway"].url, path, args.rows)
+            after = await table_bytes(backing.database_owner_url)
             rss = {
                 name: peak_rss_mb(process.process.pid)
                 for name, process in running.items()
@@ -161,6 +185,7 @@ async def main() -> None:
             for process in running.values():
                 process.stop()
         print_figures(args.rows, path, marks, rss)
+        print_bytes_per_row(args.rows, before, after)
         seconds, loaded = await floor(backing.database_owner_url, path)
         pipeline = marks["report"] - marks["start"]
         rate = loaded / seconds

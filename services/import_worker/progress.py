@@ -27,8 +27,10 @@ class Progress:
         metrics.count_row_results(results)
         if finished is not None:
             await self.publish(finished)
-        elif task is not None and (
-            time.monotonic() - self._last_sent.get(task_id, 0.0) >= self._min_interval
+        elif (
+            task is not None
+            and not task.status.final  # a late delivery: its final event went out already
+            and time.monotonic() - self._last_sent.get(task_id, 0.0) >= self._min_interval
         ):
             self._last_sent[task_id] = time.monotonic()  # progress at most once an interval
             await self.publish(task)

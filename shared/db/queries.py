@@ -288,6 +288,10 @@ INSERT_IMPORT_ROW_RESULTS = """
 INSERT INTO import_row_result
     (task_id, row_number, number_as_written, succeeded, reason_code, reason)
 SELECT $1, * FROM unnest($2::int[], $3::text[], $4::bool[], $5::text[], $6::text[])
+-- A final task's counters and report no longer change (nor come back after retention).
+WHERE EXISTS (
+    SELECT FROM import_task WHERE id = $1 AND status IN ('pending', 'running', 'cancelling')
+)
 ON CONFLICT (task_id, row_number) DO NOTHING
 RETURNING succeeded, reason_code
 """
