@@ -101,7 +101,8 @@ class Board:
 
 
 def _done(event: ImportEventUnion) -> int:
-    return event.counters.succeeded + event.counters.failed
+    counters = event.counters
+    return counters.succeeded + counters.failed + counters.not_processed
 
 
 def _round(value: float | None) -> float | None:

@@ -102,7 +102,11 @@ class Upkeep:
         with tempfile.TemporaryDirectory(prefix="settle-") as folder:
             path = Path(folder) / "upload"
             await storage.download(self._pool, tenant_id=task.tenant_id, task_id=task.id, path=path)
-            kind = await asyncio.to_thread(check_file, path, self._runner.limits)
+            try:
+                kind = await asyncio.to_thread(check_file, path, self._runner.limits)
+            except BadFile as error:  # it was read before: only a changed file gets here
+                await self._runner.fail(task, error)
+                return
             rows = read_rows(path, kind, self._runner.limits)
             try:
                 async with tenant_transaction(self._pool, task.tenant_id) as conn:
@@ -122,6 +126,10 @@ class Upkeep:
                             conn, task_id=task.id, results=results
                         )
                         settled += len(results)
+                    if finished is None:  # nothing was lost after all: the counters decide
+                        _, finished = await imports.record_results(
+                            conn, task_id=task.id, results=[]
+                        )
             finally:
                 rows.close()
         if finished is not None:
