@@ -53,7 +53,7 @@ class Status(StrEnum):
 
 
 FINAL = frozenset({Status.COMPLETED, Status.FAILED, Status.CANCELLED})
-# The states each transition leaves; its SQL says the same (tests/unit checks they agree).
+# The states each transition leaves; its SQL says the same (tests/integration checks it).
 TRANSITIONS: dict[str, tuple[frozenset[Status], Status]] = {
     "start": (frozenset({Status.PENDING}), Status.RUNNING),
     "cancel": (frozenset({Status.PENDING, Status.RUNNING}), Status.CANCELLING),
