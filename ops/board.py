@@ -85,6 +85,10 @@ class Board:
             view = self.tasks[event.task_id] = TaskView(
                 task_id=event.task_id, tenant_id=event.tenant_id, first=event, last=event
             )
+        if view.finished:
+            # A final state is final. Progress is published after its commit, so one may land
+            # on the topic after the task's last event; it tells nothing newer.
+            return
         view.last = event
         view.samples.append((event.occurred_at, _done(event)))
         while len(view.samples) > 2 and event.occurred_at - view.samples[0][0] > RATE_WINDOW:

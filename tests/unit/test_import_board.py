@@ -60,6 +60,17 @@ class TestRatesAndEta:
         assert view.rows_per_second() == 50.0 and view.eta_seconds() is None
         assert view.as_json()["status"] == "completed"
 
+    def test_a_progress_event_that_lands_after_the_last_one_does_not_reopen_the_task(
+        self,
+    ) -> None:
+        board = board_of(
+            event(ImportStarted, 0, 0),
+            event(ImportCompleted, 20, 1000, status="completed"),
+            event(ImportProgressed, 19, 900),  # published after its commit, behind the last
+        )
+        [view] = board.shown()
+        assert view.status == "completed" and view.done == 1000
+
     def test_a_single_event_gives_no_rate(self) -> None:
         [view] = board_of(event(ImportStarted, 0, 0)).shown()
         assert view.rows_per_second() is None and view.eta_seconds() is None
