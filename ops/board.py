@@ -85,7 +85,7 @@ class Board:
             view = self.tasks[event.task_id] = TaskView(
                 task_id=event.task_id, tenant_id=event.tenant_id, first=event, last=event
             )
-        if view.finished:
+        elif view.finished:
             # A final state is final. Progress is published after its commit, so one may land
             # on the topic after the task's last event; it tells nothing newer.
             return

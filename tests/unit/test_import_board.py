@@ -2,6 +2,8 @@ from datetime import UTC, datetime, timedelta
 from typing import Any
 from uuid import uuid4
 
+import pytest
+
 from ops.board import Board
 from shared.contracts import (
     ImportCompleted,
@@ -71,8 +73,11 @@ class TestRatesAndEta:
         [view] = board.shown()
         assert view.status == "completed" and view.done == 1000
 
-    def test_a_single_event_gives_no_rate(self) -> None:
-        [view] = board_of(event(ImportStarted, 0, 0)).shown()
+    @pytest.mark.parametrize(
+        ("kind", "status"), [(ImportStarted, "running"), (ImportCompleted, "completed")]
+    )
+    def test_a_single_event_gives_no_rate(self, kind: type[ImportTaskEvent], status: str) -> None:
+        [view] = board_of(event(kind, 0, 0, status=status)).shown()
         assert view.rows_per_second() is None and view.eta_seconds() is None
 
 
