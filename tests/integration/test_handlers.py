@@ -14,7 +14,7 @@ from services.number_registry.main import create_app as create_registry
 from shared import topics
 from shared.contracts import CreateCallerNumbers, ImportRowResult, ImportRowsApplied, Principal
 from shared.settings import Settings
-from tests.integration.test_imports import new_task, rows_read, start
+from tests.integration.test_imports import new_task, read, rows_read, start
 
 Seen = dict[str, list[dict[str, Any]]]
 
@@ -66,10 +66,11 @@ async def test_a_row_batch_is_answered_with_its_results_on_the_row_results_topic
 ) -> None:
     broker, seen = registry
     task = await new_task(pool, tenant, service)
-    batch = rows_read(tenant, service, task["id"], "092", "092")
+    await start(pool, tenant, task.id, rows_total=2)
+    batch = rows_read(tenant, service, task.id, "092", "092")
     await broker.publish(batch.model_dump_json().encode(), topics.IMPORT_ROWS, key=b"x")
     [applied] = seen[topics.IMPORT_ROW_RESULTS]
-    assert applied["task_id"] == str(task["id"])
+    assert applied["task_id"] == str(task.id)
     assert [r["succeeded"] for r in applied["results"]] == [True, False]
 
 
@@ -89,12 +90,13 @@ async def test_the_last_row_results_complete_the_task_on_the_import_events_topic
 ) -> None:
     broker, seen = worker
     task = await new_task(pool, tenant, service)
-    await start(pool, tenant, task["id"], rows_total=1)
+    await start(pool, tenant, task.id, rows_total=1)
+    await read(pool, tenant, task.id, 1)
     result = ImportRowResult(row_number=2, as_written="093", succeeded=True)
     applied = ImportRowsApplied(
-        tenant_id=tenant, principal=service, task_id=task["id"], results=[result]
+        tenant_id=tenant, principal=service, task_id=task.id, results=[result]
     )
     await broker.publish(applied.model_dump_json().encode(), topics.IMPORT_ROW_RESULTS)
     [event] = seen[topics.IMPORT_EVENTS]
-    assert (event["type"], event["task_id"]) == ("import_completed", str(task["id"]))
+    assert (event["type"], event["task_id"]) == ("import_completed", str(task.id))
     assert event["counters"]["succeeded"] == 1

@@ -14,28 +14,13 @@ from hypothesis import strategies as st
 from services.number_registry import imports as registry_imports
 from shared import faults
 from shared.contracts import ImportRowRead, ImportRowsRead, Principal, Role
-from shared.db import imports, tenants
+from shared.db import imports
 from shared.db.pool import create_pool, tenant_transaction
 from shared.rules import Reason
-from tests import factories as f
-from tests.infra import Backing
+from shared.settings import Settings
 
 pytestmark = pytest.mark.integration
 EXAMPLES = int(os.environ.get("HYPOTHESIS_EXAMPLES", "25"))
-
-
-async def writable_tenant(owner_url: str) -> str:
-    tenant_id = f.unique("rows")
-    pool = await create_pool(owner_url, max_size=1)
-    try:
-        async with tenant_transaction(pool, tenant_id) as conn:
-            await tenants.create_tenant(
-                conn, tenant_id=tenant_id, name=tenant_id, anonymization=True, isolation=False
-            )
-            await tenants.set_system_parameter(conn, name=tenants.TENANTS_MAY_MAINTAIN, value=True)
-    finally:
-        await pool.close()
-    return tenant_id
 
 
 async def running_task(pool: asyncpg.Pool, tenant: str, rows: int) -> UUID:
@@ -67,11 +52,6 @@ def batch(tenant: str, task_id: UUID, numbers: list[str]) -> ImportRowsRead:
     )
 
 
-@pytest.fixture(scope="module")
-def tenant(backing: Backing) -> str:
-    return asyncio.run(writable_tenant(backing.database_owner_url))
-
-
 @settings(
     max_examples=EXAMPLES,
     deadline=None,
@@ -79,27 +59,28 @@ def tenant(backing: Backing) -> str:
 )
 @given(data=st.data())
 def test_rows_that_cannot_be_written_fail_alone_and_every_other_row_is_applied(
-    backing: Backing, tenant: str, data: st.DataObject
+    settings: Settings, pool: asyncpg.Pool, tenant: str, data: st.DataObject
 ) -> None:
+    """`pool` migrates the database; each example opens its own, on its own event loop."""
     size = data.draw(st.integers(min_value=1, max_value=60), label="batch rows")
     numbers = [f"9{uuid4().int % 10**14:014d}" for _ in range(size)]
     poison = data.draw(st.sets(st.sampled_from(numbers), max_size=size), label="poison")
 
     async def run() -> None:
-        pool = await create_pool(backing.database_url, max_size=1)
+        own = await create_pool(settings.database_url, max_size=1)
         try:
-            task_id = await running_task(pool, tenant, size)
+            task_id = await running_task(own, tenant, size)
             with mock.patch.object(
                 faults, "_FAILS", {("registry.import_row", number) for number in poison}
             ):
-                async with tenant_transaction(pool, tenant) as conn:
+                async with tenant_transaction(own, tenant) as conn:
                     results = await registry_imports.apply(conn, batch(tenant, task_id, numbers))
-            async with tenant_transaction(pool, tenant) as conn:
+            async with tenant_transaction(own, tenant) as conn:
                 stored = await conn.fetch(
                     "SELECT number FROM caller_number WHERE import_task_id = $1", task_id
                 )
         finally:
-            await pool.close()
+            await own.close()
         assert [r.row_number for r in results] == list(range(2, size + 2))
         for number, result in zip(numbers, results, strict=True):
             expected = Reason.NOT_APPLIED if number in poison else None
@@ -111,28 +92,24 @@ def test_rows_that_cannot_be_written_fail_alone_and_every_other_row_is_applied(
 
 @pytest.mark.parametrize("ended_by", ["cancel", "fail"])
 async def test_a_batch_of_a_task_no_longer_running_writes_nothing_and_keeps_earlier_successes(
-    backing: Backing, tenant: str, ended_by: str
+    pool: asyncpg.Pool, tenant: str, ended_by: str
 ) -> None:
-    pool = await create_pool(backing.database_url, max_size=1)
-    try:
-        numbers = [f"8{uuid4().int % 10**14:014d}" for _ in range(4)]
-        task_id = await running_task(pool, tenant, 4)
-        async with tenant_transaction(pool, tenant) as conn:
-            first = await registry_imports.apply(conn, batch(tenant, task_id, numbers[:2]))
-        assert all(r.succeeded for r in first)
-        async with tenant_transaction(pool, tenant) as conn:
-            if ended_by == "cancel":
-                await imports.cancel(conn, task_id=task_id)
-            else:
-                await imports.fail(conn, task_id=task_id, code="x", message="x")
-        # The first batch again (a redelivery) and the rest, after the end.
-        async with tenant_transaction(pool, tenant) as conn:
-            again = await registry_imports.apply(conn, batch(tenant, task_id, numbers))
-            stored = await conn.fetchval(
-                "SELECT count(*) FROM caller_number WHERE import_task_id = $1", task_id
-            )
-    finally:
-        await pool.close()
+    numbers = [f"8{uuid4().int % 10**14:014d}" for _ in range(4)]
+    task_id = await running_task(pool, tenant, 4)
+    async with tenant_transaction(pool, tenant) as conn:
+        first = await registry_imports.apply(conn, batch(tenant, task_id, numbers[:2]))
+    assert all(r.succeeded for r in first)
+    async with tenant_transaction(pool, tenant) as conn:
+        if ended_by == "cancel":
+            await imports.cancel(conn, task_id=task_id)
+        else:
+            await imports.fail(conn, task_id=task_id, code="x", message="x")
+    # The first batch again (a redelivery) and the rest, after the end.
+    async with tenant_transaction(pool, tenant) as conn:
+        again = await registry_imports.apply(conn, batch(tenant, task_id, numbers))
+        stored = await conn.fetchval(
+            "SELECT count(*) FROM caller_number WHERE import_task_id = $1", task_id
+        )
     assert [r.succeeded for r in again] == [True, True, False, False]
     assert [r.reason_code for r in again[2:]] == [Reason.NOT_PROCESSED] * 2
     assert stored == 2

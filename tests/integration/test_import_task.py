@@ -2,36 +2,25 @@
 and transitions that race from two connections."""
 
 import asyncio
-from collections.abc import AsyncIterator
 from uuid import UUID, uuid4
 
 import asyncpg
 import pytest
-import pytest_asyncio
 
 from shared.contracts import ImportRowResult
 from shared.db import imports
 from shared.db.imports import TRANSITIONS, ImportTask, Status
 from shared.db.pool import takeover_transaction, tenant_transaction
 from shared.rules import NOT_PROCESSED, Reason
-from tests import factories as f
 
 pytestmark = pytest.mark.integration
 LEASE = 30.0
 
 
-@pytest_asyncio.fixture
-async def tenant(db: asyncpg.Pool) -> AsyncIterator[str]:
-    tenant_id = f.unique("sm")
-    async with tenant_transaction(db, tenant_id) as conn:
-        await conn.execute("INSERT INTO tenant (id, name) VALUES ($1, $1)", tenant_id)
-    yield tenant_id
-
-
-async def new_task(db: asyncpg.Pool, tenant: str) -> UUID:
+async def new_task(pool: asyncpg.Pool, tenant: str) -> UUID:
     """A pending task with a one-chunk file."""
     task_id = uuid4()
-    async with tenant_transaction(db, tenant) as conn:
+    async with tenant_transaction(pool, tenant) as conn:
         await imports.create_task(
             conn,
             task_id=task_id,
@@ -44,9 +33,9 @@ async def new_task(db: asyncpg.Pool, tenant: str) -> UUID:
     return task_id
 
 
-async def running(db: asyncpg.Pool, tenant: str, *, rows: int = 3) -> UUID:
-    task_id = await new_task(db, tenant)
-    async with tenant_transaction(db, tenant) as conn:
+async def running(pool: asyncpg.Pool, tenant: str, *, rows: int = 3) -> UUID:
+    task_id = await new_task(pool, tenant)
+    async with tenant_transaction(pool, tenant) as conn:
         started = await imports.start(conn, task_id=task_id, rows_total=rows, lease_seconds=LEASE)
     assert started is not None and started.status is Status.RUNNING
     return task_id
@@ -58,29 +47,29 @@ def result(row: int, *, succeeded: bool = True, code: str | None = None) -> Impo
     )
 
 
-async def get(db: asyncpg.Pool, tenant: str, task_id: UUID) -> ImportTask:
-    async with tenant_transaction(db, tenant) as conn:
+async def get(pool: asyncpg.Pool, tenant: str, task_id: UUID) -> ImportTask:
+    async with tenant_transaction(pool, tenant) as conn:
         task = await imports.get_task(conn, task_id=task_id)
     assert task is not None
     return task
 
 
-async def read_all(db: asyncpg.Pool, tenant: str, task_id: UUID, rows: int) -> ImportTask | None:
-    async with tenant_transaction(db, tenant) as conn:
+async def read_all(pool: asyncpg.Pool, tenant: str, task_id: UUID, rows: int) -> ImportTask | None:
+    async with tenant_transaction(pool, tenant) as conn:
         return await imports.checkpoint(
             conn, task_id=task_id, rows_read=rows, last_row_sent=rows + 1, lease_seconds=LEASE
         )
 
 
 async def record(
-    db: asyncpg.Pool, tenant: str, task_id: UUID, *results: ImportRowResult
+    pool: asyncpg.Pool, tenant: str, task_id: UUID, *results: ImportRowResult
 ) -> tuple[ImportTask | None, ImportTask | None]:
-    async with tenant_transaction(db, tenant) as conn:
+    async with tenant_transaction(pool, tenant) as conn:
         return await imports.record_results(conn, task_id=task_id, results=list(results))
 
 
-async def file_chunks(db: asyncpg.Pool, tenant: str, task_id: UUID) -> int:
-    async with tenant_transaction(db, tenant) as conn:
+async def file_chunks(pool: asyncpg.Pool, tenant: str, task_id: UUID) -> int:
+    async with tenant_transaction(pool, tenant) as conn:
         count: int = await conn.fetchval(
             "SELECT count(*) FROM import_file_chunk WHERE task_id = $1", task_id
         )
@@ -89,24 +78,24 @@ async def file_chunks(db: asyncpg.Pool, tenant: str, task_id: UUID) -> int:
 
 class TestStart:
     async def test_a_pending_task_starts_running_with_its_total(
-        self, db: asyncpg.Pool, tenant: str
+        self, pool: asyncpg.Pool, tenant: str
     ) -> None:
-        task = await get(db, tenant, await running(db, tenant, rows=7))
+        task = await get(pool, tenant, await running(pool, tenant, rows=7))
         assert task.status is Status.RUNNING and task.rows_total == 7 and task.started_at
 
     async def test_a_cancelling_task_learns_its_total_and_stays_cancelling(
-        self, db: asyncpg.Pool, tenant: str
+        self, pool: asyncpg.Pool, tenant: str
     ) -> None:
-        task_id = await new_task(db, tenant)
-        async with tenant_transaction(db, tenant) as conn:
+        task_id = await new_task(pool, tenant)
+        async with tenant_transaction(pool, tenant) as conn:
             await imports.cancel(conn, task_id=task_id)
             started = await imports.start(conn, task_id=task_id, rows_total=4, lease_seconds=LEASE)
         assert started is not None
         assert started.status is Status.CANCELLING and started.rows_total == 4
 
-    async def test_a_final_task_does_not_start_again(self, db: asyncpg.Pool, tenant: str) -> None:
-        task_id = await new_task(db, tenant)
-        async with tenant_transaction(db, tenant) as conn:
+    async def test_a_final_task_does_not_start_again(self, pool: asyncpg.Pool, tenant: str) -> None:
+        task_id = await new_task(pool, tenant)
+        async with tenant_transaction(pool, tenant) as conn:
             await imports.fail(conn, task_id=task_id, code="empty", message="x")
             again = await imports.start(conn, task_id=task_id, rows_total=1, lease_seconds=LEASE)
         assert again is None
@@ -114,52 +103,52 @@ class TestStart:
 
 class TestComplete:
     async def test_it_completes_when_every_row_is_read_and_has_a_result_and_drops_the_file(
-        self, db: asyncpg.Pool, tenant: str
+        self, pool: asyncpg.Pool, tenant: str
     ) -> None:
-        task_id = await running(db, tenant, rows=2)
-        await read_all(db, tenant, task_id, 2)
-        _, finished = await record(db, tenant, task_id, result(2), result(3))
+        task_id = await running(pool, tenant, rows=2)
+        await read_all(pool, tenant, task_id, 2)
+        _, finished = await record(pool, tenant, task_id, result(2), result(3))
         assert finished is not None and finished.status is Status.COMPLETED
         assert finished.counters.rows_read == 2 and finished.finished_at is not None
-        assert await file_chunks(db, tenant, task_id) == 0
+        assert await file_chunks(pool, tenant, task_id) == 0
 
     async def test_results_before_the_last_checkpoint_wait_for_it_and_the_event_has_rows_read(
-        self, db: asyncpg.Pool, tenant: str
+        self, pool: asyncpg.Pool, tenant: str
     ) -> None:
         # The ops list once showed rows_read 0: the task completed before reading was recorded.
-        task_id = await running(db, tenant, rows=2)
-        task, finished = await record(db, tenant, task_id, result(2), result(3))
+        task_id = await running(pool, tenant, rows=2)
+        task, finished = await record(pool, tenant, task_id, result(2), result(3))
         assert finished is None and task is not None and task.status is Status.RUNNING
-        checked = await read_all(db, tenant, task_id, 2)
+        checked = await read_all(pool, tenant, task_id, 2)
         assert checked is not None and checked.status is Status.COMPLETED
         assert checked.counters.rows_read == 2 and checked.counters.succeeded == 2
 
     async def test_a_result_delivered_again_counts_once(
-        self, db: asyncpg.Pool, tenant: str
+        self, pool: asyncpg.Pool, tenant: str
     ) -> None:
-        task_id = await running(db, tenant, rows=2)
-        await record(db, tenant, task_id, result(2))
-        task, _ = await record(db, tenant, task_id, result(2, succeeded=False, code="duplicate"))
+        task_id = await running(pool, tenant, rows=2)
+        await record(pool, tenant, task_id, result(2))
+        task, _ = await record(pool, tenant, task_id, result(2, succeeded=False, code="duplicate"))
         assert task is not None and (task.succeeded, task.failed, task.duplicates) == (1, 0, 0)
 
 
 class TestCancel:
     @pytest.mark.parametrize("started", [False, True])
     async def test_pending_or_running_becomes_cancelling(
-        self, db: asyncpg.Pool, tenant: str, started: bool
+        self, pool: asyncpg.Pool, tenant: str, started: bool
     ) -> None:
-        task_id = await (running(db, tenant) if started else new_task(db, tenant))
-        async with tenant_transaction(db, tenant) as conn:
+        task_id = await (running(pool, tenant) if started else new_task(pool, tenant))
+        async with tenant_transaction(pool, tenant) as conn:
             cancelling = await imports.cancel(conn, task_id=task_id)
         assert cancelling is not None and cancelling.status is Status.CANCELLING
         assert cancelling.finished_at is None
 
     async def test_it_is_cancelled_once_every_row_has_a_line_not_processed_counted_apart(
-        self, db: asyncpg.Pool, tenant: str
+        self, pool: asyncpg.Pool, tenant: str
     ) -> None:
-        task_id = await running(db, tenant, rows=3)
-        await record(db, tenant, task_id, result(2))
-        async with tenant_transaction(db, tenant) as conn:
+        task_id = await running(pool, tenant, rows=3)
+        await record(pool, tenant, task_id, result(2))
+        async with tenant_transaction(pool, tenant) as conn:
             await imports.cancel(conn, task_id=task_id)
         not_processed = [
             ImportRowResult(
@@ -171,73 +160,73 @@ class TestCancel:
             )
             for n in (3, 4)
         ]
-        _, finished = await record(db, tenant, task_id, *not_processed)
+        _, finished = await record(pool, tenant, task_id, *not_processed)
         assert finished is None  # reading is not recorded as done yet
-        checked = await read_all(db, tenant, task_id, 3)
+        checked = await read_all(pool, tenant, task_id, 3)
         assert checked is not None and checked.status is Status.CANCELLED
         counters = checked.counters
         assert (counters.succeeded, counters.failed, counters.not_processed) == (1, 0, 2)
-        assert await file_chunks(db, tenant, task_id) == 0
+        assert await file_chunks(pool, tenant, task_id) == 0
 
     @pytest.mark.parametrize("final", ["failed", "completed", "cancelling"])
     async def test_a_final_or_cancelling_task_cannot_be_cancelled(
-        self, db: asyncpg.Pool, tenant: str, final: str
+        self, pool: asyncpg.Pool, tenant: str, final: str
     ) -> None:
-        task_id = await running(db, tenant, rows=1)
-        async with tenant_transaction(db, tenant) as conn:
+        task_id = await running(pool, tenant, rows=1)
+        async with tenant_transaction(pool, tenant) as conn:
             if final == "failed":
                 await imports.fail(conn, task_id=task_id, code="x", message="x")
             elif final == "cancelling":
                 await imports.cancel(conn, task_id=task_id)
         if final == "completed":
-            await read_all(db, tenant, task_id, 1)
-            await record(db, tenant, task_id, result(2))
-        assert (await get(db, tenant, task_id)).status == final
-        async with tenant_transaction(db, tenant) as conn:
+            await read_all(pool, tenant, task_id, 1)
+            await record(pool, tenant, task_id, result(2))
+        assert (await get(pool, tenant, task_id)).status == final
+        async with tenant_transaction(pool, tenant) as conn:
             assert await imports.cancel(conn, task_id=task_id) is None
 
 
 class TestFail:
     @pytest.mark.parametrize("state", ["pending", "running", "cancelling"])
     async def test_an_unfinished_task_fails_with_its_reason_and_its_file_is_deleted(
-        self, db: asyncpg.Pool, tenant: str, state: str
+        self, pool: asyncpg.Pool, tenant: str, state: str
     ) -> None:
-        task_id = await (new_task(db, tenant) if state == "pending" else running(db, tenant))
-        async with tenant_transaction(db, tenant) as conn:
+        task_id = await (new_task(pool, tenant) if state == "pending" else running(pool, tenant))
+        async with tenant_transaction(pool, tenant) as conn:
             if state == "cancelling":
                 await imports.cancel(conn, task_id=task_id)
             failed = await imports.fail(conn, task_id=task_id, code="empty", message="No rows.")
         assert failed is not None and failed.status is Status.FAILED
         assert (failed.error_code, failed.error_message) == ("empty", "No rows.")
-        assert await file_chunks(db, tenant, task_id) == 0
+        assert await file_chunks(pool, tenant, task_id) == 0
 
-    async def test_a_completed_task_does_not_fail(self, db: asyncpg.Pool, tenant: str) -> None:
-        task_id = await running(db, tenant, rows=1)
-        await read_all(db, tenant, task_id, 1)
-        await record(db, tenant, task_id, result(2))
-        async with tenant_transaction(db, tenant) as conn:
+    async def test_a_completed_task_does_not_fail(self, pool: asyncpg.Pool, tenant: str) -> None:
+        task_id = await running(pool, tenant, rows=1)
+        await read_all(pool, tenant, task_id, 1)
+        await record(pool, tenant, task_id, result(2))
+        async with tenant_transaction(pool, tenant) as conn:
             assert await imports.fail(conn, task_id=task_id, code="x", message="x") is None
-        assert (await get(db, tenant, task_id)).status is Status.COMPLETED
+        assert (await get(pool, tenant, task_id)).status is Status.COMPLETED
 
 
 class TestRaces:
     async def test_cancel_racing_the_last_result_ends_in_exactly_one_consistent_state(
-        self, db: asyncpg.Pool, tenant: str
+        self, pool: asyncpg.Pool, tenant: str
     ) -> None:
         outcomes = set()
         for _ in range(20):
-            task_id = await running(db, tenant, rows=2)
-            await read_all(db, tenant, task_id, 2)
-            await record(db, tenant, task_id, result(2))
+            task_id = await running(pool, tenant, rows=2)
+            await read_all(pool, tenant, task_id, 2)
+            await record(pool, tenant, task_id, result(2))
 
             async def cancel(task_id: UUID = task_id) -> ImportTask | None:
-                async with tenant_transaction(db, tenant) as conn:
+                async with tenant_transaction(pool, tenant) as conn:
                     return await imports.cancel(conn, task_id=task_id)
 
             cancelled, (_, finished) = await asyncio.gather(
-                cancel(), record(db, tenant, task_id, result(3))
+                cancel(), record(pool, tenant, task_id, result(3))
             )
-            task = await get(db, tenant, task_id)
+            task = await get(pool, tenant, task_id)
             if cancelled is None:  # the last result came first
                 assert task.status is Status.COMPLETED and finished is not None
             else:  # cancel came first; the last result then ends it as cancelled
@@ -247,12 +236,12 @@ class TestRaces:
         assert outcomes <= {Status.COMPLETED, Status.CANCELLED}
 
     async def test_two_failures_at_once_fail_the_task_once(
-        self, db: asyncpg.Pool, tenant: str
+        self, pool: asyncpg.Pool, tenant: str
     ) -> None:
-        task_id = await running(db, tenant)
+        task_id = await running(pool, tenant)
 
         async def fail(code: str) -> ImportTask | None:
-            async with tenant_transaction(db, tenant) as conn:
+            async with tenant_transaction(pool, tenant) as conn:
                 return await imports.fail(conn, task_id=task_id, code=code, message=code)
 
         results = await asyncio.gather(fail("a"), fail("b"))
@@ -261,69 +250,69 @@ class TestRaces:
 
 class TestReaderLease:
     async def test_a_graceful_release_gives_the_attempt_back_and_progress_resets_them(
-        self, db: asyncpg.Pool, tenant: str
+        self, pool: asyncpg.Pool, tenant: str
     ) -> None:
-        task_id = await running(db, tenant, rows=10)
-        async with tenant_transaction(db, tenant) as conn:
+        task_id = await running(pool, tenant, rows=10)
+        async with tenant_transaction(pool, tenant) as conn:
             await imports.release(conn, task_id=task_id)
         for _ in range(3):  # three graceful stops
-            async with tenant_transaction(db, tenant) as conn:
+            async with tenant_transaction(pool, tenant) as conn:
                 claimed = await imports.claim(conn, task_id=task_id, lease_seconds=LEASE)
                 assert claimed is not None
                 await imports.release(conn, task_id=task_id)
-        assert (await get(db, tenant, task_id)).read_attempts == 0
+        assert (await get(pool, tenant, task_id)).read_attempts == 0
         for _ in range(3):  # three crashes: the lease runs out, nobody releases it
-            async with tenant_transaction(db, tenant) as conn:
+            async with tenant_transaction(pool, tenant) as conn:
                 assert await imports.claim(conn, task_id=task_id, lease_seconds=0) is not None
-        assert (await get(db, tenant, task_id)).read_attempts == 3
-        async with tenant_transaction(db, tenant) as conn:
+        assert (await get(pool, tenant, task_id)).read_attempts == 3
+        async with tenant_transaction(pool, tenant) as conn:
             await imports.checkpoint(
                 conn, task_id=task_id, rows_read=2, last_row_sent=3, lease_seconds=LEASE
             )
-        assert (await get(db, tenant, task_id)).read_attempts == 1
+        assert (await get(pool, tenant, task_id)).read_attempts == 1
 
-    async def test_a_read_task_is_not_claimed_again(self, db: asyncpg.Pool, tenant: str) -> None:
-        task_id = await running(db, tenant, rows=1)
-        await read_all(db, tenant, task_id, 1)
-        async with tenant_transaction(db, tenant) as conn:
+    async def test_a_read_task_is_not_claimed_again(self, pool: asyncpg.Pool, tenant: str) -> None:
+        task_id = await running(pool, tenant, rows=1)
+        await read_all(pool, tenant, task_id, 1)
+        async with tenant_transaction(pool, tenant) as conn:
             await conn.execute("UPDATE import_task SET lease_until = NULL WHERE id = $1", task_id)
             assert await imports.claim(conn, task_id=task_id, lease_seconds=LEASE) is None
 
 
 class TestUpkeepQueries:
     async def test_a_task_without_progress_is_listed_as_stalled(
-        self, db: asyncpg.Pool, tenant: str
+        self, pool: asyncpg.Pool, tenant: str
     ) -> None:
-        task_id = await running(db, tenant)
-        async with tenant_transaction(db, tenant) as conn:
+        task_id = await running(pool, tenant)
+        async with tenant_transaction(pool, tenant) as conn:
             await conn.execute(
                 "UPDATE import_task SET progress_at = now() - interval '1 hour', "
                 "lease_until = NULL WHERE id = $1",
                 task_id,
             )
-        async with takeover_transaction(db) as conn:
+        async with takeover_transaction(pool) as conn:
             stalled = {r["id"] for r in await imports.stalled_tasks(conn, stall_seconds=60)}
             recent = {r["id"] for r in await imports.stalled_tasks(conn, stall_seconds=7200)}
         assert task_id in stalled and task_id not in recent
 
     async def test_retention_deletes_a_final_tasks_results_and_keeps_the_task(
-        self, db: asyncpg.Pool, tenant: str
+        self, pool: asyncpg.Pool, tenant: str
     ) -> None:
-        task_id = await running(db, tenant, rows=1)
-        unfinished = await running(db, tenant, rows=1)
-        await read_all(db, tenant, task_id, 1)
-        await record(db, tenant, task_id, result(2))
-        async with takeover_transaction(db) as conn:
+        task_id = await running(pool, tenant, rows=1)
+        unfinished = await running(pool, tenant, rows=1)
+        await read_all(pool, tenant, task_id, 1)
+        await record(pool, tenant, task_id, result(2))
+        async with takeover_transaction(pool) as conn:
             due = {r["id"] for r in await imports.tasks_past_retention(conn, retention_seconds=0)}
         assert task_id in due and unfinished not in due
-        async with tenant_transaction(db, tenant) as conn:
+        async with tenant_transaction(pool, tenant) as conn:
             assert await imports.delete_results(conn, task_id=task_id)
             assert not await imports.delete_results(conn, task_id=task_id)  # once
             assert not await imports.delete_results(conn, task_id=unfinished)
             left = await conn.fetchval(
                 "SELECT count(*) FROM import_row_result WHERE task_id = $1", task_id
             )
-        task = await get(db, tenant, task_id)
+        task = await get(pool, tenant, task_id)
         assert left == 0 and task.results_deleted_at is not None and task.succeeded == 1
 
 

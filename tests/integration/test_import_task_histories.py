@@ -6,6 +6,7 @@ import asyncio
 import os
 from uuid import uuid4
 
+import asyncpg
 import pytest
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
@@ -15,8 +16,7 @@ from shared.db import imports
 from shared.db.imports import TRANSITIONS, ImportTask, Status
 from shared.db.pool import create_pool, tenant_transaction
 from shared.rules import NOT_PROCESSED
-from tests import factories as f
-from tests.infra import Backing
+from shared.settings import Settings
 
 pytestmark = pytest.mark.integration
 EXAMPLES = int(os.environ.get("HYPOTHESIS_EXAMPLES", "25"))
@@ -44,21 +44,6 @@ def result(row: int, kind: str) -> ImportRowResult:
     return ImportRowResult(row_number=row, as_written=str(row), succeeded=False, reason_code=code)
 
 
-@pytest.fixture(scope="module")
-def tenant(backing: Backing) -> str:
-    async def create() -> str:
-        tenant_id = f.unique("hist")
-        pool = await create_pool(backing.database_owner_url, max_size=1)
-        try:
-            async with tenant_transaction(pool, tenant_id) as conn:
-                await conn.execute("INSERT INTO tenant (id, name) VALUES ($1, $1)", tenant_id)
-        finally:
-            await pool.close()
-        return tenant_id
-
-    return asyncio.run(create())
-
-
 @settings(
     max_examples=EXAMPLES,
     deadline=None,
@@ -66,10 +51,12 @@ def tenant(backing: Backing) -> str:
 )
 @given(history=steps)
 def test_any_history_keeps_to_the_transitions_and_ends_a_task_that_is_done(
-    backing: Backing, tenant: str, history: list[tuple[object, ...]]
+    settings: Settings, pool: asyncpg.Pool, tenant: str, history: list[tuple[object, ...]]
 ) -> None:
+    """`pool` migrates the database; each example opens its own, on its own event loop."""
+
     async def run() -> None:
-        pool = await create_pool(backing.database_url, max_size=1)
+        pool = await create_pool(settings.database_url, max_size=1)
         task_id, read = uuid4(), 0
         try:
             async with tenant_transaction(pool, tenant) as conn:

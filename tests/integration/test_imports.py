@@ -8,14 +8,14 @@ import asyncpg
 from services.number_registry import imports as batch_apply
 from shared.contracts import ImportRowRead, ImportRowResult, ImportRowsRead, Principal
 from shared.db import imports
-from shared.db.imports import TaskRow
+from shared.db.imports import ImportTask, Status
 from shared.db.pool import tenant_transaction
 from shared.rules import Reason
 
 LEASE = 30.0
 
 
-async def new_task(pool: asyncpg.Pool, tenant: str, principal: Principal) -> TaskRow:
+async def new_task(pool: asyncpg.Pool, tenant: str, principal: Principal) -> ImportTask:
     """A pending task with its uploaded file, as the gateway stores it."""
     task_id = uuid4()
     async with tenant_transaction(pool, tenant) as conn:
@@ -61,12 +61,12 @@ async def apply_batch(pool: asyncpg.Pool, batch: ImportRowsRead) -> list[ImportR
 
 async def record(
     pool: asyncpg.Pool, tenant: str, task_id: UUID, results: list[ImportRowResult]
-) -> tuple[TaskRow, TaskRow | None]:
+) -> tuple[ImportTask | None, ImportTask | None]:
     async with tenant_transaction(pool, tenant) as conn:
         return await imports.record_results(conn, task_id=task_id, results=results)
 
 
-async def start(pool: asyncpg.Pool, tenant: str, task_id: UUID, rows_total: int) -> TaskRow:
+async def start(pool: asyncpg.Pool, tenant: str, task_id: UUID, rows_total: int) -> ImportTask:
     async with tenant_transaction(pool, tenant) as conn:
         claimed = await imports.claim(conn, task_id=task_id, lease_seconds=LEASE)
         assert claimed is not None
@@ -77,12 +77,21 @@ async def start(pool: asyncpg.Pool, tenant: str, task_id: UUID, rows_total: int)
         return started
 
 
+async def read(pool: asyncpg.Pool, tenant: str, task_id: UUID, rows: int) -> ImportTask | None:
+    """The reader's checkpoint: `rows` data rows read and sent."""
+    async with tenant_transaction(pool, tenant) as conn:
+        return await imports.checkpoint(
+            conn, task_id=task_id, rows_read=rows, last_row_sent=rows + 1, lease_seconds=LEASE
+        )
+
+
 class TestBatchApply:
     async def test_a_number_repeated_in_the_file_fails_naming_the_row_that_added_it(
         self, pool: asyncpg.Pool, tenant: str, service: Principal
     ) -> None:
         task = await new_task(pool, tenant, service)
-        batch = rows_read(tenant, service, task["id"], "0611", "0612", "0611")
+        await start(pool, tenant, task.id, rows_total=3)
+        batch = rows_read(tenant, service, task.id, "0611", "0612", "0611")
         results = await apply_batch(pool, batch)
         assert [r.succeeded for r in results] == [True, True, False]
         assert results[2].reason_code == Reason.DUPLICATE
@@ -92,16 +101,17 @@ class TestBatchApply:
         self, pool: asyncpg.Pool, tenant: str, service: Principal
     ) -> None:
         task = await new_task(pool, tenant, service)
-        batch = rows_read(tenant, service, task["id"], "0621", "0622", "0621")
+        await start(pool, tenant, task.id, rows_total=3)
+        batch = rows_read(tenant, service, task.id, "0621", "0622", "0621")
         assert await apply_batch(pool, batch) == await apply_batch(pool, batch)
 
-    async def test_rows_of_a_cancelled_task_are_not_processed(
+    async def test_rows_of_a_cancelling_task_are_not_processed(
         self, pool: asyncpg.Pool, tenant: str, service: Principal
     ) -> None:
         task = await new_task(pool, tenant, service)
         async with tenant_transaction(pool, tenant) as conn:
-            assert await imports.cancel(conn, task_id=task["id"]) is not None
-        results = await apply_batch(pool, rows_read(tenant, service, task["id"], "0631"))
+            assert await imports.cancel(conn, task_id=task.id) is not None
+        results = await apply_batch(pool, rows_read(tenant, service, task.id, "0631"))
         assert [r.reason_code for r in results] == [Reason.NOT_PROCESSED]
 
 
@@ -110,36 +120,38 @@ class TestResultsAndCounters:
         self, pool: asyncpg.Pool, tenant: str, service: Principal
     ) -> None:
         task = await new_task(pool, tenant, service)
-        await start(pool, tenant, task["id"], rows_total=3)
-        results = await apply_batch(pool, rows_read(tenant, service, task["id"], "071", "072"))
-        counted, completed = await record(pool, tenant, task["id"], results)
-        assert completed is None and counted["succeeded"] == 2
+        await start(pool, tenant, task.id, rows_total=3)
+        results = await apply_batch(pool, rows_read(tenant, service, task.id, "071", "072"))
+        counted, completed = await record(pool, tenant, task.id, results)
+        assert completed is None and counted is not None and counted.succeeded == 2
+        checked = await read(pool, tenant, task.id, 3)  # the reader: all 3 rows read
+        assert checked is not None and checked.status is Status.RUNNING  # a row has no result
         repeat = ImportRowResult(
             row_number=4, as_written="071", succeeded=False, reason_code=Reason.DUPLICATE
         )
-        _, completed = await record(pool, tenant, task["id"], [repeat])
-        assert completed is not None and completed["status"] == "completed"
-        assert imports.counters(completed).model_dump() == {
+        _, completed = await record(pool, tenant, task.id, [repeat])
+        assert completed is not None and completed.status is Status.COMPLETED
+        assert completed.counters.model_dump() == {
             "rows_total": 3,
-            "rows_read": 0,
+            "rows_read": 3,
             "succeeded": 2,
             "failed": 1,
             "duplicates": 1,
             "not_processed": 0,
         }
         async with tenant_transaction(pool, tenant) as conn:
-            assert [chunk async for chunk in imports.file_chunks(conn, task_id=task["id"])] == []
+            assert [chunk async for chunk in imports.file_chunks(conn, task_id=task.id)] == []
 
     async def test_results_delivered_again_change_no_counter(
         self, pool: asyncpg.Pool, tenant: str, service: Principal
     ) -> None:
         task = await new_task(pool, tenant, service)
-        await start(pool, tenant, task["id"], rows_total=10)
-        results = await apply_batch(pool, rows_read(tenant, service, task["id"], "081", "082"))
-        first, _ = await record(pool, tenant, task["id"], results)
-        again, completed = await record(pool, tenant, task["id"], results)
-        assert imports.counters(again) == imports.counters(first) and completed is None
-        assert (again["succeeded"], again["failed"]) == (2, 0)
+        await start(pool, tenant, task.id, rows_total=10)
+        results = await apply_batch(pool, rows_read(tenant, service, task.id, "081", "082"))
+        first, _ = await record(pool, tenant, task.id, results)
+        again, completed = await record(pool, tenant, task.id, results)
+        assert again is not None and first is not None and completed is None
+        assert again.counters == first.counters and (again.succeeded, again.failed) == (2, 0)
 
 
 class TestTaskStates:
@@ -147,13 +159,13 @@ class TestTaskStates:
         self, pool: asyncpg.Pool, tenant: str, service: Principal
     ) -> None:
         task = await new_task(pool, tenant, service)
-        assert task["status"] == "pending"
-        started = await start(pool, tenant, task["id"], rows_total=5)
-        assert started["status"] == "running"
+        assert task.status is Status.PENDING
+        started = await start(pool, tenant, task.id, rows_total=5)
+        assert started.status is Status.RUNNING
         async with tenant_transaction(pool, tenant) as conn:
-            assert await imports.claim(conn, task_id=task["id"], lease_seconds=LEASE) is None
-            await imports.release(conn, task_id=task["id"])
-            assert await imports.claim(conn, task_id=task["id"], lease_seconds=LEASE) is not None
+            assert await imports.claim(conn, task_id=task.id, lease_seconds=LEASE) is None
+            await imports.release(conn, task_id=task.id)
+            assert await imports.claim(conn, task_id=task.id, lease_seconds=LEASE) is not None
 
     async def test_a_failed_task_keeps_its_reason_drops_its_file_and_stays_failed(
         self, pool: asyncpg.Pool, tenant: str, service: Principal
@@ -161,9 +173,9 @@ class TestTaskStates:
         task = await new_task(pool, tenant, service)
         async with tenant_transaction(pool, tenant) as conn:
             failed = await imports.fail(
-                conn, task_id=task["id"], code="missing_header", message="No header."
+                conn, task_id=task.id, code="missing_header", message="No header."
             )
-            assert failed is not None and failed["status"] == "failed"
-            assert [chunk async for chunk in imports.file_chunks(conn, task_id=task["id"])] == []
-            assert await imports.cancel(conn, task_id=task["id"]) is None
-            assert await imports.claim(conn, task_id=task["id"], lease_seconds=LEASE) is None
+            assert failed is not None and failed.status is Status.FAILED
+            assert [chunk async for chunk in imports.file_chunks(conn, task_id=task.id)] == []
+            assert await imports.cancel(conn, task_id=task.id) is None
+            assert await imports.claim(conn, task_id=task.id, lease_seconds=LEASE) is None
