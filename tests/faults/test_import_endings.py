@@ -1,7 +1,6 @@
 """Every import task ends by itself and tells the truth: poison rows, lost results, cancel while
 the worker is dead, graceful restarts, retention. Each prints what the user sees and its times."""
 
-import asyncio
 import signal
 from typing import Any
 
@@ -22,7 +21,6 @@ from tests.faults.imports import (
     until_final,
     upload,
 )
-from tests.faults.test_outages import local_services
 from tests.waiting import deadline
 
 pytestmark = pytest.mark.faults
@@ -230,37 +228,3 @@ class TestRetention:
             )
         assert kept == 0 and await file_chunks(db, tenant, task_id) == 0
         print(f"retention: results deleted {seconds} s after the end (retention 2 s)")
-
-
-class TestOutages:
-    async def test_an_outage_longer_than_the_stall_timeout_is_waited_out(
-        self, cluster: Cluster, gateway: httpx.AsyncClient, db: asyncpg.Pool
-    ) -> None:
-        # PostgreSQL goes away once every row is read and sent but results are still coming:
-        # if the outage counted as "no progress", the rows in flight would be settled as lost.
-        outage, stall, rows = 15, 10, 30_000
-        cluster.start("number_registry")
-        cluster.start("import_worker", IMPORT_STALL_SECONDS=str(stall))
-        tenant, admin = await new_admin(gateway)
-        task_id = await upload(gateway, admin, numbers_csv(rows))
-        stopped: list[int] = []
-
-        async def stop_postgres_while_results_come(task: dict[str, Any]) -> None:
-            counters = task["counters"]
-            told = counters["succeeded"] + counters["failed"]
-            if not stopped and counters["rows_read"] == rows and told < rows * 3 // 4:
-                local_services("stop", "postgres")
-                stopped.append(told)
-                await asyncio.sleep(outage)  # the outage itself, not a wait for a condition
-                local_services("start", "postgres")
-
-        task = await until_final(
-            gateway, admin, task_id, seconds=90, on_progress=stop_postgres_while_results_come
-        )
-
-        assert stopped, "the results outran the trigger"
-        assert task["status"] == "completed", task
-        lines = await report(gateway, admin, task_id)
-        assert_every_row_told(task, lines, rows)
-        assert task["counters"]["succeeded"] == rows == await numbers_stored(db, tenant)
-        print(f"outage {outage} s > stall timeout {stall} s, at {stopped[0]} results: completed")

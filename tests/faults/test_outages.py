@@ -2,6 +2,7 @@
 
 import asyncio
 import time
+from typing import Any
 from uuid import UUID
 
 import asyncpg
@@ -11,6 +12,14 @@ import pytest
 from shared.db.pool import tenant_transaction
 from tests import factories as f
 from tests.faults.cluster import Cluster
+from tests.faults.imports import (
+    assert_every_row_told,
+    numbers_csv,
+    numbers_stored,
+    report,
+    until_final,
+    upload,
+)
 from tests.faults.test_crashes import expected_counters, import_and_finish, messy_csv
 from tests.infra import Backing
 from tests.waiting import deadline
@@ -87,3 +96,37 @@ async def test_kafka_restarted_during_adds_and_an_import_loses_nothing_answered_
         if processed == len(accepted):
             break
     assert processed == len(accepted) and len(accepted) >= 100
+
+
+async def test_postgres_down_longer_than_the_no_progress_timeout_fails_no_import(
+    cluster: Cluster, gateway: httpx.AsyncClient, db: asyncpg.Pool, ours: Backing
+) -> None:
+    # PostgreSQL goes away once every row is read and sent but results are still coming:
+    # if the outage counted as "no progress", the rows in flight would be settled as lost.
+    outage, stall, rows = 15, 10, 30_000
+    cluster.start("number_registry")
+    cluster.start("import_worker", IMPORT_STALL_SECONDS=str(stall))
+    tenant = await f.create_tenant(gateway)
+    admin = f.tenant_admin(tenant)
+    task_id = await upload(gateway, admin, numbers_csv(rows))
+    stopped: list[int] = []
+
+    async def stop_postgres_while_results_come(task: dict[str, Any]) -> None:
+        counters = task["counters"]
+        told = counters["succeeded"] + counters["failed"]
+        if not stopped and counters["rows_read"] == rows and told < rows * 3 // 4:
+            ours.local_services("stop", "postgres")
+            stopped.append(told)
+            await asyncio.sleep(outage)  # the outage itself, not a wait for a condition
+            ours.local_services("start", "postgres")
+
+    task = await until_final(
+        gateway, admin, task_id, seconds=90, on_progress=stop_postgres_while_results_come
+    )
+
+    assert stopped, "the results outran the trigger"
+    assert task["status"] == "completed", task
+    lines = await report(gateway, admin, task_id)
+    assert_every_row_told(task, lines, rows)
+    assert task["counters"]["succeeded"] == rows == await numbers_stored(db, tenant)
+    print(f"outage {outage} s > stall timeout {stall} s, at {stopped[0]} results: completed")
