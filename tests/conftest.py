@@ -8,6 +8,7 @@ import httpx
 import pytest
 import pytest_asyncio
 from aiokafka import AIOKafkaProducer
+from hypothesis import HealthCheck, settings
 
 from services.api_gateway.mint_token import mint
 from shared import topics
@@ -23,6 +24,17 @@ from tests.processes import APPS, TEST_LIMITS, ServiceProcess, service_env
 os.environ["AUTH_JWT_SECRET"] = "test-secret-for-the-test-session-only-0123456789"
 get_settings.cache_clear()
 OUTPUT = ROOT / "test-output"
+
+# Hypothesis profiles for every layer: few examples by default so the tests stay fast; more on
+# demand. HYPOTHESIS_PROFILE=thorough runs 500 examples per property (a nightly, or a change
+# to the reader or the import task).
+settings.register_profile(
+    "ci", max_examples=25, deadline=None, suppress_health_check=[HealthCheck.too_slow]
+)
+settings.register_profile(
+    "thorough", max_examples=500, deadline=None, suppress_health_check=[HealthCheck.too_slow]
+)
+settings.load_profile(os.environ.get("HYPOTHESIS_PROFILE", "ci"))
 
 
 @pytest.fixture(scope="session")

@@ -3,7 +3,6 @@ results, cancels and failures, the task moves only along its transitions, a fina
 changes, and a task whose every row is read and told is never left unfinished."""
 
 import asyncio
-import os
 from uuid import uuid4
 
 import asyncpg
@@ -19,7 +18,6 @@ from shared.rules import NOT_PROCESSED
 from shared.settings import Settings
 
 pytestmark = pytest.mark.integration
-EXAMPLES = int(os.environ.get("HYPOTHESIS_EXAMPLES", "25"))
 ROWS = 6  # data rows 2..7
 ALLOWED = {(old, new) for leaves, new in TRANSITIONS.values() for old in leaves}
 
@@ -45,9 +43,8 @@ def result(row: int, kind: str) -> ImportRowResult:
 
 
 @settings(
-    max_examples=EXAMPLES,
-    deadline=None,
-    suppress_health_check=[HealthCheck.function_scoped_fixture],
+    # The examples share the session's database and a tenant; each opens its own pool.
+    suppress_health_check=[HealthCheck.function_scoped_fixture, HealthCheck.too_slow],
 )
 @given(history=steps)
 def test_any_history_keeps_to_the_transitions_and_ends_a_task_that_is_done(
