@@ -7,6 +7,9 @@ set -euo pipefail
 ROOT=$(cd "$(dirname "${BASH_SOURCE[0]}")/.." && pwd)
 cd "$ROOT"
 STATE_DIR=${CNR_STATE_DIR:-/var/tmp/caller-number-registry}/app
+# This machine's PostgreSQL and tokens use the repository's development secrets; the services
+# refuse them unless told that this is development.
+export DEVELOPMENT_MODE=true
 declare -A APPS=(
     [api_gateway]="services.api_gateway.main:create_app ${GATEWAY_PORT:-8000}"
     [number_registry]="services.number_registry.main:create_app ${REGISTRY_PORT:-8001}"

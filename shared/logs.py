@@ -1,10 +1,12 @@
 """JSON logs, one line per event, naming the tenant, command and task of the work at hand."""
 
+import asyncio
+import contextvars
 import logging
 import sys
-from collections.abc import Awaitable, Callable
+from collections.abc import Awaitable, Callable, Coroutine
 from contextvars import ContextVar
-from typing import Any
+from typing import Any, TypeVar
 
 import orjson
 from faststream import BaseMiddleware
@@ -16,12 +18,24 @@ from pythonjsonlogger.json import JsonFormatter
 _fields: ContextVar[dict[str, str] | None] = ContextVar("log_fields", default=None)
 _COMMAND_TYPES = {"create", "update", "delete", "start_import"}
 _SMALL = 64 * 1024  # bodies worth reading for their log fields; row batches are larger
+_T = TypeVar("_T")
 # FastStream's broker logger; given to every broker so that it writes through the root handler.
 BROKER_LOGGER = logging.getLogger("faststream.kafka")
 
 
 def new_context(**fields: str) -> None:
     _fields.set(dict(fields))
+
+
+def start_task(coroutine: Coroutine[Any, Any, _T], *, name: str, **fields: str) -> asyncio.Task[_T]:
+    """A background task with a log context of its own, holding `fields` only.
+
+    A task otherwise shares its creator's fields dict: what one task binds, another's lines
+    would show (two imports naming the same task id).
+    """
+    context = contextvars.copy_context()
+    context.run(new_context, **fields)
+    return asyncio.create_task(coroutine, name=name, context=context)
 
 
 def bind(**fields: str | None) -> None:

@@ -10,7 +10,11 @@ MAX_NUMBERS_PER_REQUEST = 100
 MAX_DESCRIPTION_LENGTH = 255
 
 _DIGITS = re.compile(r"[0-9]+")
-_CONTROL = re.compile(r"[\x00-\x1f\x7f]")
+# C0 and C1 controls (PostgreSQL text cannot hold NUL, and none belongs in a description), and
+# the bidirectional marks, embeddings, overrides and isolates, which make text display in
+# another order than it is stored (U+202E "RIGHT-TO-LEFT OVERRIDE" turns "gpj.exe" around).
+BIDI_CONTROLS = "\u061c\u200e\u200f\u202a-\u202e\u2066-\u2069"
+_CONTROL = re.compile(f"[\\x00-\\x1f\\x7f-\\x9f{BIDI_CONTROLS}]")
 
 
 class Reason(StrEnum):
@@ -68,9 +72,12 @@ def check_description(description: str) -> Rejection | None:
     if len(description) > MAX_DESCRIPTION_LENGTH:
         message = f"The description has at most {MAX_DESCRIPTION_LENGTH} characters."
         return Rejection(Reason.DESCRIPTION_TOO_LONG, message)
-    # PostgreSQL text cannot hold NUL, and no control character belongs in a description.
-    if _CONTROL.search(description):
-        return Rejection(Reason.DESCRIPTION_INVALID, "The description holds control characters.")
+    if found := _CONTROL.search(description):
+        message = (
+            f"The description holds the control or text-direction character "
+            f"U+{ord(found.group()):04X} at position {found.start() + 1}."
+        )
+        return Rejection(Reason.DESCRIPTION_INVALID, message)
     return None
 
 

@@ -12,6 +12,7 @@ from shared.settings import Settings
 
 @asynccontextmanager
 async def backing_services(settings: Settings) -> AsyncIterator[asyncpg.Pool]:
+    settings.refuse_development_secrets()  # before anything connects with them
     await ensure_topics(settings)
     async with open_pool(settings) as pool:
         yield pool

@@ -2,9 +2,14 @@
 
 from functools import lru_cache
 from typing import Literal, Self
+from urllib.parse import parse_qs, urlsplit
 
 from pydantic import Field, SecretStr, model_validator
 from pydantic_settings import BaseSettings, SettingsConfigDict
+
+# Well known, since they are in this repository: a start outside development mode refuses them.
+DEVELOPMENT_JWT_SECRET = "local-development-secret-change-me-32b"
+DEVELOPMENT_DB_PASSWORDS = frozenset({"registry", "registry_app"})
 
 
 class Settings(BaseSettings):
@@ -22,8 +27,15 @@ class Settings(BaseSettings):
     # schema's owner.
     database_url: str = "postgresql://registry_app:registry_app@127.0.0.1:5432/caller_numbers"
     database_owner_url: str = "postgresql://registry:registry@127.0.0.1:5432/caller_numbers"
-    auth_jwt_secret: str = Field(default="local-development-secret-change-me-32b", min_length=32)
+    auth_jwt_secret: str = Field(default=DEVELOPMENT_JWT_SECRET, min_length=32)
     auth_jwt_issuer: str | None = None
+    # Checked only when set: then a token must name this audience.
+    auth_jwt_audience: str | None = None
+    # A token whose `exp` lies further ahead than this is refused, whatever signed it.
+    auth_jwt_max_lifetime_seconds: int = Field(default=24 * 3600, gt=0)
+    # Set by the local scripts and the tests only: allows the well-known development secret and
+    # database passwords, which every other start refuses.
+    development_mode: bool = False
     kafka_topic_partitions: int = 3
     # Unique per running instance (e.g. the pod name), or unset for dynamic membership.
     kafka_instance_id: str | None = None
@@ -36,6 +48,15 @@ class Settings(BaseSettings):
     max_wait_seconds: float = 30.0
     # Rows of an xlsx export: Excel's last row less the header; beyond it, CSV.
     export_xlsx_max_rows: int = 1_048_575
+
+    # Limits before work: every request body is capped (uploads by import_max_upload_bytes)
+    # and must keep arriving (idle) and end in time (total), or the request is refused.
+    http_max_body_bytes: int = 64 * 1024
+    http_body_idle_timeout_seconds: float = 30.0
+    http_body_total_timeout_seconds: float = 900.0
+    # Fairness between tenants (per gateway instance for uploads, across workers for imports).
+    upload_max_concurrent_per_tenant: int = Field(default=2, ge=1)
+    import_max_running_per_tenant: int = Field(default=2, ge=1)
 
     # Bulk import.
     import_max_upload_bytes: int = 100 * 1024 * 1024
@@ -82,6 +103,32 @@ class Settings(BaseSettings):
                 f"{self.kafka_security_protocol}: use SASL_PLAINTEXT or SASL_SSL"
             )
         return self
+
+    def development_secrets(self) -> list[str]:
+        """The settings that still hold a development value from this repository."""
+        found = ["AUTH_JWT_SECRET"] if self.auth_jwt_secret == DEVELOPMENT_JWT_SECRET else []
+        for name, dsn in (
+            ("DATABASE_URL", self.database_url),
+            ("DATABASE_OWNER_URL", self.database_owner_url),
+        ):
+            url = urlsplit(dsn)
+            passwords = {url.password, *parse_qs(url.query).get("password", [])}
+            if passwords & DEVELOPMENT_DB_PASSWORDS:
+                found.append(name)
+        return found
+
+    def refuse_development_secrets(self) -> None:
+        """Raise unless development mode is on or no development secret is in use."""
+        if found := [] if self.development_mode else self.development_secrets():
+            raise DevelopmentSecretsError(
+                f"{', '.join(found)} still hold the development values from the repository. "
+                "Set your own secret and passwords, or DEVELOPMENT_MODE=true on a developer's "
+                "machine (scripts/run-local.sh and the tests do)."
+            )
+
+
+class DevelopmentSecretsError(RuntimeError):
+    """A service would start with a secret anyone can read in this repository."""
 
 
 @lru_cache

@@ -87,6 +87,8 @@ def service_env(backing: Backing, *, secret: str) -> dict[str, str]:
         **os.environ,
         **backing.env(),
         "AUTH_JWT_SECRET": secret,
+        # The local PostgreSQL keeps the repository's development passwords.
+        "DEVELOPMENT_MODE": "true",
         "PYTHONUNBUFFERED": "1",
     }
 

@@ -1,12 +1,23 @@
 """Bearer JWT (HS256, secret AUTH_JWT_SECRET): who calls, for which tenant."""
 
+import logging
+import math
+import time
 from dataclasses import dataclass
 from typing import Annotated
 
 import jwt
 from fastapi import Depends, Request
 from fastapi.security import HTTPAuthorizationCredentials, HTTPBearer
-from pydantic import BaseModel, ConfigDict, ValidationError
+from pydantic import (
+    BaseModel,
+    ConfigDict,
+    Field,
+    StrictFloat,
+    StrictInt,
+    ValidationError,
+    field_validator,
+)
 
 from services.api_gateway.errors import ApiError
 from shared import logs
@@ -15,16 +26,26 @@ from shared.settings import Settings
 
 _ALGORITHM = "HS256"  # pinned: a token naming another algorithm (or none) is refused
 _bearer = HTTPBearer(auto_error=False)
+log = logging.getLogger(__name__)
 
 
 class TokenClaims(BaseModel):
     model_config = ConfigDict(extra="ignore")
-    sub: str
+    # A NumericDate (RFC 7519): a number, not a string that PyJWT would turn into one.
+    exp: StrictInt | StrictFloat
+    sub: str = Field(max_length=255)
     tenant_id: str | None = None
     role: Role
     org_unit_id: str | None = None
     accessible_org_unit_ids: list[str] = []
     permissions: list[str] = []
+
+    @field_validator("sub")
+    @classmethod
+    def _not_blank(cls, sub: str) -> str:
+        if not sub.strip():
+            raise ValueError("sub is blank")
+        return sub
 
 
 @dataclass(frozen=True)
@@ -38,19 +59,35 @@ def _unauthorized(message: str) -> ApiError:
 
 
 def decode_token(token: str, settings: Settings) -> Caller:
+    """The caller a token names; 401 with a fixed message if it is not valid.
+
+    Checked: the HS256 signature, a numeric `exp` in the future and at most
+    AUTH_JWT_MAX_LIFETIME_SECONDS ahead, a non-blank `sub`, `role`, and `iss` / `aud` when
+    those settings are set. The library's own error text goes to the log, not the caller.
+    """
     try:
         payload = jwt.decode(
             token,
             settings.auth_jwt_secret,
             algorithms=[_ALGORITHM],
             issuer=settings.auth_jwt_issuer,
-            options={"require": ["exp", "sub", "role"]},
+            audience=settings.auth_jwt_audience,
+            options={
+                "require": ["exp", "sub", "role"],
+                "verify_aud": settings.auth_jwt_audience is not None,
+            },
         )
         claims = TokenClaims.model_validate(payload)
-    except jwt.PyJWTError as error:
-        raise _unauthorized(f"The token is not valid: {error}.") from error
-    except ValidationError as error:
-        raise _unauthorized("The token's claims are not valid.") from error
+    except jwt.ExpiredSignatureError as error:
+        raise _unauthorized("The token has expired.") from error
+    except (jwt.PyJWTError, ValidationError) as error:
+        log.info("token refused: %s", error)
+        raise _unauthorized("The token is not valid.") from error
+    if (
+        not math.isfinite(claims.exp)
+        or claims.exp > time.time() + settings.auth_jwt_max_lifetime_seconds
+    ):
+        raise _unauthorized("The token's lifetime is longer than this service accepts.")
     if claims.role is Role.SERVICE:
         raise _unauthorized("Service principals publish on Kafka; they hold no HTTP tokens.")
     principal = Principal(

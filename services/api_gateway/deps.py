@@ -9,6 +9,7 @@ from fastapi import Depends, Header, Request, Response
 from services.api_gateway import bus
 from services.api_gateway.auth import TenantCaller
 from services.api_gateway.errors import not_found
+from services.api_gateway.limits import TenantSlots
 from services.api_gateway.schemas import CommandStatus
 from services.api_gateway.waiter import CommandWaiter
 from shared.access import TenantPolicy
@@ -43,7 +44,13 @@ def _settings(request: Request) -> Settings:
     return settings
 
 
+def _upload_slots(request: Request) -> TenantSlots:
+    slots: TenantSlots = request.app.state.upload_slots
+    return slots
+
+
 Pool = Annotated[asyncpg.Pool, Depends(_pool)]
+UploadSlots = Annotated[TenantSlots, Depends(_upload_slots)]
 UploadPool = Annotated[asyncpg.Pool, Depends(_upload_pool)]
 Waiter = Annotated[CommandWaiter, Depends(_waiter)]
 Bus = Annotated[bus.Bus, Depends(_bus)]

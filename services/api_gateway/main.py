@@ -7,8 +7,10 @@ from contextlib import asynccontextmanager
 
 from fastapi import FastAPI
 
-from services.api_gateway import errors, web
+from services.api_gateway import docs, errors, web
 from services.api_gateway.bus import create_bus
+from services.api_gateway.headers import SecurityHeaders
+from services.api_gateway.limits import BodyLimits, BodyPolicy, TenantSlots
 from services.api_gateway.observability import RequestObservation
 from services.api_gateway.routes import (
     admin,
@@ -27,6 +29,17 @@ from shared.runtime import backing_services
 from shared.settings import Settings, get_settings
 
 
+def body_policy(settings: Settings) -> BodyPolicy:
+    """Small JSON bodies everywhere; only the upload takes a file (and its multipart framing)."""
+    upload_bytes = settings.import_max_upload_bytes + imports.MULTIPART_OVERHEAD_BYTES
+    return BodyPolicy(
+        default_bytes=settings.http_max_body_bytes,
+        route_bytes={("POST", imports.UPLOAD_PATH): upload_bytes},
+        idle_seconds=settings.http_body_idle_timeout_seconds,
+        total_seconds=settings.http_body_total_timeout_seconds,
+    )
+
+
 def create_app(settings: Settings | None = None) -> FastAPI:
     """The gateway; its settings are read from the environment when not given."""
     settings = settings or get_settings()
@@ -42,13 +55,20 @@ def create_app(settings: Settings | None = None) -> FastAPI:
             waiter = CommandWaiter()
             await waiter.start(settings.database_url)
             app.state.pool, app.state.upload_pool, app.state.waiter = pool, uploads, waiter
+            app.state.upload_slots = TenantSlots(settings.upload_max_concurrent_per_tenant)
             try:
                 yield
             finally:
                 await waiter.stop()
                 await uploads.close()
 
-    app = FastAPI(title="Caller Number Registry", version="1", lifespan=lifespan)
+    app = FastAPI(
+        title="Caller Number Registry",
+        version="1",
+        lifespan=lifespan,
+        docs_url=None,  # docs.install serves /docs with its files
+        redoc_url=None,
+    )
     app.state.settings, app.state.bus = settings, bus
     errors.install(app)
     app.include_router(bus.router)  # starts and stops the Kafka producer with the app
@@ -64,7 +84,11 @@ def create_app(settings: Settings | None = None) -> FastAPI:
     ):
         app.include_router(routes.router)
     web.install(app)  # the page at /, its files under /web/
+    docs.install(app)  # /docs and /asyncapi, their files under /docs-assets/, /asyncapi-assets/
+    # Outermost last: headers on every answer, then metrics and the log line, then body limits.
+    app.add_middleware(BodyLimits, policy=body_policy(settings))
     app.add_middleware(RequestObservation)  # HTTP metrics, one log line per request
+    app.add_middleware(SecurityHeaders)
 
     @app.get("/health", tags=["operations"])
     async def health() -> dict[str, str]:

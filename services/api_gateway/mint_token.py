@@ -29,6 +29,8 @@ def mint(
     }
     if get_settings().auth_jwt_issuer:
         claims["iss"] = get_settings().auth_jwt_issuer
+    if get_settings().auth_jwt_audience:
+        claims["aud"] = get_settings().auth_jwt_audience
     return jwt.encode(claims, get_settings().auth_jwt_secret, algorithm="HS256")
 
 

@@ -17,6 +17,13 @@ HTTP_SECONDS = Histogram(
     ["method", "route"],
 )
 access_log = logging.getLogger("api_gateway.access")
+# Label values come from closed sets, so a client cannot grow /metrics: a made-up method
+# counts as "other", a path no route knows as "unmatched".
+METHODS = frozenset({"GET", "HEAD", "POST", "PUT", "PATCH", "DELETE", "OPTIONS"})
+
+
+def method_label(method: str) -> str:
+    return method if method in METHODS else "other"
 
 
 class RequestObservation:
@@ -44,8 +51,9 @@ class RequestObservation:
             seconds = time.perf_counter() - started
             # The route's template, not the path: ids in paths would make a series per id.
             route = getattr(scope.get("route"), "path", "unmatched")
-            HTTP_REQUESTS.labels(scope["method"], route, str(status)).inc()
-            HTTP_SECONDS.labels(scope["method"], route).observe(seconds)
+            method = method_label(scope["method"])
+            HTTP_REQUESTS.labels(method, route, str(status)).inc()
+            HTTP_SECONDS.labels(method, route).observe(seconds)
             access_log.info(
                 "%s %s %d",
                 scope["method"],

@@ -3,13 +3,20 @@
 from collections.abc import Awaitable, Callable
 from dataclasses import dataclass, field
 
+from python_multipart.exceptions import FormParserError
 from python_multipart.multipart import MultipartParser, parse_options_header
 from starlette.requests import Request
 
 from services.api_gateway.errors import ApiError
 
 FILE_FIELD = "file"
-_MAX_FIELD_BYTES = 4096
+# The form has three parts (file, org_unit_id, description); a little room for a client's
+# extras. Parts x field bytes bound what the fields may hold in memory: 32 KiB.
+MAX_PARTS = 8
+MAX_FIELD_BYTES = 4096
+# Per part: how many header lines, and how long each may be.
+MAX_PART_HEADERS = 8
+MAX_PART_HEADER_BYTES = 1024
 
 
 @dataclass
@@ -40,8 +47,13 @@ async def receive(
     upload, part, headers = Upload(), _Part(), _Headers()
     pending = bytearray()
 
+    parts = 0
+
     def on_part_begin() -> None:
-        nonlocal part
+        nonlocal part, parts
+        parts += 1
+        if parts > MAX_PARTS:
+            raise ApiError(422, "validation_error", f"The form has more than {MAX_PARTS} parts.")
         part = _Part()
         headers.reset()
 
@@ -59,7 +71,7 @@ async def receive(
         if part.name == FILE_FIELD:
             pending.extend(data[start:end])
             upload.size += end - start
-        elif len(part.data) + end - start <= _MAX_FIELD_BYTES:
+        elif len(part.data) + end - start <= MAX_FIELD_BYTES:
             part.data.extend(data[start:end])
         else:
             raise ApiError(422, "validation_error", f"The form field {part.name!r} is too long.")
@@ -68,26 +80,31 @@ async def receive(
         if part.name != FILE_FIELD:
             upload.fields[part.name] = part.data.decode(errors="replace")
 
-    parser = MultipartParser(
-        options[b"boundary"],
-        {
-            "on_part_begin": on_part_begin,
-            "on_header_field": headers.on_field,
-            "on_header_value": headers.on_value,
-            "on_header_end": headers.on_end,
-            "on_headers_finished": on_headers_finished,
-            "on_part_data": on_part_data,
-            "on_part_end": on_part_end,
-        },
-    )
-    async for received in request.stream():
-        parser.write(received)
-        if upload.size > max_bytes:
-            raise too_large(max_bytes)
-        while len(pending) >= chunk_bytes:
-            await write(bytes(pending[:chunk_bytes]))
-            del pending[:chunk_bytes]
-    parser.finalize()
+    try:
+        parser = MultipartParser(
+            options[b"boundary"],
+            {
+                "on_part_begin": on_part_begin,
+                "on_header_field": headers.on_field,
+                "on_header_value": headers.on_value,
+                "on_header_end": headers.on_end,
+                "on_headers_finished": on_headers_finished,
+                "on_part_data": on_part_data,
+                "on_part_end": on_part_end,
+            },
+            max_header_count=MAX_PART_HEADERS,
+            max_header_size=MAX_PART_HEADER_BYTES,
+        )
+        async for received in request.stream():
+            parser.write(received)
+            if upload.size > max_bytes:
+                raise too_large(max_bytes)
+            while len(pending) >= chunk_bytes:
+                await write(bytes(pending[:chunk_bytes]))
+                del pending[:chunk_bytes]
+        parser.finalize()
+    except FormParserError as error:  # its text is about the parser's state, not for the user
+        raise ApiError(400, "malformed_multipart", "The multipart form is not valid.") from error
     if pending:
         await write(bytes(pending))
     return upload

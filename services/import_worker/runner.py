@@ -24,7 +24,7 @@ from services.import_worker.filetypes import BadFile, Cell, FileLimits
 from services.import_worker.progress import Progress
 from services.import_worker.readers import check_file, count_data_rows
 from services.import_worker.readers import iter_rows as read_rows
-from shared import metrics
+from shared import logs, metrics
 from shared.contracts import ImportRowRead, ImportRowResult, ImportRowsRead, Principal
 from shared.db import imports
 from shared.db.imports import ImportTask, Status
@@ -70,7 +70,11 @@ class ImportRunner:
             return
         async with tenant_transaction(self._pool, tenant_id) as conn:
             task = await imports.claim(
-                conn, task_id=task_id, lease_seconds=self._settings.import_lease_seconds
+                conn,
+                tenant_id=tenant_id,
+                task_id=task_id,
+                lease_seconds=self._settings.import_lease_seconds,
+                max_running=self._settings.import_max_running_per_tenant,
             )
         if task is None:
             return
@@ -78,7 +82,9 @@ class ImportRunner:
         if task.read_attempts > self._settings.import_max_read_attempts:
             await self.fail(task, READER_FAILED)
             return
-        running = asyncio.create_task(self._run(task), name=f"import {task_id}")
+        running = logs.start_task(
+            self._run(task), name=f"import {task_id}", tenant_id=tenant_id, task_id=str(task_id)
+        )
         self._running[task_id] = (tenant_id, running)
         running.add_done_callback(lambda _: self._running.pop(task_id, None))
 
@@ -131,11 +137,18 @@ class ImportRunner:
             return
         if task.status is Status.PENDING and started.status is Status.RUNNING:
             await self._progress.publish(started, started=True)
+        log.info(
+            "import %s: %d data rows, sending those after row %d",
+            task.id,
+            total,
+            started.last_row_sent,
+        )
         rows = read_rows(path, kind, self.limits)
         try:
             await self._send(started, rows)
         finally:
             rows.close()
+        log.info("import %s: every row read and sent", task.id)
 
     async def _send(self, task: ImportTask, rows: Rows) -> None:
         """Send the rows after the last checkpoint in batches; once the task is cancelling,

@@ -228,9 +228,14 @@ async def report_rows(conn: Connection, *, task_id: UUID) -> AsyncIterator[async
 # ---- the reader's lease (not a state: who reads the file now) ----
 
 
-async def claim(conn: Connection, *, task_id: UUID, lease_seconds: float) -> ImportTask | None:
-    """The task with a lease to read it, if reading is not done and nobody holds it."""
-    return _task(await conn.fetchrow(queries.CLAIM_IMPORT_TASK, task_id, lease_seconds))
+async def claim(
+    conn: Connection, *, tenant_id: str, task_id: UUID, lease_seconds: float, max_running: int
+) -> ImportTask | None:
+    """The task with a lease to read it, if reading is not done and nobody holds it; None
+    too for a pending task whose tenant already runs `max_running` imports (it stays pending)."""
+    await conn.execute(queries.LOCK_TENANT_IMPORTS, tenant_id)
+    row = await conn.fetchrow(queries.CLAIM_IMPORT_TASK, task_id, lease_seconds, max_running)
+    return _task(row)
 
 
 async def tasks_to_take_over(

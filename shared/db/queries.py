@@ -218,13 +218,25 @@ LIMIT $5 OFFSET $6
 _READING = "(rows_total IS NULL OR rows_read < rows_total)"
 
 # Taken when nobody holds the lease and reading is not done; the holder renews it as it reads.
+# A pending task starts only while its tenant has fewer than $3 imports running (or claimed to
+# start); otherwise it stays pending and a later take-over pass tries again.
 CLAIM_IMPORT_TASK = f"""
 UPDATE import_task
 SET lease_until = now() + make_interval(secs => $2), read_attempts = read_attempts + 1
 WHERE id = $1 AND status IN ('pending', 'running', 'cancelling')
   AND (lease_until IS NULL OR lease_until < now()) AND {_READING}
+  AND (status <> 'pending' OR (
+    SELECT count(*) FROM import_task AS other
+    WHERE other.tenant_id = import_task.tenant_id AND other.id <> $1
+      AND (other.status IN ('running', 'cancelling')
+           OR (other.status = 'pending' AND other.lease_until > now()))
+  ) < $3)
 RETURNING *
 """
+
+# Claims of one tenant's imports take turns, so that two workers cannot both start the last one
+# the limit allows.
+LOCK_TENANT_IMPORTS = "SELECT pg_advisory_xact_lock(hashtext('import_task:' || $1))"
 
 # Pending ones get `$1` seconds for their Kafka command to arrive before they are picked up here.
 SELECT_IMPORT_TASKS_TO_TAKE_OVER = f"""

@@ -192,4 +192,4 @@ class TestAsyncApi:
         assert response.status_code == 200
         assert response.json() == json.loads(asyncapi.render())
         page = await http.get("/asyncapi")
-        assert page.status_code == 200 and "AsyncApiStandalone" in page.text
+        assert page.status_code == 200 and "asyncapi-page.js" in page.text

@@ -1,3 +1,9 @@
+import unicodedata
+
+import pytest
+from hypothesis import given
+from hypothesis import strategies as st
+
 from shared.rules import (
     ADD_MAX_DIGITS,
     IMPORT_MAX_DIGITS,
@@ -48,6 +54,10 @@ class TestOneRequest:
         assert [r.reason for _, r in checked if r] == [Reason.NOT_DIGITS, Reason.NOT_DIGITS]
 
 
+_SUSPECTS = "\x00\x1b\x7f\x85\x9f\u061c\u200b\u200d\u200e\u202a\u202e\u2066\u2069\ufeff"
+_BIDI_EXPLICIT = {"LRE", "RLE", "PDF", "LRO", "RLO", "LRI", "RLI", "FSI", "PDI"}
+
+
 class TestDescriptionAndPrerequisites:
     def test_255_characters_pass_and_256_do_not(self) -> None:
         assert check_description("x" * 255) is None
@@ -57,6 +67,30 @@ class TestDescriptionAndPrerequisites:
         for description in ["a\x00b", "line\nbreak", "\x7f"]:
             assert check_description(description).reason is Reason.DESCRIPTION_INVALID  # type: ignore[union-attr]
         assert check_description("Hotline, 9-18h — ünïcode ok") is None
+
+    @given(st.text(st.one_of(st.characters(), st.sampled_from(_SUSPECTS)), max_size=300))
+    def test_a_description_is_refused_iff_too_long_or_holding_a_control_or_bidi_character(
+        self, description: str
+    ) -> None:
+        def hidden(char: str) -> bool:
+            return (
+                unicodedata.category(char) == "Cc"  # C0, DEL and C1
+                or unicodedata.bidirectional(char) in _BIDI_EXPLICIT
+                or char in "\u200e\u200f\u061c"  # LRM, RLM, ALM: marks, not explicit codes
+            )
+
+        rejection = check_description(description)
+        if len(description) > 255:
+            assert rejection is not None and rejection.reason is Reason.DESCRIPTION_TOO_LONG
+        elif any(hidden(char) for char in description):
+            assert rejection is not None and rejection.reason is Reason.DESCRIPTION_INVALID
+        else:
+            assert rejection is None
+
+    @pytest.mark.parametrize("char", ["\u202e", "\u2066", "\x85", "\x9b", "\x1b"])
+    def test_the_probes_bidi_override_and_c1_controls_are_refused(self, char: str) -> None:
+        rejection = check_description(f"invoice{char}fdp.exe")
+        assert rejection is not None and f"U+{ord(char):04X}" in rejection.message
 
     def test_both_prerequisites_are_needed(self) -> None:
         assert prerequisites_met(anonymization_enabled=True, tenants_may_maintain=True)

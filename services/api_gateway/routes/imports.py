@@ -18,7 +18,7 @@ from starlette.background import BackgroundTask
 
 from services.api_gateway import uploads
 from services.api_gateway.auth import CurrentUser, TenantCaller
-from services.api_gateway.deps import AppSettings, Bus, Pool, UploadPool, tenant_policy
+from services.api_gateway.deps import AppSettings, Bus, Pool, UploadPool, UploadSlots, tenant_policy
 from services.api_gateway.errors import ApiError, not_found, refused
 from services.api_gateway.schemas import ImportTaskOut, ImportTaskPage
 from shared.access import Operation, TenantPolicy, write_refusal
@@ -29,7 +29,10 @@ from shared.db.pool import tenant_transaction
 from shared.rules import check_description
 from shared.spreadsheets import ReportRow, XlsxReportWriter, csv_report_chunk, template_xlsx
 
-router = APIRouter(prefix="/api/v1/caller-number-imports", tags=["imports"])
+UPLOAD_PATH = "/api/v1/caller-number-imports"
+# The form's own framing and small fields, on top of the file's bytes.
+MULTIPART_OVERHEAD_BYTES = 64 * 1024
+router = APIRouter(prefix=UPLOAD_PATH, tags=["imports"])
 log = logging.getLogger(__name__)
 XLSX = "application/vnd.openxmlformats-officedocument.spreadsheetml.sheet"
 _REPORT_CHUNK = 5000
@@ -58,22 +61,23 @@ async def upload(
     upload_pool: UploadPool,
     bus: Bus,
     settings: AppSettings,
+    upload_slots: UploadSlots,
     idempotency_key: Annotated[str | None, Header(max_length=200)] = None,
 ) -> ImportTaskOut:
     """Multipart `file` (.xlsx or .csv), optional `org_unit_id` and `description` for every row.
 
     The task is created at once and the file read in the background. The same
-    `Idempotency-Key` returns the same task.
+    `Idempotency-Key` returns the same task. 429 with `Retry-After` while the tenant already
+    has UPLOAD_MAX_CONCURRENT_PER_TENANT uploads in progress.
     """
     policy = await tenant_policy(pool, user)
     if refusal := write_refusal(user.principal, Operation.IMPORT, policy):
         raise refused(refusal)
     if idempotency_key and (known := await _known(pool, user, idempotency_key)):
         return task_out(known)
-    max_bytes = settings.import_max_upload_bytes
-    if int(request.headers.get("content-length") or 0) > max_bytes + 64 * 1024:
-        raise uploads.too_large(max_bytes)
-    task = await _store(request, upload_pool, user, policy, idempotency_key, max_bytes)
+    max_bytes = settings.import_max_upload_bytes  # the whole body is capped in limits.py
+    with upload_slots.hold(user.tenant_id):
+        task = await _store(request, upload_pool, user, policy, idempotency_key, max_bytes)
     try:
         command = StartImport(tenant_id=user.tenant_id, principal=user.principal, task_id=task.id)
         await bus.import_commands.publish(

@@ -1,13 +1,7 @@
 """Operators and upstream systems: readiness, metrics, the AsyncAPI document of every topic."""
 
-import json
-
 from fastapi import APIRouter, Request, Response
-from fastapi.responses import HTMLResponse, JSONResponse
-from faststream.specification.asyncapi.site import (
-    ASYNCAPI_CSS_DEFAULT_URL,
-    ASYNCAPI_JS_DEFAULT_URL,
-)
+from fastapi.responses import JSONResponse
 from prometheus_client import CONTENT_TYPE_LATEST, generate_latest
 
 from services.api_gateway.deps import Bus
@@ -34,26 +28,3 @@ async def metrics() -> Response:
 async def asyncapi_document() -> JSONResponse:
     """The AsyncAPI 3.0 document of every topic (also in docs/asyncapi.json)."""
     return JSONResponse(asyncapi.document())
-
-
-@router.get("/asyncapi", response_class=HTMLResponse, include_in_schema=False)
-async def asyncapi_page() -> HTMLResponse:
-    document = json.dumps(asyncapi.document()).replace("</", "<\\/")
-    return HTMLResponse(
-        _PAGE.format(css=ASYNCAPI_CSS_DEFAULT_URL, js=ASYNCAPI_JS_DEFAULT_URL, doc=document)
-    )
-
-
-_PAGE = """<!DOCTYPE html>
-<html>
-<head><title>Caller Number Registry: AsyncAPI</title><link rel="stylesheet" href="{css}"></head>
-<body>
-<div id="asyncapi"></div>
-<script src="{js}"></script>
-<script>
-AsyncApiStandalone.render({{schema: {doc}, config: {{show: {{sidebar: true}}}}}},
-                          document.getElementById("asyncapi"));
-</script>
-</body>
-</html>
-"""

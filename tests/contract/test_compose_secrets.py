@@ -1,0 +1,17 @@
+"""docker-compose.yml takes every secret from the env file, with no default to fall back on."""
+
+import re
+
+from tests.infra import ROOT
+
+SECRETS = ("AUTH_JWT_SECRET", "REGISTRY_OWNER_PASSWORD", "REGISTRY_APP_PASSWORD")
+
+
+def test_every_secret_comes_from_the_env_file_and_is_required() -> None:
+    compose = (ROOT / "docker-compose.yml").read_text()
+    uses = re.findall(r"\$\{(\w+)(:?[-?=+])?([^}]*)\}", compose)
+    assert {name for name, _, _ in uses} == set(SECRETS)
+    assert all(operator == ":?" for _, operator, _ in uses), uses  # no `:-default`
+    assert "registry_app:registry_app" not in compose and "PASSWORD: registry" not in compose
+    example = (ROOT / "deploy" / "compose.env.example").read_text()
+    assert all(re.search(rf"^{name}=$", example, re.MULTILINE) for name in SECRETS)
