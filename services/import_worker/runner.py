@@ -71,7 +71,6 @@ class ImportRunner:
         async with tenant_transaction(self._pool, tenant_id) as conn:
             task = await imports.claim(
                 conn,
-                tenant_id=tenant_id,
                 task_id=task_id,
                 lease_seconds=self._settings.import_lease_seconds,
                 max_running=self._settings.import_max_running_per_tenant,

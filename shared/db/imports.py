@@ -229,11 +229,11 @@ async def report_rows(conn: Connection, *, task_id: UUID) -> AsyncIterator[async
 
 
 async def claim(
-    conn: Connection, *, tenant_id: str, task_id: UUID, lease_seconds: float, max_running: int
+    conn: Connection, *, task_id: UUID, lease_seconds: float, max_running: int
 ) -> ImportTask | None:
     """The task with a lease to read it, if reading is not done and nobody holds it; None
     too for a pending task whose tenant already runs `max_running` imports (it stays pending)."""
-    await conn.execute(queries.LOCK_TENANT_IMPORTS, tenant_id)
+    await conn.execute(queries.LOCK_TENANT_IMPORTS, task_id)
     row = await conn.fetchrow(queries.CLAIM_IMPORT_TASK, task_id, lease_seconds, max_running)
     return _task(row)
 

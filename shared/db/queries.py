@@ -236,7 +236,9 @@ RETURNING *
 
 # Claims of one tenant's imports take turns, so that two workers cannot both start the last one
 # the limit allows.
-LOCK_TENANT_IMPORTS = "SELECT pg_advisory_xact_lock(hashtext('import_task:' || $1))"
+LOCK_TENANT_IMPORTS = """
+SELECT pg_advisory_xact_lock(hashtext('import_task:' || tenant_id)) FROM import_task WHERE id = $1
+"""
 
 # Pending ones get `$1` seconds for their Kafka command to arrive before they are picked up here.
 SELECT_IMPORT_TASKS_TO_TAKE_OVER = f"""

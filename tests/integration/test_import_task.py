@@ -2,6 +2,7 @@
 and transitions that race from two connections."""
 
 import asyncio
+from functools import partial
 from uuid import UUID, uuid4
 
 import asyncpg
@@ -14,6 +15,8 @@ from shared.db.pool import takeover_transaction, tenant_transaction
 from shared.rules import NOT_PROCESSED, Reason
 
 pytestmark = pytest.mark.integration
+# The worker's claim, with the default running-imports limit of a tenant.
+claim = partial(imports.claim, max_running=2)
 LEASE = 30.0
 
 
@@ -257,13 +260,13 @@ class TestReaderLease:
             await imports.release(conn, task_id=task_id)
         for _ in range(3):  # three graceful stops
             async with tenant_transaction(pool, tenant) as conn:
-                claimed = await imports.claim(conn, task_id=task_id, lease_seconds=LEASE)
+                claimed = await claim(conn, task_id=task_id, lease_seconds=LEASE, max_running=2)
                 assert claimed is not None
                 await imports.release(conn, task_id=task_id)
         assert (await get(pool, tenant, task_id)).read_attempts == 0
         for _ in range(3):  # three crashes: the lease runs out, nobody releases it
             async with tenant_transaction(pool, tenant) as conn:
-                assert await imports.claim(conn, task_id=task_id, lease_seconds=0) is not None
+                assert await claim(conn, task_id=task_id, lease_seconds=0) is not None
         assert (await get(pool, tenant, task_id)).read_attempts == 3
         async with tenant_transaction(pool, tenant) as conn:
             await imports.checkpoint(
@@ -276,7 +279,7 @@ class TestReaderLease:
         await read_all(pool, tenant, task_id, 1)
         async with tenant_transaction(pool, tenant) as conn:
             await conn.execute("UPDATE import_task SET lease_until = NULL WHERE id = $1", task_id)
-            assert await imports.claim(conn, task_id=task_id, lease_seconds=LEASE) is None
+            assert await claim(conn, task_id=task_id, lease_seconds=LEASE) is None
 
 
 class TestUpkeepQueries:

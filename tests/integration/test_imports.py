@@ -1,6 +1,7 @@
 """An import on the real PostgreSQL, in this process: the registry's batch apply, the worker's
 result recording and counters, and the task's state changes (shared/db/imports.py)."""
 
+from functools import partial
 from uuid import UUID, uuid4
 
 import asyncpg
@@ -12,6 +13,8 @@ from shared.db.imports import ImportTask, Status
 from shared.db.pool import tenant_transaction
 from shared.rules import Reason
 
+# The worker's claim, with the default running-imports limit of a tenant.
+claim = partial(imports.claim, max_running=2)
 LEASE = 30.0
 
 
@@ -68,7 +71,7 @@ async def record(
 
 async def start(pool: asyncpg.Pool, tenant: str, task_id: UUID, rows_total: int) -> ImportTask:
     async with tenant_transaction(pool, tenant) as conn:
-        claimed = await imports.claim(conn, task_id=task_id, lease_seconds=LEASE)
+        claimed = await claim(conn, task_id=task_id, lease_seconds=LEASE)
         assert claimed is not None
         started = await imports.start(
             conn, task_id=task_id, rows_total=rows_total, lease_seconds=LEASE
@@ -155,6 +158,20 @@ class TestResultsAndCounters:
 
 
 class TestTaskStates:
+    async def test_a_pending_task_waits_while_its_tenant_runs_the_most_imports_it_may(
+        self, pool: asyncpg.Pool, tenant: str, service: Principal
+    ) -> None:
+        first, second, waiting = [await new_task(pool, tenant, service) for _ in range(3)]
+        await start(pool, tenant, first.id, rows_total=5)
+        await start(pool, tenant, second.id, rows_total=5)
+        async with tenant_transaction(pool, tenant) as conn:
+            assert await claim(conn, task_id=waiting.id, lease_seconds=LEASE) is None
+            await imports.release(conn, task_id=first.id)  # a reader died: still running
+            assert await claim(conn, task_id=waiting.id, lease_seconds=LEASE) is None
+            assert await claim(conn, task_id=first.id, lease_seconds=LEASE) is not None
+            await imports.fail(conn, task_id=second.id, code="empty", message="Empty.")
+            assert await claim(conn, task_id=waiting.id, lease_seconds=LEASE) is not None
+
     async def test_a_claimed_task_is_not_claimed_again_while_its_lease_runs(
         self, pool: asyncpg.Pool, tenant: str, service: Principal
     ) -> None:
@@ -163,9 +180,9 @@ class TestTaskStates:
         started = await start(pool, tenant, task.id, rows_total=5)
         assert started.status is Status.RUNNING
         async with tenant_transaction(pool, tenant) as conn:
-            assert await imports.claim(conn, task_id=task.id, lease_seconds=LEASE) is None
+            assert await claim(conn, task_id=task.id, lease_seconds=LEASE) is None
             await imports.release(conn, task_id=task.id)
-            assert await imports.claim(conn, task_id=task.id, lease_seconds=LEASE) is not None
+            assert await claim(conn, task_id=task.id, lease_seconds=LEASE) is not None
 
     async def test_a_failed_task_keeps_its_reason_drops_its_file_and_stays_failed(
         self, pool: asyncpg.Pool, tenant: str, service: Principal
@@ -178,4 +195,4 @@ class TestTaskStates:
             assert failed is not None and failed.status is Status.FAILED
             assert [chunk async for chunk in imports.file_chunks(conn, task_id=task.id)] == []
             assert await imports.cancel(conn, task_id=task.id) is None
-            assert await imports.claim(conn, task_id=task.id, lease_seconds=LEASE) is None
+            assert await claim(conn, task_id=task.id, lease_seconds=LEASE) is None
