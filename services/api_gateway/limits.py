@@ -10,12 +10,19 @@ from collections import Counter
 from collections.abc import Iterator
 from contextlib import contextmanager
 from dataclasses import dataclass
+from typing import Any
 
 from starlette.datastructures import Headers
 from starlette.exceptions import HTTPException
 from starlette.types import ASGIApp, Message, Receive, Scope, Send
 
 from services.api_gateway.errors import ApiError, error_response
+
+# For the OpenAPI document: what any route may answer before it runs.
+BODY_REFUSALS: dict[int | str, dict[str, Any]] = {
+    408: {"description": "The body stopped arriving, or took too long (`request_timeout`)."},
+    413: {"description": "The body is larger than the route takes (`too_large`)."},
+}
 
 
 class BodyRefused(HTTPException):

@@ -10,7 +10,7 @@ from fastapi import FastAPI
 from services.api_gateway import docs, errors, web
 from services.api_gateway.bus import create_bus
 from services.api_gateway.headers import SecurityHeaders
-from services.api_gateway.limits import BodyLimits, BodyPolicy, TenantSlots
+from services.api_gateway.limits import BODY_REFUSALS, BodyLimits, BodyPolicy, TenantSlots
 from services.api_gateway.observability import RequestObservation
 from services.api_gateway.routes import (
     admin,
@@ -68,6 +68,7 @@ def create_app(settings: Settings | None = None) -> FastAPI:
         lifespan=lifespan,
         docs_url=None,  # docs.install serves /docs with its files
         redoc_url=None,
+        responses=BODY_REFUSALS,
     )
     app.state.settings, app.state.bus = settings, bus
     errors.install(app)

@@ -277,8 +277,12 @@ class TestDocsPages:
             digest = base64.b64encode(hashlib.sha256(script.encode()).digest()).decode()
             assert f"'sha256-{digest}'" in policy  # the inline script is allowed by its hash
 
-    async def test_openapi_json_still_describes_the_api(self, http: httpx.AsyncClient) -> None:
-        assert "/api/v1/caller-numbers" in (await http.get("/openapi.json")).json()["paths"]
+    async def test_openapi_json_documents_the_refusals_before_work(
+        self, http: httpx.AsyncClient
+    ) -> None:
+        paths = (await http.get("/openapi.json")).json()["paths"]
+        assert {"408", "413"} <= set(paths[ADD]["post"]["responses"])  # refused before work
+        assert "429" in paths[IMPORTS]["post"]["responses"]
 
 
 class TestDevelopmentSecrets:

@@ -53,7 +53,17 @@ def task_out(task: ImportTask) -> ImportTaskOut:
     return ImportTaskOut.model_validate(task, from_attributes=True)
 
 
-@router.post("", status_code=202)
+@router.post(
+    "",
+    status_code=202,
+    responses={
+        429: {
+            "description": "The tenant has as many uploads in progress as it may "
+            "(`too_many_uploads`); retry after `Retry-After` seconds.",
+            "headers": {"Retry-After": {"schema": {"type": "integer"}}},
+        }
+    },
+)
 async def upload(
     request: Request,
     user: CurrentUser,
