@@ -24,17 +24,23 @@ from services.api_gateway.routes import (
 )
 from services.api_gateway.waiter import CommandWaiter
 from shared import logs
+from shared.contracts import BULK_CHUNK
 from shared.db.pool import create_pool
 from shared.runtime import backing_services
 from shared.settings import Settings, get_settings
 
 
 def body_policy(settings: Settings) -> BodyPolicy:
-    """Small JSON bodies everywhere; only the upload takes a file (and its multipart framing)."""
+    """Small JSON bodies everywhere; the upload takes a file (and its multipart framing), and a
+    bulk operation up to BULK_CHUNK numbers of up to 64 characters each."""
     upload_bytes = settings.import_max_upload_bytes + imports.MULTIPART_OVERHEAD_BYTES
+    bulk_bytes = settings.http_max_body_bytes + BULK_CHUNK * 72
     return BodyPolicy(
         default_bytes=settings.http_max_body_bytes,
-        route_bytes={("POST", imports.UPLOAD_PATH): upload_bytes},
+        route_bytes={
+            ("POST", imports.UPLOAD_PATH): upload_bytes,
+            ("POST", bulk_operations.router.prefix): bulk_bytes,
+        },
         idle_seconds=settings.http_body_idle_timeout_seconds,
         total_seconds=settings.http_body_total_timeout_seconds,
     )

@@ -19,6 +19,7 @@ from prometheus_client.parser import text_string_to_metric_families
 
 from services.api_gateway import uploads
 from services.api_gateway.observability import METHODS
+from shared.contracts import BULK_CHUNK
 from shared.db.pool import tenant_transaction
 from shared.settings import DEVELOPMENT_JWT_SECRET
 from tests import factories as f
@@ -97,6 +98,18 @@ class TestBodiesAreCappedBeforeWork:
             assert response.json()["error"]["code"] == "too_large"
         else:
             assert response.status_code in {401, 404, 422}  # auth, tenant or validation
+
+    async def test_the_largest_bulk_request_fits_its_routes_cap(
+        self, http: httpx.AsyncClient
+    ) -> None:
+        numbers = ["9" * 64] * BULK_CHUNK  # the longest allowed text, as many as allowed
+        body = {"operation": "delete", "numbers": numbers}
+        response = await http.post(
+            "/api/v1/caller-number-bulk-operations",
+            json=body,
+            headers=f.tenant_admin(await _tenant(http)),
+        )
+        assert response.status_code != 413, response.text
 
     async def test_an_upload_past_its_cap_without_a_token_is_refused_unread(
         self, services: dict[str, ServiceProcess], http: httpx.AsyncClient
