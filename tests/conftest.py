@@ -24,16 +24,6 @@ from tests.processes import APPS, TEST_LIMITS, ServiceProcess, service_env
 os.environ["AUTH_JWT_SECRET"] = "test-secret-for-the-test-session-only-0123456789"
 get_settings.cache_clear()
 
-# Hypothesis profiles, for every layer: few examples by default so CI stays quick;
-# HYPOTHESIS_PROFILE=thorough runs 500 per property (a nightly, or a change to the reader).
-# No deadline: the end-to-end properties cross real services.
-settings.register_profile(
-    "ci", max_examples=25, deadline=None, suppress_health_check=[HealthCheck.too_slow]
-)
-settings.register_profile(
-    "thorough", max_examples=500, deadline=None, suppress_health_check=[HealthCheck.too_slow]
-)
-settings.load_profile(os.environ.get("HYPOTHESIS_PROFILE", "ci"))
 OUTPUT = ROOT / "test-output"
 
 # Hypothesis profiles for every layer: few examples by default so the tests stay fast; more on
