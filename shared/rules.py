@@ -11,6 +11,9 @@ MAX_DESCRIPTION_LENGTH = 255
 
 _DIGITS = re.compile(r"[0-9]+")
 _CONTROL = re.compile(r"[\x00-\x1f\x7f]")
+_SURROGATE = re.compile(r"[\ud800-\udfff]")
+# How people write numbers: "+86 138-0013 8000", "(021) 5000.1234".
+_AS_PEOPLE_WRITE_IT = re.compile(r"\+?[0-9 .()\-]*")
 
 
 class Reason(StrEnum):
@@ -29,6 +32,9 @@ class Reason(StrEnum):
     FEATURE_DISABLED = "feature_disabled"
     TENANT_NOT_FOUND = "tenant_not_found"
     NOT_FOUND = "not_found"
+    # A command on Kafka that cannot be applied at all:
+    MALFORMED_COMMAND = "malformed_command"
+    KEY_MISMATCH = "key_mismatch"
     # Import rows only:
     NUMBER_NOT_TEXT = "number_not_text"
     FORMULA_WITHOUT_RESULT = "formula_without_result"
@@ -51,6 +57,19 @@ NOT_APPLIED = Rejection(
 )
 
 
+def storable(text: str) -> str:
+    """The text unchanged if PostgreSQL and JSON can hold it; ValueError naming why not.
+
+    A NUL character cannot be stored in PostgreSQL text, and a lone UTF-16 surrogate (what
+    the JSON escape "\\ud83d" alone decodes to) is not Unicode at all: neither can be kept,
+    so both are refused where they come in."""
+    if "\x00" in text:
+        raise ValueError("the text holds a NUL character (U+0000), which cannot be stored")
+    if _SURROGATE.search(text):
+        raise ValueError("the text holds a lone UTF-16 surrogate, which is not valid Unicode")
+    return text
+
+
 def check_number(raw: str, *, max_digits: int) -> tuple[str, Rejection | None]:
     """Trim the number and say why it is refused, if it is; never alter it otherwise."""
     number = raw.strip()
@@ -71,6 +90,9 @@ def check_description(description: str) -> Rejection | None:
     # PostgreSQL text cannot hold NUL, and no control character belongs in a description.
     if _CONTROL.search(description):
         return Rejection(Reason.DESCRIPTION_INVALID, "The description holds control characters.")
+    if _SURROGATE.search(description):
+        message = "The description holds a lone UTF-16 surrogate, which is not valid Unicode."
+        return Rejection(Reason.DESCRIPTION_INVALID, message)
     return None
 
 
@@ -87,6 +109,18 @@ def check_numbers(raw_numbers: list[str], *, max_digits: int) -> list[tuple[str,
         seen.add(number)
         checked.append((number, rejection))
     return checked
+
+
+def search_digits(typed: str) -> str:
+    """The digits of a number as typed into a search box; ValueError if it is not one.
+
+    Spaces, dashes, dots, parentheses and a leading + are how people write numbers, so they
+    are dropped; the stored numbers are digits only."""
+    if not _AS_PEOPLE_WRITE_IT.fullmatch(typed.strip()):
+        raise ValueError(
+            "A number search holds digits, spaces, dashes, dots, parentheses and a leading +."
+        )
+    return re.sub(r"[^0-9]", "", typed)
 
 
 def prerequisites_met(*, anonymization_enabled: bool, tenants_may_maintain: bool) -> bool:

@@ -10,7 +10,7 @@ from pydantic import BaseModel, ConfigDict, ValidationError
 
 from services.api_gateway.errors import ApiError
 from shared import logs
-from shared.contracts import Principal, Role
+from shared.contracts import Principal, Role, Text
 from shared.settings import Settings
 
 _ALGORITHM = "HS256"  # pinned: a token naming another algorithm (or none) is refused
@@ -19,12 +19,13 @@ _bearer = HTTPBearer(auto_error=False)
 
 class TokenClaims(BaseModel):
     model_config = ConfigDict(extra="ignore")
-    sub: str
-    tenant_id: str | None = None
+    # Text: a claim PostgreSQL cannot hold (a NUL, a lone surrogate) makes the token invalid.
+    sub: Text
+    tenant_id: Text | None = None
     role: Role
-    org_unit_id: str | None = None
-    accessible_org_unit_ids: list[str] = []
-    permissions: list[str] = []
+    org_unit_id: Text | None = None
+    accessible_org_unit_ids: list[Text] = []
+    permissions: list[Text] = []
 
 
 @dataclass(frozen=True)
