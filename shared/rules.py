@@ -120,7 +120,10 @@ def search_digits(typed: str) -> str:
         raise ValueError(
             "A number search holds digits, spaces, dashes, dots, parentheses and a leading +."
         )
-    return re.sub(r"[^0-9]", "", typed)
+    digits = re.sub(r"[^0-9]", "", typed)
+    if len(digits) > ADD_MAX_DIGITS:
+        raise ValueError(f"A caller number has at most {ADD_MAX_DIGITS} digits.")
+    return digits
 
 
 def prerequisites_met(*, anonymization_enabled: bool, tenants_may_maintain: bool) -> bool:

@@ -74,7 +74,7 @@ typed_numbers = st.builds(
         st.one_of(st.text("0123456789", min_size=1, max_size=4), st.sampled_from(list(" -.()"))),
         max_size=8,
     ),
-)
+).filter(lambda typed: sum(c.isdigit() for c in typed) <= ADD_MAX_DIGITS)
 not_numbers = st.text(min_size=1, max_size=10).filter(
     lambda s: any(c not in "0123456789 -.()+" for c in s.strip()) or "+" in s.strip()[1:]
 )
