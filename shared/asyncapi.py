@@ -37,7 +37,10 @@ CHANNELS = (
         topics.CALLER_NUMBER_COMMANDS,
         "Create, update and delete caller numbers. Upstream systems publish here with the "
         'principal {"sub": "<system name>", "role": "service"} and their own message_id; '
-        "the gateway publishes the same commands.",
+        "the gateway publishes the same commands. The key must be the tenant id. Every command "
+        "whose message_id and tenant_id can be read is answered on caller-numbers.events.v1, "
+        "if only with `rejected`: reason malformed_command (with the validation errors) or "
+        "key_mismatch; such a command also goes to the dead-letter topic.",
         (
             c.CreateCallerNumbers,
             c.UpdateCallerNumber,
@@ -109,7 +112,8 @@ SUMMARIES: dict[type[BaseModel], str] = {
     c.CallerNumberCreated: "A number was added.",
     c.CallerNumberUpdated: "A number's OU or description was changed.",
     c.CallerNumberDeleted: "A number was deleted.",
-    c.CallerNumberRejected: "A number of the command was refused, with a reason code.",
+    c.CallerNumberRejected: "A number of the command was refused, with a reason code; number "
+    '"" and reason malformed_command (errors say why) or key_mismatch: the whole command.',
     c.StartImport: "Read the uploaded file of an import task (stored in PostgreSQL).",
     c.ImportRowsRead: "A batch of well-formed rows of one import, in file order.",
     c.ImportRowsApplied: "The result of each row of one batch.",
@@ -146,8 +150,9 @@ def document() -> dict[str, Any]:
             "description": "Every message is JSON with `message_id` and `schema_version`; all "
             "but dead letters also carry `tenant_id`, the acting `principal` and `occurred_at`. "
             "The key is the tenant id. Within a version a message only gains optional fields, so "
-            "consumers ignore fields they do not know; a breaking change raises `schema_version` "
-            "and moves to a new topic (`.v2`).",
+            "every consumer ignores fields it does not know (the ones it knows are validated as "
+            "documented; schemas leave additionalProperties open for that reason); a breaking "
+            "change raises `schema_version` and moves to a new topic (`.v2`).",
         },
         "defaultContentType": "application/json",
         "servers": {

@@ -5,7 +5,43 @@ from enum import StrEnum
 from typing import Annotated, Literal
 from uuid import UUID, uuid4, uuid5
 
-from pydantic import BaseModel, ConfigDict, Field, TypeAdapter
+from pydantic import (
+    BaseModel,
+    BeforeValidator,
+    ConfigDict,
+    Field,
+    TypeAdapter,
+    ValidationError,
+    ValidatorFunctionWrapHandler,
+    WrapValidator,
+)
+
+from shared.rules import storable
+
+# Tolerant readers: within a topic's major version a consumer ignores fields it does not know
+# (an upstream may add one) and validates the fields it knows as strictly as ever. What we
+# publish is built from these models, so it never carries a field they do not name.
+TOLERANT = ConfigDict(frozen=True, extra="ignore")
+
+
+def _storable_if_text(value: object) -> object:
+    return storable(value) if isinstance(value, str) else value
+
+
+# Text PostgreSQL and JSON can hold: no NUL, no lone UTF-16 surrogate. Checked before the
+# length limits, which cannot read a lone surrogate and would give a vaguer error.
+_STORABLE = BeforeValidator(_storable_if_text)
+Text = Annotated[str, _STORABLE]
+
+
+def _blank_is_unorganized(value: object) -> object:
+    return None if isinstance(value, str) and not value.strip() else value
+
+
+# An OU id; null, omitted, "" and blanks all mean Unorganized, as in the manual.
+OrgUnitId = Annotated[Text | None, BeforeValidator(_blank_is_unorganized)]
+org_unit_adapter: TypeAdapter[str | None] = TypeAdapter(OrgUnitId)
+TenantId = Annotated[str, Field(min_length=1, max_length=64), _STORABLE]
 
 
 class Role(StrEnum):
@@ -19,12 +55,16 @@ class Role(StrEnum):
 class Principal(BaseModel):
     """Who acts: the claims of a user's token, or an upstream system's identity."""
 
-    model_config = ConfigDict(frozen=True, extra="forbid")
-    sub: str
+    model_config = TOLERANT
+    sub: Text
     role: Role
-    org_unit_id: str | None = None
-    accessible_org_unit_ids: tuple[str, ...] = ()
-    permissions: tuple[str, ...] = ()
+    org_unit_id: Text | None = None
+    accessible_org_unit_ids: tuple[Text, ...] = ()
+    permissions: tuple[Text, ...] = ()
+
+
+# Signs the answer to a command whose own principal cannot be read.
+REGISTRY = Principal(sub="number-registry", role=Role.SERVICE)
 
 
 def _now() -> datetime:
@@ -32,18 +72,20 @@ def _now() -> datetime:
 
 
 class Message(BaseModel):
-    model_config = ConfigDict(frozen=True, extra="forbid")
+    model_config = TOLERANT
     message_id: UUID = Field(default_factory=uuid4)
     schema_version: Literal[1] = 1
-    tenant_id: str = Field(min_length=1, max_length=64)
+    tenant_id: TenantId
     principal: Principal
     occurred_at: datetime = Field(default_factory=_now)
 
 
 # ---- commands: caller-numbers.commands.v1 ----
 
-# A number as sent, checked by the rules later; text PostgreSQL could not store is malformed.
-NumberText = Annotated[str, Field(max_length=64, pattern=r"^[^\x00]*$")]
+# A number as sent, checked one by one by the rules later (empty, not digits, too long...).
+# Text PostgreSQL could not store, or over 64 characters (no number a person types), makes
+# the whole command malformed.
+NumberText = Annotated[str, Field(max_length=64), _STORABLE]
 
 
 class CreateCallerNumbers(Message):
@@ -51,7 +93,8 @@ class CreateCallerNumbers(Message):
 
     type: Literal["create"] = "create"
     numbers: list[NumberText] = Field(min_length=1, max_length=100)
-    org_unit_id: str | None = None
+    org_unit_id: OrgUnitId = None
+    # Checked by the rules (description_too_long, description_invalid), not refused as malformed.
     description: str = ""
 
 
@@ -60,7 +103,8 @@ class UpdateCallerNumber(Message):
 
     type: Literal["update"] = "update"
     number: NumberText
-    org_unit_id: str | None = None
+    org_unit_id: OrgUnitId = None
+    # Checked by the rules (description_too_long, description_invalid), not refused as malformed.
     description: str = ""
 
 
@@ -104,6 +148,23 @@ CallerNumberCommand = Annotated[
 command_adapter: TypeAdapter[CallerNumberCommand] = TypeAdapter(CallerNumberCommand)
 
 
+def _none_if_invalid(value: object, handler: ValidatorFunctionWrapHandler) -> object:
+    try:
+        return handler(value)
+    except ValidationError:
+        return None
+
+
+class CommandHeader(BaseModel):
+    """The least a command needs to be answered, read when the rest of it is malformed."""
+
+    model_config = TOLERANT
+    message_id: UUID
+    tenant_id: TenantId
+    # None when missing or malformed: the answer is then signed by the registry itself.
+    principal: Annotated[Principal | None, WrapValidator(_none_if_invalid)] = None
+
+
 # ---- outcomes, as stored per command and answered over HTTP ----
 
 
@@ -115,22 +176,32 @@ class OutcomeStatus(StrEnum):
 
 
 class CallerNumberView(BaseModel):
-    model_config = ConfigDict(frozen=True)
+    model_config = TOLERANT
     id: UUID
     number: str
     org_unit_id: str | None
     description: str
 
 
-class NumberOutcome(BaseModel):
-    """What one command did to one number."""
+class FieldError(BaseModel):
+    """One reason a command is malformed: where in it (`loc`) and what is wrong."""
 
-    model_config = ConfigDict(frozen=True)
+    model_config = TOLERANT
+    loc: list[str | int]
+    message: str
+    type: str
+
+
+class NumberOutcome(BaseModel):
+    """What one command did to one number; a malformed command has one outcome, number ""."""
+
+    model_config = TOLERANT
     number: str
     status: OutcomeStatus
     caller_number: CallerNumberView | None = None
     reason: str | None = None
     message: str | None = None
+    errors: list[FieldError] = []
 
 
 # ---- events: caller-numbers.events.v1 ----
@@ -157,9 +228,12 @@ class CallerNumberDeleted(CallerNumberEvent):
 
 class CallerNumberRejected(CallerNumberEvent):
     type: Literal["rejected"] = "rejected"
+    # "" when the whole command is refused as malformed_command or key_mismatch.
     number: str
     reason: str
     message: str
+    # What is wrong with a malformed command (reason malformed_command); else empty.
+    errors: list[FieldError] = []
 
 
 CallerNumberEventUnion = Annotated[
@@ -170,14 +244,14 @@ event_adapter: TypeAdapter[CallerNumberEventUnion] = TypeAdapter(CallerNumberEve
 
 
 def outcome_event(
-    command: Message, index: int, outcome: NumberOutcome, processed_at: datetime
+    command: Message | CommandHeader, index: int, outcome: NumberOutcome, processed_at: datetime
 ) -> CallerNumberEventUnion:
     """The event for one outcome; derived from stored facts, so a re-published event is the same."""
     common = {
         "message_id": uuid5(command.message_id, str(index)),
         "occurred_at": processed_at,
         "tenant_id": command.tenant_id,
-        "principal": command.principal,
+        "principal": command.principal or REGISTRY,
         "command_id": command.message_id,
     }
     if outcome.status is OutcomeStatus.REJECTED:
@@ -186,6 +260,7 @@ def outcome_event(
             number=outcome.number,
             reason=outcome.reason or "rejected",
             message=outcome.message or "",
+            errors=outcome.errors,
         )
     assert outcome.caller_number is not None
     if outcome.status is OutcomeStatus.CREATED:
@@ -208,7 +283,7 @@ class StartImport(Message):
 class ImportRowRead(BaseModel):
     """One data row of an import file whose number has the right format (the per-row event)."""
 
-    model_config = ConfigDict(frozen=True, extra="forbid")
+    model_config = TOLERANT
     row_number: int
     number: str
     as_written: str
@@ -219,15 +294,15 @@ class ImportRowsRead(Message):
 
     type: Literal["import_rows_read"] = "import_rows_read"
     task_id: UUID
-    org_unit_id: str | None
-    description: str
+    org_unit_id: OrgUnitId
+    description: Text
     rows: list[ImportRowRead]
 
 
 class ImportRowResult(BaseModel):
     """What became of one data row (the per-row result event)."""
 
-    model_config = ConfigDict(frozen=True, extra="forbid")
+    model_config = TOLERANT
     row_number: int
     as_written: str
     succeeded: bool
@@ -245,7 +320,7 @@ class ImportRowsApplied(Message):
 
 
 class ImportCounters(BaseModel):
-    model_config = ConfigDict(frozen=True)
+    model_config = TOLERANT
     rows_total: int | None
     rows_read: int
     succeeded: int
@@ -295,7 +370,7 @@ import_event_adapter: TypeAdapter[ImportEventUnion] = TypeAdapter(ImportEventUni
 class DeadLetter(BaseModel):
     """A message that could not be processed, kept with its error and where it came from."""
 
-    model_config = ConfigDict(frozen=True, extra="forbid")
+    model_config = TOLERANT
     message_id: UUID = Field(default_factory=uuid4)
     schema_version: Literal[1] = 1
     source_topic: str

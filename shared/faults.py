@@ -23,7 +23,7 @@ def crash_point(name: str) -> None:
         os.kill(os.getpid(), signal.SIGKILL)
 
 
-# FAIL_POINTS="registry.command:tenant-x": the handler raises for that key every time, like a
+# FAIL_POINTS="registry.command:<message id>": the handler raises for it every time, like a
 # bug that only some messages meet (the dead-letter path's test).
 _FAILS = {
     tuple(item.strip().split(":", 1))

@@ -15,6 +15,9 @@ _DIGITS = re.compile(r"[0-9]+")
 # another order than it is stored (U+202E "RIGHT-TO-LEFT OVERRIDE" turns "gpj.exe" around).
 BIDI_CONTROLS = "\u061c\u200e\u200f\u202a-\u202e\u2066-\u2069"
 _CONTROL = re.compile(f"[\\x00-\\x1f\\x7f-\\x9f{BIDI_CONTROLS}]")
+_SURROGATE = re.compile(r"[\ud800-\udfff]")
+# How people write numbers: "+86 138-0013 8000", "(021) 5000.1234".
+_AS_PEOPLE_WRITE_IT = re.compile(r"\+?[0-9 .()\-]*")
 
 
 class Reason(StrEnum):
@@ -33,6 +36,9 @@ class Reason(StrEnum):
     FEATURE_DISABLED = "feature_disabled"
     TENANT_NOT_FOUND = "tenant_not_found"
     NOT_FOUND = "not_found"
+    # A command on Kafka that cannot be applied at all:
+    MALFORMED_COMMAND = "malformed_command"
+    KEY_MISMATCH = "key_mismatch"
     # Import rows only:
     NUMBER_NOT_TEXT = "number_not_text"
     FORMULA_WITHOUT_RESULT = "formula_without_result"
@@ -53,6 +59,19 @@ NOT_APPLIED = Rejection(
     "Not applied: this row could not be written. Import it again; if it fails again, "
     "contact support with the task id.",
 )
+
+
+def storable(text: str) -> str:
+    """The text unchanged if PostgreSQL and JSON can hold it; ValueError naming why not.
+
+    A NUL character cannot be stored in PostgreSQL text, and a lone UTF-16 surrogate (what
+    the JSON escape "\\ud83d" alone decodes to) is not Unicode at all: neither can be kept,
+    so both are refused where they come in."""
+    if "\x00" in text:
+        raise ValueError("the text holds a NUL character (U+0000), which cannot be stored")
+    if _SURROGATE.search(text):
+        raise ValueError("the text holds a lone UTF-16 surrogate, which is not valid Unicode")
+    return text
 
 
 def check_number(raw: str, *, max_digits: int) -> tuple[str, Rejection | None]:
@@ -78,6 +97,9 @@ def check_description(description: str) -> Rejection | None:
             f"U+{ord(found.group()):04X} at position {found.start() + 1}."
         )
         return Rejection(Reason.DESCRIPTION_INVALID, message)
+    if _SURROGATE.search(description):
+        message = "The description holds a lone UTF-16 surrogate, which is not valid Unicode."
+        return Rejection(Reason.DESCRIPTION_INVALID, message)
     return None
 
 
@@ -94,6 +116,21 @@ def check_numbers(raw_numbers: list[str], *, max_digits: int) -> list[tuple[str,
         seen.add(number)
         checked.append((number, rejection))
     return checked
+
+
+def search_digits(typed: str) -> str:
+    """The digits of a number as typed into a search box; ValueError if it is not one.
+
+    Spaces, dashes, dots, parentheses and a leading + are how people write numbers, so they
+    are dropped; the stored numbers are digits only."""
+    if not _AS_PEOPLE_WRITE_IT.fullmatch(typed.strip()):
+        raise ValueError(
+            "A number search holds digits, spaces, dashes, dots, parentheses and a leading +."
+        )
+    digits = re.sub(r"[^0-9]", "", typed)
+    if len(digits) > ADD_MAX_DIGITS:
+        raise ValueError(f"A caller number has at most {ADD_MAX_DIGITS} digits.")
+    return digits
 
 
 def prerequisites_met(*, anonymization_enabled: bool, tenants_may_maintain: bool) -> bool:

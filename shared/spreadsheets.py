@@ -104,6 +104,8 @@ class XlsxReportWriter:
         self._sheet = self._workbook.add_worksheet("Report")
         for column, width in enumerate(REPORT_COLUMN_WIDTHS):
             self._sheet.set_column(column, column, width)
+        # quotePrefix: Excel keeps such a cell text even when the user edits it later.
+        self._quoted = self._workbook.add_format({"quote_prefix": True})
         bold = self._workbook.add_format({"bold": True})
         self._sheet.write_row(0, 0, REPORT_HEADER, bold)
         self._sheet.freeze_panes(1, 0)
@@ -111,22 +113,23 @@ class XlsxReportWriter:
 
     def write(self, rows: Sequence[ReportRow]) -> None:
         sheet, row = self._sheet, self._next_row
-        for row_number, caller_number, result, reason in map(_xlsx_cells, rows):
+        for row_number, caller_number, succeeded, reason in rows:
             sheet.write_number(row, 0, row_number)
-            sheet.write_string(row, 1, caller_number)
-            sheet.write_string(row, 2, result)
+            self._write_text(row, 1, caller_number)
+            sheet.write_string(row, 2, _result(succeeded))
             if reason:
-                sheet.write_string(row, 3, reason)
+                self._write_text(row, 3, reason)
             row += 1
         self._next_row = row
 
+    def _write_text(self, row: int, column: int, text: str) -> None:
+        if looks_like_formula(text):
+            self._sheet.write_string(row, column, _clean(text), self._quoted)
+        else:
+            self._sheet.write_string(row, column, _clean(text))
+
     def close(self) -> None:
         self._workbook.close()
-
-
-def _xlsx_cells(row: ReportRow) -> tuple[int, str, str, str]:
-    row_number, caller_number, succeeded, reason = row
-    return row_number, _clean(caller_number), _result(succeeded), _clean(reason)
 
 
 def csv_report_chunk(rows: Sequence[ReportRow], *, header: bool) -> bytes:
@@ -145,13 +148,15 @@ def _csv_cells(row: ReportRow) -> tuple[int, str, str, str]:
     return row_number, formula_safe(caller_number), _result(succeeded), formula_safe(reason)
 
 
+def looks_like_formula(text: str) -> bool:
+    """Whether a spreadsheet app could take the text for a formula once a user edits it."""
+    # TAB and CR become spaces in a report; a formula behind them still counts.
+    return _clean(text).lstrip(" ").startswith(_FORMULA_STARTS) or text.startswith(("\t", "\r"))
+
+
 def formula_safe(text: str) -> str:
     """The value as a CSV cell that no spreadsheet app runs as a formula."""
-    cleaned = _clean(text)
-    # TAB and CR have become spaces; a formula behind them still counts.
-    if cleaned.lstrip(" ").startswith(_FORMULA_STARTS) or text.startswith(("\t", "\r")):
-        return "'" + cleaned
-    return cleaned
+    return "'" + _clean(text) if looks_like_formula(text) else _clean(text)
 
 
 def _clean(text: str) -> str:

@@ -21,7 +21,7 @@ from pydantic import (
 
 from services.api_gateway.errors import ApiError
 from shared import logs
-from shared.contracts import Principal, Role
+from shared.contracts import Principal, Role, Text
 from shared.settings import Settings
 
 _ALGORITHM = "HS256"  # pinned: a token naming another algorithm (or none) is refused
@@ -33,12 +33,13 @@ class TokenClaims(BaseModel):
     model_config = ConfigDict(extra="ignore")
     # A NumericDate (RFC 7519): a number, not a string that PyJWT would turn into one.
     exp: StrictInt | StrictFloat
-    sub: str = Field(max_length=255)
-    tenant_id: str | None = None
+    # Text: a claim PostgreSQL cannot hold (a NUL, a lone surrogate) makes the token invalid.
+    sub: Text = Field(max_length=255)
+    tenant_id: Text | None = None
     role: Role
-    org_unit_id: str | None = None
-    accessible_org_unit_ids: list[str] = []
-    permissions: list[str] = []
+    org_unit_id: Text | None = None
+    accessible_org_unit_ids: list[Text] = []
+    permissions: list[Text] = []
 
     @field_validator("sub")
     @classmethod

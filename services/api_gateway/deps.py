@@ -14,7 +14,7 @@ from services.api_gateway.schemas import CommandStatus
 from services.api_gateway.waiter import CommandWaiter
 from shared.access import TenantPolicy
 from shared.contracts import CallerNumberCommand, NumberOutcome
-from shared.db import tenants
+from shared.db import commands, tenants
 from shared.db.pool import tenant_transaction
 from shared.settings import Settings
 
@@ -76,10 +76,26 @@ async def submit(
     waiter: Waiter,
     wait: float,
 ) -> CommandStatus:
-    """Publish the command; answer 202 with where to poll, or its outcome if it comes in time."""
-    await bus.caller_number_commands.publish(
-        command.model_dump_json().encode(), key=command.tenant_id.encode()
-    )
+    """Publish the command; answer 202 with where to poll, or its outcome if it comes in time.
+
+    It is recorded as pending before it is published, so its Location never answers 404."""
+    tenant_id, command_id = command.tenant_id, command.message_id
+    async with tenant_transaction(pool, tenant_id) as conn:
+        await commands.record_pending(
+            conn,
+            tenant_id=tenant_id,
+            command_id=command_id,
+            command_type=command.type,
+            principal_sub=command.principal.sub,
+        )
+    try:
+        await bus.caller_number_commands.publish(
+            command.model_dump_json().encode(), key=tenant_id.encode()
+        )
+    except BaseException:  # not sent after all (Kafka down, client gone): not pending either
+        async with tenant_transaction(pool, tenant_id) as conn:
+            await commands.forget_pending(conn, tenant_id=tenant_id, command_id=command_id)
+        raise
     response.headers["Location"] = f"/api/v1/commands/{command.message_id}"
     outcome = None
     if wait > 0:

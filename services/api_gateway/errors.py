@@ -6,7 +6,9 @@ from typing import Any
 from aiokafka.errors import KafkaError
 from fastapi import FastAPI, Request
 from fastapi.exceptions import RequestValidationError
+from fastapi.openapi.utils import get_openapi
 from fastapi.responses import JSONResponse
+from pydantic import BaseModel
 from starlette.exceptions import HTTPException
 
 from shared.kafka import TRANSIENT_ERRORS
@@ -67,7 +69,43 @@ _CODE_OF_STATUS = {
 }
 
 
+class ErrorDetail(BaseModel):
+    code: str
+    message: str
+    details: Any = None
+
+
+class ErrorBody(BaseModel):
+    """Every error of the API has this one shape."""
+
+    error: ErrorDetail
+
+
+def _error_response(description: str) -> dict[str, Any]:
+    schema = {"$ref": "#/components/schemas/ErrorBody"}
+    return {"description": description, "content": {"application/json": {"schema": schema}}}
+
+
+def _document_errors(app: FastAPI) -> dict[str, Any]:
+    """The OpenAPI document, saying what every operation may answer besides success: a client
+    error (4XX: bad token, refused, not found, not valid...) or 503, all in the one error shape."""
+    if app.openapi_schema is None:
+        document = get_openapi(title=app.title, version=app.version, routes=app.routes)
+        definitions = ErrorBody.model_json_schema(ref_template="#/components/schemas/{model}")
+        schemas = document.setdefault("components", {}).setdefault("schemas", {})
+        schemas.update(definitions.pop("$defs"), ErrorBody=definitions)
+        for operation in (op for path in document["paths"].values() for op in path.values()):
+            responses = operation.setdefault("responses", {})
+            responses["422"] = _error_response("The request is not valid.")
+            responses.setdefault("4XX", _error_response("Refused: see error.code."))
+            responses.setdefault("503", _error_response("A backing service is unavailable."))
+        app.openapi_schema = document
+    return app.openapi_schema
+
+
 def install(app: FastAPI) -> None:
+    app.openapi = lambda: _document_errors(app)  # type: ignore[method-assign]  # FastAPI's hook
+
     @app.exception_handler(ApiError)
     async def on_api_error(_: Request, error: ApiError) -> JSONResponse:
         return error_response(error.status, error.code, error.message, error.details, error.headers)

@@ -6,23 +6,32 @@ from uuid import UUID
 
 from pydantic import BaseModel, ConfigDict, Field, model_validator
 
-from shared.contracts import BULK_CHUNK, ImportCounters, NumberOutcome, NumberText
+from shared.contracts import (
+    BULK_CHUNK,
+    ImportCounters,
+    NumberOutcome,
+    NumberText,
+    OrgUnitId,
+    Text,
+)
 from shared.rules import MAX_NUMBERS_PER_REQUEST
 
 
 class _Body(BaseModel):
+    """A request body: strict on its fields; strings are `Text` (no NUL, no lone surrogate)."""
+
     model_config = ConfigDict(extra="forbid")
 
 
 class TenantIn(_Body):
     id: str = Field(min_length=1, max_length=64, pattern=r"^[A-Za-z0-9_.-]+$")
-    name: str = Field(min_length=1, max_length=200)
+    name: Text = Field(min_length=1, max_length=200)
     calling_number_anonymization: bool = False
     data_isolation_enforced: bool = False
 
 
 class TenantPatch(_Body):
-    name: str | None = Field(default=None, min_length=1, max_length=200)
+    name: Text | None = Field(default=None, min_length=1, max_length=200)
     calling_number_anonymization: bool | None = None
     data_isolation_enforced: bool | None = None
 
@@ -47,9 +56,9 @@ class SystemParameterOut(BaseModel):
 
 
 class OrgUnitIn(_Body):
-    id: str = Field(min_length=1, max_length=64)
-    name: str = Field(min_length=1, max_length=200)
-    parent_id: str | None = None
+    id: Text = Field(min_length=1, max_length=64)
+    name: Text = Field(min_length=1, max_length=200)
+    parent_id: OrgUnitId = None
 
 
 class OrgUnitOut(BaseModel):
@@ -66,15 +75,18 @@ class ChoosableOrgUnits(BaseModel):
 
 
 class AddCallerNumbersIn(_Body):
-    numbers: list[str] = Field(min_length=1, max_length=MAX_NUMBERS_PER_REQUEST)
-    org_unit_id: str | None = None
+    """Each number is checked on its own (its outcome says why it was refused); a string of
+    over 64 characters, a NUL or a lone surrogate is no number anyone typed: 422 for all."""
+
+    numbers: list[NumberText] = Field(min_length=1, max_length=MAX_NUMBERS_PER_REQUEST)
+    org_unit_id: OrgUnitId = None  # null, omitted or "": Unorganized
     description: str = ""  # its rules (shared.rules.check_description) give the error codes
 
 
 class CallerNumberPatch(_Body):
-    """Fields left out keep their value; `org_unit_id: null` moves the number to Unorganized."""
+    """Fields left out keep their value; `org_unit_id` null or "" moves it to Unorganized."""
 
-    org_unit_id: str | None = None
+    org_unit_id: OrgUnitId = None
     description: str | None = None
 
 

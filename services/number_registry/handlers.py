@@ -5,10 +5,11 @@ import asyncio
 import asyncpg
 from faststream import Context
 from faststream.kafka import KafkaRouter
+from faststream.kafka.annotations import KafkaMessage
 
 from services.number_registry import imports, registry
 from shared import topics
-from shared.contracts import CallerNumberCommand, ImportRowsApplied, ImportRowsRead, outcome_event
+from shared.contracts import ImportRowsApplied, ImportRowsRead, outcome_event
 from shared.db.pool import tenant_transaction
 from shared.faults import crash_point, fail_point
 from shared.kafka import BULK_FETCH_BYTES, INTERACTIVE_FETCH_WAIT_MS, at_least_once
@@ -23,28 +24,37 @@ def create_router(settings: Settings) -> KafkaRouter:
 
     # NACK_ON_ERROR: the offset is committed only after the transaction and the events; a crash
     # in between redelivers the command, and `registry.apply` answers it with the stored outcome.
+    # The body is read here, not by FastStream, so that a command which cannot be applied is
+    # still answered (`rejected`) before it goes to the dead-letter topic.
     @router.subscriber(
         topics.CALLER_NUMBER_COMMANDS,
         **at_least_once("number-registry", settings, fetch_max_wait_ms=INTERACTIVE_FETCH_WAIT_MS),
     )
-    async def on_command(command: CallerNumberCommand, pool: asyncpg.Pool = Context()) -> None:
-        fail_point("registry.command", command.tenant_id)
-        async with tenant_transaction(pool, command.tenant_id) as conn:
+    async def on_command(
+        message: KafkaMessage,
+        key: bytes | None = Context("message.raw_message.key"),
+        pool: asyncpg.Pool = Context(),
+    ) -> None:
+        command = registry.read(message.body, key=key)
+        header = command.header if isinstance(command, registry.Unappliable) else command
+        fail_point("registry.command", str(header.message_id))
+        async with tenant_transaction(pool, header.tenant_id) as conn:
             applied = await registry.apply(conn, command)
         crash_point("registry.after_commit")
-        key = command.tenant_id.encode()
         await asyncio.gather(
             *(
                 events.publish(
-                    outcome_event(command, index, outcome, applied.processed_at)
+                    outcome_event(header, index, outcome, applied.processed_at)
                     .model_dump_json()
                     .encode(),
-                    key=key,
+                    key=header.tenant_id.encode(),
                 )
                 for index, outcome in enumerate(applied.outcomes)
             )
         )
         crash_point("registry.after_publish")
+        if isinstance(command, registry.Unappliable):
+            raise command.error  # answered; the dead-letter topic keeps the message too
 
     @router.subscriber(
         topics.IMPORT_ROWS,

@@ -1,21 +1,27 @@
 """Applies one caller-number command inside the caller's transaction, exactly once."""
 
+import json
+from dataclasses import dataclass
 from datetime import datetime
 from typing import NamedTuple
 
 import asyncpg
+from pydantic import ValidationError
 
 from shared.access import Operation, TenantPolicy, write_refusal
 from shared.contracts import (
     CallerNumberCommand,
     CallerNumberView,
+    CommandHeader,
     CreateCallerNumbers,
     DeleteCallerNumber,
     DeleteCallerNumbers,
+    FieldError,
     MoveCallerNumbers,
     NumberOutcome,
     OutcomeStatus,
     UpdateCallerNumber,
+    command_adapter,
 )
 from shared.db import Connection, caller_numbers, commands, tenants
 from shared.rules import ADD_MAX_DIGITS, Reason, Rejection, check_description, check_numbers
@@ -26,28 +32,85 @@ class Applied(NamedTuple):
     processed_at: datetime
 
 
-async def apply(conn: Connection, command: CallerNumberCommand) -> Applied:
+class MalformedCommand(ValueError):
+    """A command that cannot be applied; it is answered, then dead-lettered with this error."""
+
+
+@dataclass(frozen=True)
+class Unappliable:
+    """A command read far enough to answer (its id and tenant), but not to apply."""
+
+    header: CommandHeader
+    outcome: NumberOutcome
+    error: Exception  # what the dead letter says
+
+    @property
+    def tenant_id(self) -> str:
+        return self.header.tenant_id
+
+
+def read(body: bytes, *, key: bytes | None) -> CallerNumberCommand | Unappliable:
+    """The command in a Kafka message; raises ValidationError if not even its id is readable.
+
+    The key must be the tenant id: it is what keeps one tenant's commands in order."""
+    try:
+        command = command_adapter.validate_json(body)
+    except ValidationError as error:
+        try:  # the lenient standard reader: it keeps a lone surrogate that pydantic refuses
+            header = CommandHeader.model_validate(json.loads(body))
+        except (ValueError, ValidationError):
+            raise error from None
+        errors = [
+            FieldError(loc=list(e["loc"]), message=_storable(e["msg"]), type=e["type"])
+            for e in error.errors(include_url=False, include_context=False, include_input=False)
+        ]
+        message = f"The command cannot be applied: {len(errors)} field(s) are not valid."
+        return Unappliable(header, _rejected("", MALFORMED, message, errors), error)
+    if key != command.tenant_id.encode():
+        header = CommandHeader(
+            message_id=command.message_id,
+            tenant_id=command.tenant_id,
+            principal=command.principal,
+        )
+        message = (
+            f"The message key must be the tenant id {command.tenant_id!r}, which keeps a "
+            "tenant's commands in order; send it again with that key and a new message_id."
+        )
+        return Unappliable(header, _rejected("", KEY_MISMATCH, message), MalformedCommand(message))
+    return command
+
+
+def _storable(message: str) -> str:
+    # An error message may quote a value sent (an unknown `type`); PostgreSQL holds no NUL.
+    return message.replace("\x00", "\\u0000")
+
+
+async def apply(conn: Connection, command: CallerNumberCommand | Unappliable) -> Applied:
     """The command's outcome; a command seen before answers with its stored outcome, unchanged."""
+    header = command.header if isinstance(command, Unappliable) else command
     processed_at = await commands.claim(
         conn,
-        tenant_id=command.tenant_id,
-        command_id=command.message_id,
-        command_type=command.type,
-        principal_sub=command.principal.sub,
+        tenant_id=header.tenant_id,
+        command_id=header.message_id,
+        command_type="unappliable" if isinstance(command, Unappliable) else command.type,
+        principal_sub=header.principal.sub if header.principal else "",
     )
     if processed_at is None:
         stored = await commands.get_outcome(
-            conn, tenant_id=command.tenant_id, command_id=command.message_id
+            conn, tenant_id=header.tenant_id, command_id=header.message_id
         )
         assert stored is not None  # claimed before, so stored
         outcomes = [NumberOutcome.model_validate(outcome) for outcome in stored.results]
         return Applied(outcomes, stored.processed_at)
-    policy = await tenants.load_policy(conn, tenant_id=command.tenant_id)
-    outcomes = await _decide_and_write(conn, command, policy)
+    if isinstance(command, Unappliable):
+        outcomes = [command.outcome]
+    else:
+        policy = await tenants.load_policy(conn, tenant_id=command.tenant_id)
+        outcomes = await _decide_and_write(conn, command, policy)
     await commands.save_outcome(
         conn,
-        tenant_id=command.tenant_id,
-        command_id=command.message_id,
+        tenant_id=header.tenant_id,
+        command_id=header.message_id,
         outcome=[outcome.model_dump(mode="json") for outcome in outcomes],
     )
     return Applied(outcomes, processed_at)
@@ -62,7 +125,7 @@ async def _decide_and_write(
                 command.principal, Operation.ADD, policy, target_org_units=(command.org_unit_id,)
             ) or check_description(command.description)
             if refusal:
-                return [_rejected(number, refusal) for number in command.numbers]
+                return [_refused(number.strip(), refusal) for number in command.numbers]
             return await _create(conn, command)
         case UpdateCallerNumber():
             refusal = write_refusal(
@@ -95,11 +158,11 @@ async def _create(conn: Connection, command: CreateCallerNumbers) -> list[Number
     outcomes = []
     for number, rejection in checked:
         if rejection is not None:
-            outcomes.append(_rejected(number, rejection))
+            outcomes.append(_refused(number, rejection))
         elif number in inserted:
             outcomes.append(_done(OutcomeStatus.CREATED, inserted[number]))
         else:
-            outcomes.append(_rejected(number, DUPLICATE))
+            outcomes.append(_refused(number, DUPLICATE))
     return outcomes
 
 
@@ -110,10 +173,10 @@ async def _update(
     refusal: Rejection | None,
 ) -> NumberOutcome:
     if refusal is not None:
-        return _rejected(command.number, refusal)
+        return _refused(command.number, refusal)
     row = await _find_in_scope(conn, command, policy)
     if row is None:
-        return _rejected(command.number, NOT_FOUND)
+        return _refused(command.number, NOT_FOUND)
     updated = await caller_numbers.update_number(
         conn,
         caller_number_id=row["id"],
@@ -130,10 +193,10 @@ async def _delete(
     refusal: Rejection | None,
 ) -> NumberOutcome:
     if refusal is not None:
-        return _rejected(command.number, refusal)
+        return _refused(command.number, refusal)
     row = await _find_in_scope(conn, command, policy)
     if row is None:
-        return _rejected(command.number, NOT_FOUND)
+        return _refused(command.number, NOT_FOUND)
     await caller_numbers.delete_number(conn, caller_number_id=row["id"])
     return _done(OutcomeStatus.DELETED, row)
 
@@ -146,7 +209,7 @@ async def _bulk(
 ) -> list[NumberOutcome]:
     """One statement for the whole chunk; each number then gets its own outcome."""
     if refusal is not None or policy is None:
-        return [_rejected(n, refusal or NOT_FOUND) for n in command.numbers]
+        return [_refused(n, refusal or NOT_FOUND) for n in command.numbers]
     checked = check_numbers(command.numbers, max_digits=ADD_MAX_DIGITS)
     valid = [number for number, rejection in checked if rejection is None]
     scope = policy.scope_of(command.principal)
@@ -166,11 +229,11 @@ async def _bulk(
         )
     done = {row["number"]: row for row in rows}
     return [
-        _rejected(number, rejection)
+        _refused(number, rejection)
         if rejection is not None
         else _done(status, done[number])
         if number in done
-        else _rejected(number, NOT_FOUND)
+        else _refused(number, NOT_FOUND)
         for number, rejection in checked
     ]
 
@@ -195,12 +258,22 @@ DUPLICATE = Rejection(Reason.DUPLICATE, "The number is already registered for th
 NOT_FOUND = Rejection(Reason.NOT_FOUND, "No such caller number.")
 
 
-def _rejected(number: str, rejection: Rejection) -> NumberOutcome:
+MALFORMED, KEY_MISMATCH = Reason.MALFORMED_COMMAND, Reason.KEY_MISMATCH
+
+
+def _refused(number: str, rejection: Rejection) -> NumberOutcome:
+    return _rejected(number, rejection.reason, rejection.message)
+
+
+def _rejected(
+    number: str, reason: Reason, message: str, errors: list[FieldError] | None = None
+) -> NumberOutcome:
     return NumberOutcome(
         number=number,
         status=OutcomeStatus.REJECTED,
-        reason=rejection.reason,
-        message=rejection.message,
+        reason=reason,
+        message=message,
+        errors=errors or [],
     )
 
 

@@ -1,4 +1,5 @@
-"""Processed commands and their outcomes: what makes a redelivered command a no-op."""
+"""Commands and their outcomes: pending once sent, then processed, which makes a redelivered
+command a no-op."""
 
 from datetime import datetime
 from typing import Any, NamedTuple
@@ -12,6 +13,25 @@ class StoredOutcome(NamedTuple):
     processed_at: datetime
 
 
+class KnownCommand(NamedTuple):
+    principal_sub: str
+    outcome: StoredOutcome | None  # None while pending
+
+
+async def record_pending(
+    conn: Connection, *, tenant_id: str, command_id: UUID, command_type: str, principal_sub: str
+) -> None:
+    """Known from now on as pending: recorded before the command is published."""
+    await conn.execute(
+        queries.INSERT_PENDING_COMMAND, tenant_id, command_id, command_type, principal_sub
+    )
+
+
+async def forget_pending(conn: Connection, *, tenant_id: str, command_id: UUID) -> None:
+    """The command could not be published after all: it was never sent."""
+    await conn.execute(queries.DELETE_PENDING_COMMAND, tenant_id, command_id)
+
+
 async def claim(
     conn: Connection,
     *,
@@ -20,7 +40,7 @@ async def claim(
     command_type: str,
     principal_sub: str,
 ) -> datetime | None:
-    """When it is processed, if this command is new; None if it was processed before."""
+    """When it is processed, if this command is new or pending; None if processed before."""
     processed_at: datetime | None = await conn.fetchval(
         queries.CLAIM_COMMAND, tenant_id, command_id, command_type, principal_sub
     )
@@ -34,8 +54,20 @@ async def save_outcome(
     await conn.execute(queries.NOTIFY_COMMAND_PROCESSED, f"{tenant_id}/{command_id}")
 
 
+async def lookup(conn: Connection, *, tenant_id: str, command_id: UUID) -> KnownCommand | None:
+    """The command, pending or processed; None if this tenant never sent it."""
+    row = await conn.fetchrow(queries.SELECT_COMMAND, tenant_id, command_id)
+    if row is None:
+        return None
+    outcome = None
+    if row["outcome"] is not None:
+        outcome = StoredOutcome(list(row["outcome"]), row["processed_at"])
+    return KnownCommand(row["principal_sub"], outcome)
+
+
 async def get_outcome(
     conn: Connection, *, tenant_id: str, command_id: UUID
 ) -> StoredOutcome | None:
-    row = await conn.fetchrow(queries.SELECT_COMMAND_OUTCOME, tenant_id, command_id)
-    return None if row is None else StoredOutcome(list(row["outcome"]), row["processed_at"])
+    """The outcome; None while the command is pending or unknown."""
+    known = await lookup(conn, tenant_id=tenant_id, command_id=command_id)
+    return None if known is None else known.outcome

@@ -90,6 +90,7 @@ class ImportTask:
     finished_at: datetime | None
     lease_until: datetime | None
     read_attempts: int  # claims since reading last moved on: crashes at the same checkpoint
+    upload_sha256: str | None  # what an Idempotency-Key was sent with (None: still uploading)
     progress_at: datetime
     results_deleted_at: datetime | None
 
@@ -162,9 +163,10 @@ async def create_task(
 
 
 async def task_by_idempotency_key(
-    conn: Connection, *, tenant_id: str, key: str
+    conn: Connection, *, tenant_id: str, sub: str, key: str
 ) -> ImportTask | None:
-    return _task(await conn.fetchrow(queries.SELECT_IMPORT_TASK_BY_KEY, tenant_id, key))
+    """The task this caller (tenant and token `sub`) created with this Idempotency-Key."""
+    return _task(await conn.fetchrow(queries.SELECT_IMPORT_TASK_BY_KEY, tenant_id, sub, key))
 
 
 async def add_file_chunk(conn: Connection, *, task_id: UUID, seq: int, data: bytes) -> None:
@@ -179,10 +181,17 @@ async def finish_upload(
     org_unit_id: str | None,
     description: str,
     file_size: int,
+    upload_sha256: str,
 ) -> ImportTask:
     task = _task(
         await conn.fetchrow(
-            queries.FINISH_IMPORT_UPLOAD, task_id, file_name, org_unit_id, description, file_size
+            queries.FINISH_IMPORT_UPLOAD,
+            task_id,
+            file_name,
+            org_unit_id,
+            description,
+            file_size,
+            upload_sha256,
         )
     )
     assert task is not None

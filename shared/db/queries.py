@@ -153,10 +153,23 @@ LIMIT $4 OFFSET $5
 
 # ---- processed commands ----
 
+# Pending: sent by the gateway, not processed yet (outcome NULL).
+INSERT_PENDING_COMMAND = """
+INSERT INTO processed_command (tenant_id, command_id, command_type, principal_sub, outcome)
+VALUES ($1, $2, $3, $4, NULL)
+ON CONFLICT (tenant_id, command_id) DO NOTHING
+"""
+
+DELETE_PENDING_COMMAND = """
+DELETE FROM processed_command WHERE tenant_id = $1 AND command_id = $2 AND outcome IS NULL
+"""
+
+# A pending command is claimed like a new one; a processed one is not claimed again.
 CLAIM_COMMAND = """
 INSERT INTO processed_command (tenant_id, command_id, command_type, principal_sub, outcome)
 VALUES ($1, $2, $3, $4, '[]')
-ON CONFLICT (tenant_id, command_id) DO NOTHING
+ON CONFLICT (tenant_id, command_id) DO UPDATE SET outcome = '[]', processed_at = now()
+WHERE processed_command.outcome IS NULL
 RETURNING processed_at
 """
 
@@ -164,8 +177,9 @@ SAVE_COMMAND_OUTCOME = """
 UPDATE processed_command SET outcome = $3 WHERE tenant_id = $1 AND command_id = $2
 """
 
-SELECT_COMMAND_OUTCOME = """
-SELECT outcome, processed_at FROM processed_command WHERE tenant_id = $1 AND command_id = $2
+SELECT_COMMAND = """
+SELECT outcome, processed_at, principal_sub FROM processed_command
+WHERE tenant_id = $1 AND command_id = $2
 """
 
 # Delivered on commit; the gateway listens to answer `Prefer: wait=N` without polling.
@@ -175,18 +189,19 @@ NOTIFY_COMMAND_PROCESSED = "SELECT pg_notify('command_processed', $1)"
 
 
 INSERT_IMPORT_TASK = """
-INSERT INTO import_task (id, tenant_id, principal, file_name, idempotency_key)
-VALUES ($1, $2, $3, $4, $5)
-ON CONFLICT (tenant_id, idempotency_key) DO NOTHING
+INSERT INTO import_task (id, tenant_id, principal, file_name, idempotency_key, idempotency_sub)
+VALUES ($1, $2, $3, $4, $5, CASE WHEN $5::text IS NULL THEN NULL ELSE $3::jsonb->>'sub' END)
+ON CONFLICT (tenant_id, idempotency_sub, idempotency_key) DO NOTHING
 RETURNING *
 """
 
-SELECT_IMPORT_TASK_BY_KEY = (
-    "SELECT * FROM import_task WHERE tenant_id = $1 AND idempotency_key = $2"
-)
+SELECT_IMPORT_TASK_BY_KEY = """
+SELECT * FROM import_task WHERE tenant_id = $1 AND idempotency_sub = $2 AND idempotency_key = $3
+"""
 
 FINISH_IMPORT_UPLOAD = """
-UPDATE import_task SET file_name = $2, org_unit_id = $3, description = $4, file_size = $5
+UPDATE import_task
+SET file_name = $2, org_unit_id = $3, description = $4, file_size = $5, upload_sha256 = $6
 WHERE id = $1
 RETURNING *
 """

@@ -1,11 +1,13 @@
 """Adding numbers through the HTTP API, on the real gateway, Kafka, registry and PostgreSQL."""
 
+import json
 from typing import Any
 
 import httpx
 import pytest
 
 from tests import factories as f
+from tests.generated import draw_examples, number_requests, unstorable_text
 from tests.waiting import deadline
 
 
@@ -57,7 +59,27 @@ class TestAddingNumbers:
         assert body["results"][0]["caller_number"]["org_unit_id"] == "sales"
 
 
-class TestRequestsRefusedWhole:
+class TestEachNumberOnItsOwn:
+    async def test_generated_requests_get_one_outcome_per_number_with_its_reason(
+        self, http: httpx.AsyncClient
+    ) -> None:
+        """The kind: any mix of good, empty, non-digit, too long and repeated numbers."""
+        tenant = await f.create_tenant(http)
+        admin = f.tenant_admin(tenant)
+        for request in draw_examples(number_requests()):
+            body = await f.add_numbers(http, admin, [number for number, _ in request])
+            assert len(body["results"]) == len(request)
+            for (number, reason), result in zip(request, body["results"], strict=True):
+                assert result["number"] == number.strip()
+                if reason is None:  # new, or added by an earlier request of this test
+                    assert (result["status"], result["reason"]) in {
+                        ("created", None),
+                        ("rejected", "duplicate"),
+                    }
+                else:
+                    assert (result["status"], result["reason"]) == ("rejected", reason)
+                    assert result["message"]
+
     @pytest.mark.parametrize(
         ("numbers", "reason"),
         [
@@ -65,24 +87,36 @@ class TestRequestsRefusedWhole:
             (["+8613800000000"], "not_digits"),
             (["1" * 25], "too_long"),
             (["  "], "empty"),
+            ([""], "empty"),
             (["5", "5"], "repeated_in_request"),
         ],
     )
-    async def test_a_malformed_number_is_named_with_its_reason(
+    async def test_a_malformed_number_is_rejected_alone_and_the_others_are_added(
         self, http: httpx.AsyncClient, numbers: list[str], reason: str
     ) -> None:
         tenant = await f.create_tenant(http)
-        response = await http.post(
-            "/api/v1/caller-numbers",
-            json={"numbers": ["999", *numbers]},
-            headers=f.tenant_admin(tenant),
+        admin = f.tenant_admin(tenant)
+        body = await f.add_numbers(http, admin, ["999", *numbers])
+        statuses = [(r["status"], r["reason"]) for r in body["results"]]
+        assert statuses[0] == ("created", None)
+        assert statuses[-1] == ("rejected", reason)
+        listed = await http.get("/api/v1/caller-numbers", headers=admin)
+        assert sorted(i["number"] for i in listed.json()["items"]) == sorted(
+            {"999", *(n for n in numbers if reason == "repeated_in_request")}
         )
-        assert response.status_code == 422
-        error = response.json()["error"]
-        assert error["code"] == "invalid_numbers"
-        assert [d["reason"] for d in error["details"]] == [reason]
-        assert error["details"][0]["index"] == len(numbers)
 
+    async def test_of_a_repeated_number_the_first_counts(self, http: httpx.AsyncClient) -> None:
+        tenant = await f.create_tenant(http)
+        body = await f.add_numbers(http, f.tenant_admin(tenant), ["7", " 7", "8", "7 "])
+        assert [(r["number"], r["status"], r["reason"]) for r in body["results"]] == [
+            ("7", "created", None),
+            ("7", "rejected", "repeated_in_request"),
+            ("8", "created", None),
+            ("7", "rejected", "repeated_in_request"),
+        ]
+
+
+class TestRequestsRefusedWhole:
     @pytest.mark.parametrize(
         "body",
         [
@@ -126,6 +160,63 @@ class TestRequestsRefusedWhole:
         )
         assert response.status_code == 422
         assert response.json()["error"]["code"] == code
+
+    async def test_generated_text_postgresql_cannot_hold_is_refused_at_the_edge(
+        self, http: httpx.AsyncClient
+    ) -> None:
+        """The kind: NUL or a lone surrogate anywhere in a number, the OU or the description."""
+        tenant = await f.create_tenant(http)
+        admin = f.tenant_admin(tenant)
+        for bad in draw_examples(unstorable_text):
+            for body, code in [
+                ({"numbers": ["1", bad]}, "validation_error"),
+                ({"numbers": ["1"], "org_unit_id": bad}, "validation_error"),
+                ({"numbers": ["1"], "description": bad}, "description_invalid"),
+            ]:
+                raw = json.dumps(body)  # "\ud83d" escaped, as a client sends it
+                response = await http.post(
+                    "/api/v1/caller-numbers",
+                    content=raw,
+                    headers={**admin, "Content-Type": "application/json"},
+                )
+                assert response.status_code == 422, (body, response.text)
+                assert response.json()["error"]["code"] == code
+        listed = await http.get("/api/v1/caller-numbers", headers=admin)
+        assert listed.json()["total"] == 0
+
+    @pytest.mark.parametrize(
+        ("body", "message"),
+        [
+            ({"numbers": ["1\u0000"]}, "NUL"),
+            ({"numbers": ["\ud83d"]}, "surrogate"),
+            ({"numbers": ["1"], "org_unit_id": "\ud83d"}, "surrogate"),
+            ({"numbers": ["1" * 65]}, "at most 64 characters"),
+        ],
+    )
+    async def test_a_string_no_one_typed_is_a_422_naming_the_field(
+        self, http: httpx.AsyncClient, body: dict[str, Any], message: str
+    ) -> None:
+        tenant = await f.create_tenant(http)
+        response = await http.post(
+            "/api/v1/caller-numbers",
+            content=json.dumps(body),
+            headers={**f.tenant_admin(tenant), "Content-Type": "application/json"},
+        )
+        assert response.status_code == 422
+        [detail] = response.json()["error"]["details"]
+        assert message in detail["message"] and detail["loc"][:2] == ["body", list(body)[-1]]
+
+    async def test_a_lone_surrogate_in_the_description_is_refused_with_its_code(
+        self, http: httpx.AsyncClient
+    ) -> None:
+        tenant = await f.create_tenant(http)
+        response = await http.post(
+            "/api/v1/caller-numbers",
+            content='{"numbers": ["1"], "description": "smile \\ud83d"}',
+            headers={**f.tenant_admin(tenant), "Content-Type": "application/json"},
+        )
+        assert response.status_code == 422
+        assert response.json()["error"]["code"] == "description_invalid"
 
     async def test_an_unknown_ou_is_refused(self, http: httpx.AsyncClient) -> None:
         tenant = await f.create_tenant(http)
@@ -177,3 +268,42 @@ class TestPrerequisites:
             await http.put(url, json={"value": True}, headers=f.system_admin())
         assert response.status_code == 403
         assert response.json()["error"]["code"] == "feature_disabled"
+
+
+class TestEmptyOrgUnitMeansUnorganized:
+    @pytest.mark.parametrize("body", [{}, {"org_unit_id": None}, {"org_unit_id": ""}])
+    async def test_null_omitted_and_empty_all_add_to_unorganized(
+        self, http: httpx.AsyncClient, body: dict[str, Any]
+    ) -> None:
+        tenant = await f.create_tenant(http, org_units=[("sales", None)])
+        result = await f.add_numbers(http, f.tenant_admin(tenant), ["4001"], **body)
+        [created] = result["results"]
+        assert created["status"] == "created" and created["caller_number"]["org_unit_id"] is None
+
+    async def test_an_empty_ou_is_refused_to_an_agent_who_may_not_use_unorganized(
+        self, http: httpx.AsyncClient
+    ) -> None:
+        tenant = await f.create_tenant(http, isolation=True, org_units=[("sales", None)])
+        response = await http.post(
+            "/api/v1/caller-numbers",
+            json={"numbers": ["4002"], "org_unit_id": ""},
+            headers=f.agent(tenant, org_unit_id="sales"),
+        )
+        assert response.status_code == 403
+        assert response.json()["error"]["code"] == "forbidden_org_unit"
+
+    async def test_an_edit_with_an_empty_ou_moves_the_number_to_unorganized(
+        self, http: httpx.AsyncClient
+    ) -> None:
+        tenant = await f.create_tenant(http, org_units=[("sales", None)])
+        admin = f.tenant_admin(tenant)
+        added = await f.add_numbers(http, admin, ["4003"], org_unit_id="sales")
+        number_id = added["results"][0]["caller_number"]["id"]
+        response = await http.patch(
+            f"/api/v1/caller-numbers/{number_id}",
+            json={"org_unit_id": ""},
+            headers={**admin, "Prefer": "wait=20"},
+        )
+        assert response.status_code == 200, response.text
+        [updated] = response.json()["results"]
+        assert updated["status"] == "updated" and updated["caller_number"]["org_unit_id"] is None

@@ -1,16 +1,21 @@
 """Commands straight onto Kafka, as upstream systems send them: events, once only, dead letters."""
 
 import asyncio
+from typing import Any
 from uuid import uuid4
 
 import asyncpg
 import httpx
 import orjson
+import pytest
 from aiokafka import AIOKafkaProducer
+from pydantic import BaseModel
 
 from shared import topics
+from shared.contracts import DeleteCallerNumber, UpdateCallerNumber
 from shared.db.pool import tenant_transaction
 from tests import factories as f
+from tests.generated import draw_examples, number_requests, wrong_fields
 from tests.kafka import TopicTap
 from tests.processes import ServiceProcess
 
@@ -132,3 +137,175 @@ class TestServicesRun:
                 *(client.get(s.url + "/health") for s in services.values())
             )
         assert all(a.status_code < 300 for a in answers)
+
+
+def _as_sent(command: BaseModel, **changes: Any) -> bytes:
+    return orjson.dumps({**command.model_dump(mode="json"), **changes})
+
+
+class TestEveryReadableCommandIsAnswered:
+    async def test_generated_commands_that_cannot_be_applied_are_rejected_and_dead_lettered(
+        self,
+        http: httpx.AsyncClient,
+        producer: AIOKafkaProducer,
+        events: TopicTap,
+        dead_letters: TopicTap,
+    ) -> None:
+        """The kind: known fields of the wrong type or meaning, an unknown `type`."""
+        tenant = await f.create_tenant(http)
+        sent = {}
+        for wrong in draw_examples(wrong_fields):
+            command = f.create_command(tenant, ["8401"])
+            sent[str(command.message_id)] = wrong
+            await publish(producer, tenant, _as_sent(command, **wrong))
+
+        answers = await events.wait_for(lambda e: e.get("command_id") in sent, count=len(sent))
+        for answer in answers:
+            assert (answer["type"], answer["reason"], answer["number"]) == (
+                "rejected",
+                "malformed_command",
+                "",
+            ), sent[answer["command_id"]]
+            assert answer["errors"] and answer["tenant_id"] == tenant
+            assert all(e["message"] for e in answer["errors"])
+        letters = await dead_letters.wait_for(
+            lambda d: orjson.loads(d["payload"])["message_id"] in sent, count=len(sent)
+        )
+        assert all(d["attempts"] == 1 and d["key"] == tenant for d in letters)
+        listed = await http.get("/api/v1/caller-numbers", headers=f.tenant_admin(tenant))
+        assert listed.json()["total"] == 0
+
+    @pytest.mark.parametrize("unknown", ["upsert", "\x00"], ids=["upsert", "nul"])
+    async def test_an_unknown_type_is_rejected_and_its_outcome_can_be_looked_up(
+        self,
+        http: httpx.AsyncClient,
+        producer: AIOKafkaProducer,
+        events: TopicTap,
+        dead_letters: TopicTap,
+        unknown: str,
+    ) -> None:
+        tenant = await f.create_tenant(http)
+        command = f.create_command(tenant, ["8402"])
+        await publish(producer, tenant, _as_sent(command, type=unknown))
+        [answer] = await events.wait_for(lambda e: e.get("command_id") == str(command.message_id))
+        assert answer["reason"] == "malformed_command"
+        assert answer["principal"] == command.principal.model_dump(mode="json")
+        [letter] = await dead_letters.wait_for(lambda d: str(command.message_id) in d["payload"])
+        assert "union_tag_invalid" in letter["error"]
+        looked_up = await http.get(
+            f"/api/v1/commands/{command.message_id}", headers=f.tenant_admin(tenant)
+        )
+        [outcome] = looked_up.json()["results"]
+        assert (outcome["status"], outcome["reason"]) == ("rejected", "malformed_command")
+
+    async def test_a_command_with_no_readable_principal_is_answered_by_the_registry(
+        self, http: httpx.AsyncClient, producer: AIOKafkaProducer, events: TopicTap
+    ) -> None:
+        tenant = await f.create_tenant(http)
+        command = f.create_command(tenant, ["8403"])
+        await publish(producer, tenant, _as_sent(command, principal="crm"))
+        [answer] = await events.wait_for(lambda e: e.get("command_id") == str(command.message_id))
+        assert answer["reason"] == "malformed_command"
+        assert answer["principal"] == {**answer["principal"], "sub": "number-registry"}
+        assert [e["loc"] for e in answer["errors"]] == [["create", "principal"]]
+
+    @pytest.mark.parametrize("key", [b"another-tenant", None], ids=["other", "none"])
+    async def test_a_key_that_is_not_the_tenant_id_is_rejected_not_applied(
+        self,
+        http: httpx.AsyncClient,
+        producer: AIOKafkaProducer,
+        events: TopicTap,
+        dead_letters: TopicTap,
+        key: bytes | None,
+    ) -> None:
+        tenant = await f.create_tenant(http)
+        command = f.create_command(tenant, ["8404"])
+        await producer.send_and_wait(
+            topics.CALLER_NUMBER_COMMANDS, command.model_dump_json().encode(), key=key
+        )
+        [answer] = await events.wait_for(lambda e: e.get("command_id") == str(command.message_id))
+        assert (answer["type"], answer["reason"]) == ("rejected", "key_mismatch")
+        assert tenant in answer["message"]
+        [letter] = await dead_letters.wait_for(lambda d: str(command.message_id) in d["payload"])
+        assert "key" in letter["error"]
+        listed = await http.get("/api/v1/caller-numbers", headers=f.tenant_admin(tenant))
+        assert listed.json()["total"] == 0
+
+    async def test_a_command_without_a_readable_id_goes_to_the_dead_letter_topic_alone(
+        self,
+        http: httpx.AsyncClient,
+        producer: AIOKafkaProducer,
+        events: TopicTap,
+        dead_letters: TopicTap,
+    ) -> None:
+        tenant = await f.create_tenant(http)
+        command = f.create_command(tenant, ["8405"])
+        marker = uuid4().hex
+        await publish(producer, tenant, _as_sent(command, message_id=f"not-an-id-{marker}"))
+        await dead_letters.wait_for(lambda d: marker in d["payload"])
+        after = f.create_command(tenant, ["8406"])
+        await publish(producer, tenant, after.model_dump_json().encode())
+        await events.wait_for(lambda e: e.get("command_id") == str(after.message_id))
+        ours = [e for e in events.seen if e.get("tenant_id") == tenant]
+        assert {e["command_id"] for e in ours} == {str(after.message_id)}
+
+
+class TestUpstreamCommandsOfANewerProducer:
+    async def test_create_update_and_delete_with_fields_the_registry_does_not_know_are_applied(
+        self, http: httpx.AsyncClient, producer: AIOKafkaProducer, events: TopicTap
+    ) -> None:
+        tenant = await f.create_tenant(http, org_units=[("sales", None)])
+        upstream = {"sub": "crm", "role": "service", "team": "billing"}
+        extra = {"source_system": "crm-2", "trace": {"id": 7}}
+        create = f.create_command(tenant, ["8501"])
+        update = UpdateCallerNumber(
+            tenant_id=tenant, principal=create.principal, number="8501", org_unit_id="sales"
+        )
+        delete = DeleteCallerNumber(tenant_id=tenant, principal=create.principal, number="8501")
+        types = []
+        for command in (create, update, delete):
+            await publish(producer, tenant, _as_sent(command, principal=upstream, **extra))
+            [event] = await events.wait_for(
+                lambda e, c=command: e.get("command_id") == str(c.message_id)
+            )
+            types.append(event["type"])
+        assert types == ["created", "updated", "deleted"]
+
+
+class TestUpstreamCreatesPerNumber:
+    async def test_generated_creates_get_one_outcome_per_number_with_its_reason(
+        self, http: httpx.AsyncClient, producer: AIOKafkaProducer, events: TopicTap
+    ) -> None:
+        """The kind, as over HTTP: good, empty, non-digit, too long and repeated numbers."""
+        tenant = await f.create_tenant(http)
+        for request in draw_examples(number_requests(), 10):
+            command = f.create_command(tenant, [number for number, _ in request])
+            await publish(producer, tenant, command.model_dump_json().encode())
+            found = await events.wait_for(
+                lambda e, c=command: e.get("command_id") == str(c.message_id), count=len(request)
+            )
+            got = {
+                (e["number"], e["reason"])
+                if e["type"] == "rejected"
+                else (e["caller_number"]["number"], None)
+                for e in found
+            }
+            for number, reason in request:
+                if reason is None:
+                    assert {(number.strip(), None), (number.strip(), "duplicate")} & got
+                else:
+                    assert (number.strip(), reason) in got
+
+    @pytest.mark.parametrize("org_unit_id", ["", None, "  "])
+    async def test_an_empty_ou_in_a_command_means_unorganized(
+        self,
+        http: httpx.AsyncClient,
+        producer: AIOKafkaProducer,
+        events: TopicTap,
+        org_unit_id: str | None,
+    ) -> None:
+        tenant = await f.create_tenant(http, org_units=[("sales", None)])
+        command = f.create_command(tenant, ["8601"])
+        await publish(producer, tenant, _as_sent(command, org_unit_id=org_unit_id))
+        [event] = await events.wait_for(lambda e: e.get("command_id") == str(command.message_id))
+        assert event["type"] == "created" and event["caller_number"]["org_unit_id"] is None

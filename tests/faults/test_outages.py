@@ -90,7 +90,8 @@ async def test_kafka_restarted_during_adds_and_an_import_loses_nothing_answered_
     async for _ in deadline(120):
         async with tenant_transaction(db, tenant) as conn:
             processed = await conn.fetchval(
-                "SELECT count(*) FROM processed_command WHERE command_id = ANY($1::uuid[])",
+                "SELECT count(*) FROM processed_command"
+                " WHERE command_id = ANY($1::uuid[]) AND outcome IS NOT NULL",
                 accepted,
             )
         if processed == len(accepted):

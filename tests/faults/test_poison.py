@@ -20,16 +20,16 @@ async def test_a_command_whose_handler_always_raises_is_dead_lettered_after_its_
     fault_events: TopicTap,
     fault_dead_letters: TopicTap,
 ) -> None:
-    poisoned, healthy = await f.create_tenant(gateway), await f.create_tenant(gateway)
-    cluster.start("number_registry", FAIL_POINTS=f"registry.command:{poisoned}")
-    poison = f.create_command(poisoned, ["901"])
-    after = f.create_command(healthy, ["902"])
+    tenant = await f.create_tenant(gateway)
+    poison = f.create_command(tenant, ["901"])
+    cluster.start("number_registry", FAIL_POINTS=f"registry.command:{poison.message_id}")
+    after = f.create_command(tenant, ["902"])
     # The same key: the same partition, behind the poison.
     sent = await producer.send_and_wait(
-        topics.CALLER_NUMBER_COMMANDS, poison.model_dump_json().encode(), key=poisoned.encode()
+        topics.CALLER_NUMBER_COMMANDS, poison.model_dump_json().encode(), key=tenant.encode()
     )
     await producer.send_and_wait(
-        topics.CALLER_NUMBER_COMMANDS, after.model_dump_json().encode(), key=poisoned.encode()
+        topics.CALLER_NUMBER_COMMANDS, after.model_dump_json().encode(), key=tenant.encode()
     )
 
     [letter] = await fault_dead_letters.wait_for(

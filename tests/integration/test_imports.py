@@ -1,6 +1,7 @@
 """An import on the real PostgreSQL, in this process: the registry's batch apply, the worker's
 result recording and counters, and the task's state changes (shared/db/imports.py)."""
 
+import hashlib
 from functools import partial
 from uuid import UUID, uuid4
 
@@ -38,6 +39,7 @@ async def new_task(pool: asyncpg.Pool, tenant: str, principal: Principal) -> Imp
             org_unit_id="sales",
             description="",
             file_size=14,
+            upload_sha256=hashlib.sha256(b"Caller Number\n").hexdigest(),
         )
 
 

@@ -1,10 +1,13 @@
 import codecs
 import csv
 import io
+import tempfile
 import zipfile
 from collections.abc import Sequence
 from pathlib import Path
 
+from hypothesis import given
+from hypothesis import strategies as st
 from openpyxl import load_workbook
 
 from shared.spreadsheets import (
@@ -170,3 +173,31 @@ class TestFormulaSafe:
 
     def test_the_cap_applies_to_csv_values_as_well(self) -> None:
         assert len(formula_safe("=" + "1" * 5000)) == 1 + MAX_CELL_CHARS + 1
+
+
+class TestXlsxReportQuotePrefix:
+    @given(
+        start=st.sampled_from(["=", "+", "-", "@", "\t", "\r", " =", "\t@"]),
+        rest=st.text(st.characters(exclude_categories=["Cs"]), max_size=20),
+    )
+    def test_generated_formula_like_text_is_written_with_quote_prefix(
+        self, start: str, rest: str
+    ) -> None:
+        """The kind: text starting with =, +, -, @, tab or CR, in the number and the reason."""
+        with tempfile.TemporaryDirectory() as folder:
+            path = Path(folder) / "report.xlsx"
+            write_xlsx(path, [(2, start + rest, False, start + rest), (3, "0123", True, "")])
+            sheet = load_workbook(path).active
+            first, plain = list(sheet.iter_rows(min_row=2))
+        assert (first[1].quotePrefix, first[3].quotePrefix) == (True, True)
+        assert first[1].data_type == "s" and not plain[1].quotePrefix
+
+    def test_a_hyperlink_formula_stays_text_when_edited(self, tmp_path: Path) -> None:
+        path = tmp_path / "report.xlsx"
+        write_xlsx(path, [(2, '=HYPERLINK("http://x.example","click")', False, "not_digits")])
+        cell = load_workbook(path).active["B2"]
+        assert (cell.value, cell.data_type, cell.quotePrefix) == (
+            '=HYPERLINK("http://x.example","click")',
+            "s",
+            True,
+        )

@@ -12,6 +12,7 @@ from uuid import UUID
 
 from fastapi import APIRouter, Depends, Query, Response
 from fastapi.responses import FileResponse, StreamingResponse
+from pydantic import AfterValidator
 from starlette.background import BackgroundTask
 
 from services.api_gateway.auth import CurrentUser, TenantCaller
@@ -40,11 +41,11 @@ from services.api_gateway.schemas import (
     CommandStatus,
 )
 from shared.access import Operation, TenantPolicy, subtree, write_refusal
-from shared.contracts import CreateCallerNumbers, DeleteCallerNumber, UpdateCallerNumber
+from shared.contracts import CreateCallerNumbers, DeleteCallerNumber, Text, UpdateCallerNumber
 from shared.db import caller_numbers
 from shared.db.caller_numbers import ListFilter
 from shared.db.pool import tenant_transaction
-from shared.rules import ADD_MAX_DIGITS, check_description, check_numbers
+from shared.rules import check_description, search_digits
 
 router = APIRouter(prefix="/api/v1", tags=["caller numbers"])
 
@@ -63,24 +64,18 @@ async def add_caller_numbers(
     wait: WaitSeconds,
     response: Response,
 ) -> CommandStatus:
-    """Each number succeeds or fails on its own; malformed numbers refuse the whole request."""
+    """Each number succeeds or fails on its own, with its own reason in the outcome (empty,
+    not_digits, too_long, repeated_in_request, duplicate); what concerns the whole request
+    (the OU, the description, the caller's rights, the prerequisites) refuses it whole."""
     policy = await tenant_policy(pool, user)
     if refusal := write_refusal(
         user.principal, Operation.ADD, policy, target_org_units=(body.org_unit_id,)
     ) or check_description(body.description):
         raise refused(refusal)
-    checked = check_numbers(body.numbers, max_digits=ADD_MAX_DIGITS)
-    invalid = [
-        {"index": i, "number": n, "reason": r.reason, "message": r.message}
-        for i, (n, r) in enumerate(checked)
-        if r is not None
-    ]
-    if invalid:
-        raise ApiError(422, "invalid_numbers", "Some numbers are not valid.", invalid)
     command = CreateCallerNumbers(
         tenant_id=user.tenant_id,
         principal=user.principal,
-        numbers=[number for number, _ in checked],
+        numbers=body.numbers,
         org_unit_id=body.org_unit_id,
         description=body.description,
     )
@@ -88,18 +83,17 @@ async def add_caller_numbers(
 
 
 ListOrder = Literal["number", "-number", "org_unit", "-org_unit", "created_at", "-created_at"]
-_DIGITS = r"^[0-9]{0,24}$"
 
 
 @dataclass(frozen=True)
 class ListQuery:
     """The list's query string, shared by the list and its export."""
 
-    org_unit_id: str | None = None
+    org_unit_id: Text | None = None
     include_sub_units: bool = False
     unorganized: bool = False
-    prefix: Annotated[str, Query(pattern=_DIGITS)] = ""
-    contains: Annotated[str, Query(pattern=_DIGITS)] = ""
+    prefix: Annotated[str, Query(max_length=64), AfterValidator(search_digits)] = ""
+    contains: Annotated[str, Query(max_length=64), AfterValidator(search_digits)] = ""
     sort: ListOrder = "-created_at"
 
     def where(self, policy: TenantPolicy, user: TenantCaller) -> ListFilter:
@@ -129,7 +123,9 @@ async def list_caller_numbers(
 
     `sort`: number, org_unit (by name, Unorganized first) or created_at, `-` for descending;
     default `-created_at` (newest first). `prefix` / `contains`: digits the number starts with /
-    holds. `org_unit_id` with `include_sub_units=true`: that OU and every OU below it.
+    holds, typed as people write numbers (`+86 138-0013`: spaces, dashes, dots, parentheses and
+    a leading + are dropped; other text is 422). `org_unit_id` with `include_sub_units=true`:
+    that OU and every OU below it.
     `unorganized=true`: only numbers without an OU.
     """
     policy = await tenant_policy(pool, user)

@@ -4,11 +4,14 @@ from uuid import UUID
 
 from fastapi import APIRouter
 
-from services.api_gateway.auth import CurrentUser
-from services.api_gateway.deps import Pool
+from services.api_gateway.auth import CurrentUser, TenantCaller
+from services.api_gateway.deps import Pool, tenant_policy
+from services.api_gateway.errors import not_found
 from services.api_gateway.schemas import CommandStatus
+from shared.access import OrgScope
 from shared.contracts import NumberOutcome
 from shared.db import commands
+from shared.db.commands import KnownCommand
 from shared.db.pool import tenant_transaction
 
 router = APIRouter(prefix="/api/v1", tags=["commands"])
@@ -16,10 +19,26 @@ router = APIRouter(prefix="/api/v1", tags=["commands"])
 
 @router.get("/commands/{command_id}")
 async def get_command(command_id: UUID, user: CurrentUser, pool: Pool) -> CommandStatus:
-    """`pending` until the registry has processed it (an unknown id looks the same)."""
+    """`pending` from the moment the gateway answered 202 until the registry has processed it;
+    an upstream system's command once processed. 404 for an id this tenant never sent, and for
+    a command the caller may not see (see `_may_see`)."""
+    policy = await tenant_policy(pool, user)
     async with tenant_transaction(pool, user.tenant_id) as conn:
-        outcome = await commands.get_outcome(conn, tenant_id=user.tenant_id, command_id=command_id)
-    if outcome is None:
+        known = await commands.lookup(conn, tenant_id=user.tenant_id, command_id=command_id)
+    if known is None or not _may_see(user, policy.scope_of(user.principal), known):
+        raise not_found("command")
+    if known.outcome is None:
         return CommandStatus(command_id=command_id, status="pending")
-    results = [NumberOutcome.model_validate(item) for item in outcome.results]
+    results = [NumberOutcome.model_validate(item) for item in known.outcome.results]
     return CommandStatus(command_id=command_id, status="completed", results=results)
+
+
+def _may_see(user: TenantCaller, scope: OrgScope, known: KnownCommand) -> bool:
+    """The caller sent it, sees every OU and Unorganized, or sees the OU of every number the
+    command left behind; a rejection names no OU, so it is shown only to those two."""
+    if known.principal_sub == user.principal.sub or (scope.every_unit and scope.unorganized):
+        return True
+    if known.outcome is None:
+        return False
+    numbers = [NumberOutcome.model_validate(item) for item in known.outcome.results]
+    return all(n.caller_number and scope.allows(n.caller_number.org_unit_id) for n in numbers)

@@ -1,6 +1,8 @@
 """Bulk import: the template, uploads, import tasks, their reports, cancelling."""
 
 import asyncio
+import hashlib
+import json
 import logging
 import shutil
 import tempfile
@@ -14,6 +16,7 @@ from uuid import UUID, uuid4
 from aiokafka.errors import KafkaError
 from fastapi import APIRouter, Header, Query, Request, Response
 from fastapi.responses import FileResponse, StreamingResponse
+from pydantic import ValidationError
 from starlette.background import BackgroundTask
 
 from services.api_gateway import uploads
@@ -22,7 +25,7 @@ from services.api_gateway.deps import AppSettings, Bus, Pool, UploadPool, Upload
 from services.api_gateway.errors import ApiError, not_found, refused
 from services.api_gateway.schemas import ImportTaskOut, ImportTaskPage
 from shared.access import Operation, TenantPolicy, write_refusal
-from shared.contracts import StartImport
+from shared.contracts import StartImport, org_unit_adapter
 from shared.db import imports
 from shared.db.imports import ImportTask, Status
 from shared.db.pool import tenant_transaction
@@ -53,6 +56,9 @@ def task_out(task: ImportTask) -> ImportTaskOut:
     return ImportTaskOut.model_validate(task, from_attributes=True)
 
 
+MAX_IDEMPOTENCY_KEY = 200
+
+
 @router.post(
     "",
     status_code=202,
@@ -72,22 +78,31 @@ async def upload(
     bus: Bus,
     settings: AppSettings,
     upload_slots: UploadSlots,
-    idempotency_key: Annotated[str | None, Header(max_length=200)] = None,
+    idempotency_key: Annotated[str | None, Header()] = None,
 ) -> ImportTaskOut:
     """Multipart `file` (.xlsx or .csv), optional `org_unit_id` and `description` for every row.
 
-    The task is created at once and the file read in the background. The same
-    `Idempotency-Key` returns the same task. 429 with `Retry-After` while the tenant already
-    has UPLOAD_MAX_CONCURRENT_PER_TENANT uploads in progress.
+    The task is created at once and the file read in the background. An `Idempotency-Key`
+    (1 to 200 characters, else 400) is the caller's own: the same caller sending the same
+    upload with it again gets the same task; another upload with it is 422
+    `idempotency_key_reused`. 429 with `Retry-After` while the tenant already has
+    UPLOAD_MAX_CONCURRENT_PER_TENANT uploads in progress.
     """
+    if idempotency_key is not None and not 0 < len(idempotency_key) <= MAX_IDEMPOTENCY_KEY:
+        message = f"An Idempotency-Key has 1 to {MAX_IDEMPOTENCY_KEY} characters."
+        raise ApiError(400, "invalid_idempotency_key", message)
     policy = await tenant_policy(pool, user)
     if refusal := write_refusal(user.principal, Operation.IMPORT, policy):
         raise refused(refusal)
-    if idempotency_key and (known := await _known(pool, user, idempotency_key)):
-        return task_out(known)
     max_bytes = settings.import_max_upload_bytes  # the whole body is capped in limits.py
     with upload_slots.hold(user.tenant_id):
-        task = await _store(request, upload_pool, user, policy, idempotency_key, max_bytes)
+        if idempotency_key and (known := await _known(pool, user, idempotency_key)):
+            return await _replay(pool, user, policy, known, await _fingerprint(request, max_bytes))
+        task, sent_again = await _store(
+            request, upload_pool, user, policy, idempotency_key, max_bytes
+        )
+    if sent_again is not None:  # another request created it with the same key a moment ago
+        return await _replay(pool, user, policy, task, sent_again)
     try:
         command = StartImport(tenant_id=user.tenant_id, principal=user.principal, task_id=task.id)
         await bus.import_commands.publish(
@@ -100,7 +115,54 @@ async def upload(
 
 async def _known(pool: Pool, user: TenantCaller, key: str) -> ImportTask | None:
     async with tenant_transaction(pool, user.tenant_id) as conn:
-        return await imports.task_by_idempotency_key(conn, tenant_id=user.tenant_id, key=key)
+        return await imports.task_by_idempotency_key(
+            conn, tenant_id=user.tenant_id, sub=user.principal.sub, key=key
+        )
+
+
+class _Fingerprint:
+    """SHA-256 of what an upload sends: the file's bytes, then its OU and description."""
+
+    def __init__(self) -> None:
+        self._hash = hashlib.sha256()
+
+    async def add(self, data: bytes) -> None:
+        self._hash.update(data)
+
+    def of(self, org_unit_id: str | None, description: str) -> str:
+        self._hash.update(b"\0" + json.dumps([org_unit_id, description]).encode())
+        return self._hash.hexdigest()
+
+
+async def _fingerprint(request: Request, max_bytes: int) -> str:
+    """Read an upload sent again, keeping nothing of it but its fingerprint."""
+    fingerprint = _Fingerprint()
+    received = await uploads.receive(request, max_bytes=max_bytes, write=fingerprint.add)
+    return fingerprint.of(
+        _form_org_unit(received.fields.get("org_unit_id")),
+        received.fields.get("description", ""),
+    )
+
+
+async def _replay(
+    pool: Pool, user: TenantCaller, policy: TenantPolicy, task: ImportTask, fingerprint: str
+) -> ImportTaskOut:
+    """The task an Idempotency-Key made, if this is the same upload and the caller may see it."""
+    async with tenant_transaction(pool, user.tenant_id) as conn:
+        visible = await imports.get_task_in_scope(
+            conn,
+            tenant_id=user.tenant_id,
+            scope=policy.scope_of(user.principal),
+            task_id=task.id,
+        )
+    # A task still being uploaded has no fingerprint yet: the same request, sent twice at once.
+    if visible is None or task.upload_sha256 not in (None, fingerprint):
+        raise ApiError(
+            422,
+            "idempotency_key_reused",
+            "This Idempotency-Key was used for another upload; use a new key for a new file.",
+        )
+    return task_out(visible)
 
 
 async def _store(
@@ -110,9 +172,12 @@ async def _store(
     policy: TenantPolicy,
     idempotency_key: str | None,
     max_bytes: int,
-) -> ImportTask:
-    """The task and its file in one transaction: a failed upload leaves nothing behind."""
-    task_id, seq = uuid4(), count()
+) -> tuple[ImportTask, str | None]:
+    """The task and its file in one transaction: a failed upload leaves nothing behind.
+
+    If the key was taken a moment ago, that task and this upload's fingerprint instead."""
+    task_id, seq, fingerprint = uuid4(), count(), _Fingerprint()
+
     async with tenant_transaction(pool, user.tenant_id) as conn:
         created = await imports.create_task(
             conn,
@@ -122,33 +187,45 @@ async def _store(
             file_name="upload",
             idempotency_key=idempotency_key,
         )
-        if created is None:  # the same key, a moment ago
+        if created is None:
             known = await imports.task_by_idempotency_key(
-                conn, tenant_id=user.tenant_id, key=idempotency_key or ""
+                conn, tenant_id=user.tenant_id, sub=user.principal.sub, key=idempotency_key or ""
             )
             assert known is not None
-            return known
+            return known, await _fingerprint(request, max_bytes)
 
         async def write(data: bytes) -> None:
+            await fingerprint.add(data)
             await imports.add_file_chunk(conn, task_id=task_id, seq=next(seq), data=data)
 
         received = await uploads.receive(request, max_bytes=max_bytes, write=write)
         if received.file_name is None:
             raise ApiError(422, "validation_error", "The form has no `file` part.")
-        org_unit_id = received.fields.get("org_unit_id") or None
+        org_unit_id = _form_org_unit(received.fields.get("org_unit_id"))
         description = received.fields.get("description", "")
         if refusal := write_refusal(
             user.principal, Operation.IMPORT, policy, target_org_units=(org_unit_id,)
         ) or check_description(description):
             raise refused(refusal)
-        return await imports.finish_upload(
+        task = await imports.finish_upload(
             conn,
             task_id=task_id,
             file_name=received.file_name[:255],
             org_unit_id=org_unit_id,
             description=description,
             file_size=received.size,
+            upload_sha256=fingerprint.of(org_unit_id, description),
         )
+        return task, None
+
+
+def _form_org_unit(value: str | None) -> str | None:
+    """The form's OU: empty or blank means Unorganized; text PostgreSQL cannot hold is 422."""
+    try:
+        return org_unit_adapter.validate_python(value)
+    except ValidationError as error:
+        message = f"org_unit_id: {error.errors()[0]['msg']}."
+        raise ApiError(422, "validation_error", message) from error
 
 
 @router.get("")

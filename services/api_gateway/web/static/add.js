@@ -167,15 +167,9 @@ export async function saveNumbers(event) {
   try {
     outcome = await command("/caller-numbers", "POST", body);
   } catch (error) {
-    if (error.code !== "invalid_numbers") {
-      if (error.code !== "feature_disabled" && error.status !== 401) {
-        $("#add-error").textContent = error.message;
-      }
-      return;
+    if (error.code !== "feature_disabled" && error.status !== 401) {
+      $("#add-error").textContent = error.message;
     }
-    for (const bad of error.details) markBox(all[bad.index], bad.message);
-    summarize(`Nothing was saved: ${plural(error.details.length, "number")} not valid. ` +
-      "Correct the marked boxes and save again.", all[error.details[0].index]);
     return;
   }
   if (outcome.status === "pending") {
