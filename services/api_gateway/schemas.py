@@ -127,6 +127,8 @@ class ImportTaskOut(BaseModel):
     finished_at: datetime | None
     # Set once retention has deleted the per-row report (IMPORT_RETENTION_DAYS after the end).
     results_deleted_at: datetime | None
+    # The report is stored and may be downloaded (a finished task's report is written first).
+    report_ready: bool
 
 
 class ImportTaskPage(BaseModel):

@@ -6,10 +6,11 @@ from uuid import UUID
 import asyncpg
 from faststream.kafka.publisher.usecase import DefaultPublisher
 
+from services.import_worker import reports
 from shared import metrics
 from shared.contracts import ImportRowResult
 from shared.db import imports
-from shared.db.imports import ImportTask
+from shared.db.imports import ImportTask, Status
 from shared.db.pool import tenant_transaction
 
 
@@ -36,8 +37,11 @@ class Progress:
             await self.publish(task)
 
     async def publish(self, task: ImportTask, *, started: bool = False) -> None:
-        """The event that tells the task's state (see `imports.event_of`)."""
+        """The event that tells the task's state (see `imports.event_of`); a completed or
+        cancelled task's report is stored first, so the event's readers can download it."""
         if task.status.final:
             self._last_sent.pop(task.id, None)
+        if task.status in (Status.COMPLETED, Status.CANCELLED):
+            await reports.store(self._pool, tenant_id=task.tenant_id, task_id=task.id)
         event = imports.event_of(task, started=started)
         await self._publisher.publish(event.model_dump_json().encode(), key=task.tenant_id.encode())

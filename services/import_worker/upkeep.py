@@ -5,7 +5,8 @@ Each period, any worker (all of them do it; the transitions make doing it twice 
 - ends tasks with no progress for IMPORT_STALL_SECONDS, counted only while Kafka and
   PostgreSQL answer (an outage is waited out): a task still being read fails `stalled`; a read
   one whose row results were lost gets them settled (`settle`) and completes;
-- deletes the row results and file of tasks finished IMPORT_RETENTION_DAYS ago.
+- stores the report of finished tasks that have none (a crash between the end and the report);
+- deletes the row results, report and file of tasks finished IMPORT_RETENTION_DAYS ago.
 """
 
 import asyncio
@@ -18,7 +19,7 @@ from uuid import UUID
 
 import asyncpg
 
-from services.import_worker import storage
+from services.import_worker import reports, storage
 from services.import_worker.filetypes import BadFile, Cell
 from services.import_worker.progress import Progress
 from services.import_worker.readers import check_file
@@ -57,7 +58,12 @@ class Upkeep:
     async def forever(self) -> None:
         while True:
             await asyncio.sleep(self._settings.import_takeover_interval_seconds)  # a period
-            for step in (self.take_over, self.end_stalled, self.apply_retention):
+            for step in (
+                self.take_over,
+                self.end_stalled,
+                self.store_reports,
+                self.apply_retention,
+            ):
                 try:
                     await step()
                 except Exception as error:  # a supervisor loop: log it and look again next period
@@ -138,6 +144,14 @@ class Upkeep:
         else:  # every row has a result and still the counters do not add up: a bug
             log.error("import %s: no row lost, yet not finished: failed", task.id)
             await self._runner.fail(task, STALLED)
+
+    async def store_reports(self) -> None:
+        """Store the report of completed or cancelled tasks that have none yet."""
+        async with takeover_transaction(self._pool) as conn:
+            tasks = await imports.tasks_without_report(conn)
+        for task in tasks:
+            if await reports.store(self._pool, tenant_id=task["tenant_id"], task_id=task["id"]):
+                log.info("import %s: report stored by upkeep", task["id"])
 
     async def apply_retention(self) -> None:
         """Delete the row results and file of tasks finished longer ago than the retention."""

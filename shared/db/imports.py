@@ -17,7 +17,7 @@ from collections.abc import AsyncIterator
 from dataclasses import dataclass, fields
 from datetime import datetime
 from enum import StrEnum
-from typing import Any
+from typing import Any, Literal
 from uuid import UUID
 
 import asyncpg
@@ -93,6 +93,7 @@ class ImportTask:
     upload_sha256: str | None  # what an Idempotency-Key was sent with (None: still uploading)
     progress_at: datetime
     results_deleted_at: datetime | None
+    report_stored_at: datetime | None  # the report is offered for download from then on
 
     @classmethod
     def of(cls, record: asyncpg.Record) -> "ImportTask":
@@ -109,6 +110,10 @@ class ImportTask:
             duplicates=self.duplicates,
             not_processed=self.not_processed,
         )
+
+    @property
+    def report_ready(self) -> bool:
+        return self.report_stored_at is not None and self.results_deleted_at is None
 
     @property
     def reading_done(self) -> bool:
@@ -380,6 +385,51 @@ async def rows_written(
     return {row["import_row"] for row in found}
 
 
+# ---- the stored report ----
+
+ReportFormat = Literal["xlsx", "csv"]
+REPORT_FORMATS: tuple[ReportFormat, ...] = ("xlsx", "csv")
+
+
+async def lock_for_report(conn: Connection, *, task_id: UUID) -> bool:
+    """True if the task is completed or cancelled, its report not stored and nobody writing it;
+    the caller then writes it in this transaction (`add_report_chunk`, then `report_stored`)."""
+    return await conn.fetchval(queries.LOCK_IMPORT_TASK_FOR_REPORT, task_id) is not None
+
+
+async def add_report_chunk(
+    conn: Connection, *, task_id: UUID, format: ReportFormat, seq: int, data: bytes
+) -> None:
+    await conn.execute(queries.INSERT_IMPORT_REPORT_CHUNK, task_id, format, seq, data)
+
+
+async def report_stored(conn: Connection, *, task_id: UUID) -> None:
+    """Offer the report: call in the transaction that stored its last chunk."""
+    await conn.execute(queries.MARK_IMPORT_REPORT_STORED, task_id)
+
+
+async def report_size(conn: Connection, *, task_id: UUID, format: ReportFormat) -> int:
+    """The stored report's length in bytes."""
+    size: int = await conn.fetchval(queries.SELECT_IMPORT_REPORT_SIZE, task_id, format)
+    return size
+
+
+async def report_chunks(
+    conn: Connection, *, task_id: UUID, format: ReportFormat
+) -> AsyncIterator[bytes]:
+    """The stored report, chunk by chunk (call inside a transaction)."""
+    async for record in conn.cursor(
+        queries.SELECT_IMPORT_REPORT_CHUNKS, task_id, format, prefetch=2
+    ):
+        yield record["data"]
+
+
+async def tasks_without_report(conn: Connection) -> list[asyncpg.Record]:
+    """(id, tenant_id) of completed or cancelled tasks whose report is not stored: call in
+    shared.db.pool.takeover_transaction."""
+    return await conn.fetch(queries.SELECT_IMPORT_TASKS_WITHOUT_REPORT)
+
+
 # ---- retention ----
 
 
@@ -392,10 +442,11 @@ async def tasks_past_retention(
 
 
 async def delete_results(conn: Connection, *, task_id: UUID) -> bool:
-    """Delete a final task's per-row results and file; the task stays listed with counters."""
+    """Delete a final task's per-row results, report and file; the task stays listed."""
     deleted = await conn.fetchval(queries.MARK_IMPORT_RESULTS_DELETED, task_id)
     if deleted is None:
         return False
     await conn.execute(queries.DELETE_IMPORT_ROW_RESULTS, task_id)
+    await conn.execute(queries.DELETE_IMPORT_REPORT, task_id)
     await conn.execute(queries.DELETE_IMPORT_FILE, task_id)
     return True

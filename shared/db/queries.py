@@ -378,6 +378,40 @@ RETURNING id
 
 DELETE_IMPORT_ROW_RESULTS = "DELETE FROM import_row_result WHERE task_id = $1"
 
+# ---- the stored report (written once when the task completes or is cancelled) ----
+
+# Who writes the report holds the task row: a second writer skips it, nobody writes it twice.
+LOCK_IMPORT_TASK_FOR_REPORT = """
+SELECT id FROM import_task
+WHERE id = $1 AND status IN ('completed', 'cancelled')
+  AND report_stored_at IS NULL AND results_deleted_at IS NULL
+FOR NO KEY UPDATE SKIP LOCKED
+"""
+
+INSERT_IMPORT_REPORT_CHUNK = (
+    "INSERT INTO import_report_chunk (task_id, format, seq, data) VALUES ($1, $2, $3, $4)"
+)
+
+MARK_IMPORT_REPORT_STORED = "UPDATE import_task SET report_stored_at = now() WHERE id = $1"
+
+SELECT_IMPORT_REPORT_CHUNKS = """
+SELECT data FROM import_report_chunk WHERE task_id = $1 AND format = $2 ORDER BY seq
+"""
+
+SELECT_IMPORT_REPORT_SIZE = """
+SELECT coalesce(sum(octet_length(data)), 0) FROM import_report_chunk
+WHERE task_id = $1 AND format = $2
+"""
+
+DELETE_IMPORT_REPORT = "DELETE FROM import_report_chunk WHERE task_id = $1"
+
+SELECT_IMPORT_TASKS_WITHOUT_REPORT = """
+SELECT id, tenant_id FROM import_task
+WHERE report_stored_at IS NULL AND status IN ('completed', 'cancelled')
+  AND results_deleted_at IS NULL
+ORDER BY finished_at
+"""
+
 SELECT_IMPORT_ROW_RESULTS = """
 SELECT row_number, number_as_written, succeeded, reason FROM import_row_result
 WHERE task_id = $1 ORDER BY row_number

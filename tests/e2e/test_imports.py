@@ -38,10 +38,11 @@ async def upload(
 
 
 async def finished(http: httpx.AsyncClient, headers: dict[str, str], task_id: str) -> Any:
-    """The task once it is final; a completed or cancelled one has a result for every row."""
+    """The task once it is final; a completed or cancelled one has a result for every row and
+    is returned once its report is stored."""
     async for _ in deadline(60, every=0.1):
         task = (await http.get(f"{IMPORTS}/{task_id}", headers=headers)).json()
-        if task["status"] in FINISHED:
+        if task["status"] in FINISHED and (task["status"] == "failed" or task["report_ready"]):
             if task["status"] != "failed":
                 counters = task["counters"]
                 counted = counters["succeeded"] + counters["failed"] + counters["not_processed"]

@@ -17,6 +17,12 @@ IMPORTS = "/api/v1/caller-number-imports"
 FINAL = {"completed", "failed", "cancelled"}
 
 
+def report_settled(task: dict[str, Any]) -> bool:
+    """A failed task has no report; a completed or cancelled one is offered once it is stored."""
+    stored = task["report_ready"] or task["results_deleted_at"] is not None
+    return bool(task["status"] == "failed" or stored)
+
+
 async def upload(gateway: httpx.AsyncClient, headers: dict[str, str], content: bytes) -> str:
     response = await gateway.post(IMPORTS, files={"file": ("n.csv", content)}, headers=headers)
     assert response.status_code == 202, response.text
@@ -32,14 +38,15 @@ async def until_final(
     seconds: float = 60,
     on_progress: Callable[[dict[str, Any]], Any] | None = None,
 ) -> dict[str, Any]:
-    """The task once it reaches a final state by itself (`on_progress(task)` on the way)."""
+    """The task once it reaches a final state by itself and its report is stored (or deleted
+    by retention) (`on_progress(task)` on the way)."""
     task: dict[str, Any] = {}
     async for _ in deadline(seconds, every=0.05):
         response = await gateway.get(f"{IMPORTS}/{task_id}", headers=headers)
         if response.status_code != 200:
             continue  # e.g. 503 while PostgreSQL is away
         task = response.json()
-        if task["status"] in FINAL:
+        if task["status"] in FINAL and report_settled(task):
             return task
         if on_progress is not None:
             await on_progress(task)

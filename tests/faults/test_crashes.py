@@ -93,7 +93,7 @@ async def import_and_finish(
         if on_progress is not None:
             on_progress(task)
         done = counters["succeeded"] + counters["failed"] == counters["rows_total"]
-        if task["status"] == "completed" and done:
+        if task["status"] == "completed" and done and task["report_ready"]:
             report = await gateway.get(f"{url}/result?format=csv", headers=headers)
             return task, report.text
     raise AssertionError(f"import not finished: {task}")

@@ -1,23 +1,18 @@
 """Bulk import: the template, uploads, import tasks, their reports, cancelling."""
 
-import asyncio
 import hashlib
 import json
 import logging
-import shutil
-import tempfile
 from collections.abc import AsyncIterator
 from functools import lru_cache
 from itertools import count
-from pathlib import Path
 from typing import Annotated, Literal
 from uuid import UUID, uuid4
 
 from aiokafka.errors import KafkaError
 from fastapi import APIRouter, Header, Query, Request, Response
-from fastapi.responses import FileResponse, StreamingResponse
+from fastapi.responses import StreamingResponse
 from pydantic import ValidationError
-from starlette.background import BackgroundTask
 
 from services.api_gateway import uploads
 from services.api_gateway.auth import CurrentUser, TenantCaller
@@ -30,7 +25,7 @@ from shared.db import imports
 from shared.db.imports import ImportTask, Status
 from shared.db.pool import tenant_transaction
 from shared.rules import check_description
-from shared.spreadsheets import ReportRow, XlsxReportWriter, csv_report_chunk, template_xlsx
+from shared.spreadsheets import template_xlsx
 
 UPLOAD_PATH = "/api/v1/caller-number-imports"
 # The form's own framing and small fields, on top of the file's bytes.
@@ -38,7 +33,6 @@ MULTIPART_OVERHEAD_BYTES = 64 * 1024
 router = APIRouter(prefix=UPLOAD_PATH, tags=["imports"])
 log = logging.getLogger(__name__)
 XLSX = "application/vnd.openxmlformats-officedocument.spreadsheetml.sheet"
-_REPORT_CHUNK = 5000
 
 
 @lru_cache
@@ -293,8 +287,9 @@ async def download_result(
 ) -> Response:
     """One line per data row in file order: row, caller number as written, result, reason.
 
-    Offered once the task is completed or cancelled (409 before, and for a failed task), until
-    retention deletes it (410)."""
+    Written once when the task completed or was cancelled and served as stored. 409 before
+    it is stored (`not_finished`, `report_not_ready`) and for a failed task; 410 once retention
+    deleted it."""
     task = await _visible(pool, user, task_id)
     if task.status is Status.FAILED:
         raise ApiError(409, "import_failed", task.error_message or "The import failed.")
@@ -305,46 +300,27 @@ async def download_result(
         raise ApiError(
             410, "report_deleted", f"Reports are kept {days:g} days after an import ends."
         )
-    name = f"import-result-{task_id}.{format}"
-    headers = {"Content-Disposition": f'attachment; filename="{name}"'}
-    if format == "csv":
-        return StreamingResponse(
-            _csv(pool, user.tenant_id, task_id), media_type="text/csv", headers=headers
+    if task.report_stored_at is None:  # being written: never served half done
+        raise ApiError(
+            409, "report_not_ready", "The report is being written; try again in a moment."
         )
-    folder = Path(tempfile.mkdtemp(prefix="report-"))
-    try:
-        await _write_xlsx(pool, user.tenant_id, task_id, folder / name)
-    except BaseException:
-        shutil.rmtree(folder, ignore_errors=True)
-        raise
-    return FileResponse(
-        folder / name,
-        media_type=XLSX,
-        filename=name,
-        background=BackgroundTask(shutil.rmtree, folder, ignore_errors=True),
+    name = f"import-result-{task_id}.{format}"
+    async with tenant_transaction(pool, user.tenant_id) as conn:
+        size = await imports.report_size(conn, task_id=task_id, format=format)
+    headers = {
+        "Content-Disposition": f'attachment; filename="{name}"',
+        "Content-Length": str(size),
+    }
+    media_type = XLSX if format == "xlsx" else "text/csv"
+    return StreamingResponse(
+        _stored(pool, user.tenant_id, task_id, format), media_type=media_type, headers=headers
     )
 
 
-async def _chunks(pool: Pool, tenant_id: str, task_id: UUID) -> AsyncIterator[list[ReportRow]]:
+async def _stored(
+    pool: Pool, tenant_id: str, task_id: UUID, format: imports.ReportFormat
+) -> AsyncIterator[bytes]:
+    """The report as stored when the task finished: no work per download but the copy."""
     async with tenant_transaction(pool, tenant_id) as conn:
-        chunk: list[ReportRow] = []
-        async for row in imports.report_rows(conn, task_id=task_id):
-            chunk.append((row[0], row[1], row[2], row[3]))
-            if len(chunk) == _REPORT_CHUNK:
-                yield chunk
-                chunk = []
-        yield chunk
-
-
-async def _write_xlsx(pool: Pool, tenant_id: str, task_id: UUID, path: Path) -> None:
-    writer = XlsxReportWriter(path)
-    async for chunk in _chunks(pool, tenant_id, task_id):
-        await asyncio.to_thread(writer.write, chunk)  # CPU work off the event loop
-    await asyncio.to_thread(writer.close)
-
-
-async def _csv(pool: Pool, tenant_id: str, task_id: UUID) -> AsyncIterator[bytes]:
-    header = True
-    async for chunk in _chunks(pool, tenant_id, task_id):
-        yield csv_report_chunk(chunk, header=header)
-        header = False
+        async for chunk in imports.report_chunks(conn, task_id=task_id, format=format):
+            yield chunk

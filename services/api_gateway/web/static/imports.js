@@ -75,10 +75,11 @@ function processed({ rows_total: total, succeeded, failed, not_processed: notPro
 }
 
 // Tasks still moving; a cancelled one too while its rows are still being counted.
-function changing({ status, counters }) {
+function changing({ status, counters, report_ready, results_deleted_at }) {
   const uncounted = counters.rows_total !== null && processed(counters) < counters.rows_total;
+  const reportComing = WITH_REPORT.has(status) && !report_ready && !results_deleted_at;
   return !(status in STATUSES) || ["pending", "running", "cancelling"].includes(status) ||
-    (status === "cancelled" && uncounted);
+    (status === "cancelled" && uncounted) || reportComing;
 }
 
 function importRow(task) {
@@ -149,11 +150,13 @@ function updateImportRow(row, task, now) {
   row.querySelector(".duplicates").textContent = duplicates.toLocaleString();
   row.querySelector(".not-processed").textContent =
     (task.counters.not_processed ?? 0).toLocaleString();
-  if (row.dataset.status === task.status) return;
-  row.dataset.status = task.status;
+  // The Download button comes once the report is stored, which is just after the final state.
+  const shown = `${task.status}:${task.report_ready}`;
+  if (row.dataset.status === shown) return;
+  row.dataset.status = shown;
   const operation = row.querySelector(".operation");
   operation.replaceChildren();
-  if (WITH_REPORT.has(task.status)) {
+  if (WITH_REPORT.has(task.status) && task.report_ready) {
     const button = h("button", { type: "button", textContent: "Download" });
     button.setAttribute("aria-label", `Download the result of ${task.file_name}`);
     button.onclick = () => download(`/caller-number-imports/${task.id}/result`, "result.xlsx")

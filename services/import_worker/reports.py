@@ -1,0 +1,67 @@
+"""The per-row report, written once (xlsx and csv) when a task completes or is cancelled, and
+stored in PostgreSQL so that any gateway instance serves it as it is, with no work per download.
+
+Decision: the report and the mark that offers it (`report_stored_at`) are committed in one
+transaction, after the task's final transition; until then the download answers 409
+`report_not_ready` and the task shows `report_ready: false`. The worker that finished the task
+writes it before it publishes the final event; upkeep writes any that a crash (or a cancel that
+finished the task in the gateway) left unwritten.
+"""
+
+import asyncio
+import tempfile
+from collections.abc import AsyncIterator
+from pathlib import Path
+from uuid import UUID
+
+import asyncpg
+
+from shared.db import Connection, imports
+from shared.db.pool import tenant_transaction
+from shared.spreadsheets import ReportRow, XlsxReportWriter, csv_report_chunk
+
+_ROWS_PER_CHUNK = 5000
+_STORED_CHUNK_BYTES = 1 << 20
+
+
+async def store(pool: asyncpg.Pool, *, tenant_id: str, task_id: UUID) -> bool:
+    """Write and store the task's report; False if it is stored, being written, or not due."""
+    with tempfile.TemporaryDirectory(prefix="report-") as folder:
+        xlsx, csv = Path(folder) / "report.xlsx", Path(folder) / "report.csv"
+        async with tenant_transaction(pool, tenant_id) as conn:
+            if not await imports.lock_for_report(conn, task_id=task_id):
+                return False
+            await _write(conn, task_id, xlsx, csv)
+            for format in imports.REPORT_FORMATS:
+                await _add(conn, task_id, format, xlsx if format == "xlsx" else csv)
+            await imports.report_stored(conn, task_id=task_id)
+    return True
+
+
+async def _write(conn: Connection, task_id: UUID, xlsx: Path, csv: Path) -> None:
+    writer = XlsxReportWriter(xlsx)
+    with csv.open("wb") as csv_out:
+        header = True
+        async for chunk in _chunks(conn, task_id):
+            await asyncio.to_thread(writer.write, chunk)  # CPU work off the event loop
+            csv_out.write(await asyncio.to_thread(csv_report_chunk, chunk, header=header))
+            header = False
+    await asyncio.to_thread(writer.close)
+
+
+async def _chunks(conn: Connection, task_id: UUID) -> AsyncIterator[list[ReportRow]]:
+    chunk: list[ReportRow] = []
+    async for row in imports.report_rows(conn, task_id=task_id):
+        chunk.append((row[0], row[1], row[2], row[3]))
+        if len(chunk) == _ROWS_PER_CHUNK:
+            yield chunk
+            chunk = []
+    yield chunk
+
+
+async def _add(conn: Connection, task_id: UUID, format: imports.ReportFormat, path: Path) -> None:
+    with path.open("rb") as source:
+        seq = 0
+        while data := source.read(_STORED_CHUNK_BYTES):
+            await imports.add_report_chunk(conn, task_id=task_id, format=format, seq=seq, data=data)
+            seq += 1
