@@ -140,6 +140,25 @@ class TestTheMainFlow:
         assert "row 2" in reasons[7]
         assert "text" in reasons[11].lower()
 
+    async def test_the_report_is_offered_once_stored_and_downloads_the_same_bytes_each_time(
+        self, http: httpx.AsyncClient
+    ) -> None:
+        _, admin = await import_tenant(http)
+        task = await upload(http, admin, files.csv(["Caller Number", "091", "9x"]), name="x.csv")
+        done = await finished(http, admin, task["id"])
+        assert done["status"] == "completed" and done["report_ready"]
+        listed = (await http.get(IMPORTS, headers=admin)).json()["items"]
+        assert [t["report_ready"] for t in listed if t["id"] == task["id"]] == [True]
+        for format, media_type in (("xlsx", "application/vnd.openxmlformats"), ("csv", "text/csv")):
+            url = f"{IMPORTS}/{task['id']}/result?format={format}"
+            first, second = [await http.get(url, headers=admin) for _ in range(2)]
+            assert first.status_code == second.status_code == 200, first.text
+            assert first.headers["content-type"].startswith(media_type)
+            assert int(first.headers["content-length"]) == len(first.content)
+            assert first.content == second.content
+        lines = await report(http, admin, task["id"])
+        assert [line[:3] for line in lines[1:]] == [(2, "091", "success"), (3, "9x", "failure")]
+
     async def test_a_formula_in_the_file_comes_back_as_a_plain_string(
         self, http: httpx.AsyncClient
     ) -> None:

@@ -313,11 +313,11 @@ async def download_result(
     }
     media_type = XLSX if format == "xlsx" else "text/csv"
     return StreamingResponse(
-        _stored(pool, user.tenant_id, task_id, format), media_type=media_type, headers=headers
+        stream_report(pool, user.tenant_id, task_id, format), media_type=media_type, headers=headers
     )
 
 
-async def _stored(
+async def stream_report(
     pool: Pool, tenant_id: str, task_id: UUID, format: imports.ReportFormat
 ) -> AsyncIterator[bytes]:
     """The report as stored when the task finished: no work per download but the copy."""

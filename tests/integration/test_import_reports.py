@@ -1,0 +1,153 @@
+"""The per-row report: written once by the worker when its task completes or is cancelled,
+stored in PostgreSQL, served as stored, and deleted by retention (real PostgreSQL, the worker's
+subscribers on TestKafkaBroker)."""
+
+import csv
+import io
+from collections.abc import AsyncIterator
+from typing import Any
+from uuid import UUID
+
+import asyncpg
+import pytest_asyncio
+from faststream.kafka import KafkaBroker, TestKafkaBroker
+from openpyxl import load_workbook
+
+from services.api_gateway.routes.imports import stream_report
+from services.import_worker import reports
+from services.import_worker.main import create_app as create_worker
+from services.import_worker.progress import Progress
+from shared import topics
+from shared.contracts import ImportRowResult, ImportRowsApplied, Principal
+from shared.db import imports
+from shared.db.imports import ReportFormat, Status
+from shared.db.pool import takeover_transaction, tenant_transaction
+from shared.settings import Settings
+from tests.integration.test_handlers import Seen, listen
+from tests.integration.test_imports import new_task, read, start
+
+ROWS = [
+    ImportRowResult(row_number=2, as_written="091", succeeded=True),
+    ImportRowResult(row_number=3, as_written="=1+2", succeeded=False, reason_code="invalid_format"),
+    ImportRowResult(row_number=4, as_written="@SUM(A1)", succeeded=True),
+]
+
+
+@pytest_asyncio.fixture
+async def worker(settings: Settings, pool: asyncpg.Pool) -> AsyncIterator[tuple[KafkaBroker, Seen]]:
+    broker = create_worker(settings).broker
+    assert broker is not None
+    events = broker.publisher(topics.IMPORT_EVENTS)
+    broker.context.set_global("progress", Progress(pool=pool, publisher=events, min_interval=0))
+    seen = listen(broker, topics.IMPORT_EVENTS)
+    async with TestKafkaBroker(broker) as testing:
+        yield testing, seen
+
+
+async def finished_by_the_worker(
+    broker: KafkaBroker, pool: asyncpg.Pool, tenant: str, service: Principal
+) -> UUID:
+    """A task whose last row results reach the worker, which completes it."""
+    task = await new_task(pool, tenant, service)
+    await start(pool, tenant, task.id, rows_total=len(ROWS))
+    await read(pool, tenant, task.id, len(ROWS))
+    applied = ImportRowsApplied(tenant_id=tenant, principal=service, task_id=task.id, results=ROWS)
+    await broker.publish(applied.model_dump_json().encode(), topics.IMPORT_ROW_RESULTS)
+    return task.id
+
+
+async def download(pool: asyncpg.Pool, tenant: str, task_id: UUID, format: ReportFormat) -> bytes:
+    return b"".join([chunk async for chunk in stream_report(pool, tenant, task_id, format)])
+
+
+async def stored_chunks(pool: asyncpg.Pool, tenant: str, task_id: UUID) -> int:
+    async with tenant_transaction(pool, tenant) as conn:
+        count: int = await conn.fetchval(
+            "SELECT count(*) FROM import_report_chunk WHERE task_id = $1", task_id
+        )
+    return count
+
+
+async def get(pool: asyncpg.Pool, tenant: str, task_id: UUID) -> imports.ImportTask:
+    async with tenant_transaction(pool, tenant) as conn:
+        task = await imports.get_task(conn, task_id=task_id)
+    assert task is not None
+    return task
+
+
+class TestStoredReport:
+    async def test_it_is_stored_when_the_task_completes_before_the_completed_event(
+        self, worker: tuple[KafkaBroker, Seen], pool: asyncpg.Pool, tenant: str, service: Principal
+    ) -> None:
+        broker, seen = worker
+        task_id = await finished_by_the_worker(broker, pool, tenant, service)
+        [event] = seen[topics.IMPORT_EVENTS]
+        assert event["type"] == "import_completed"
+        task = await get(pool, tenant, task_id)
+        assert task.status is Status.COMPLETED and task.report_ready
+        sheet = load_workbook(io.BytesIO(await download(pool, tenant, task_id, "xlsx"))).active
+        assert sheet is not None
+        lines: list[tuple[Any, ...]] = [tuple(r) for r in sheet.iter_rows(values_only=True)]
+        assert [line[:3] for line in lines[1:]] == [
+            (2, "091", "success"),
+            (3, "=1+2", "failure"),
+            (4, "@SUM(A1)", "success"),
+        ]
+        assert [(c.value, c.data_type) for c in sheet["B"][1:]][1] == ("=1+2", "s")
+        as_csv = (await download(pool, tenant, task_id, "csv")).decode("utf-8-sig")
+        assert [line[1] for line in csv.reader(io.StringIO(as_csv))][1:] == [
+            "091",
+            "'=1+2",
+            "'@SUM(A1)",
+        ]
+
+    async def test_it_is_served_byte_identical_every_time_and_written_only_once(
+        self, worker: tuple[KafkaBroker, Seen], pool: asyncpg.Pool, tenant: str, service: Principal
+    ) -> None:
+        broker, _ = worker
+        task_id = await finished_by_the_worker(broker, pool, tenant, service)
+        chunks = await stored_chunks(pool, tenant, task_id)
+        for format in imports.REPORT_FORMATS:
+            first = await download(pool, tenant, task_id, format)
+            assert first and first == await download(pool, tenant, task_id, format)
+            async with tenant_transaction(pool, tenant) as conn:
+                assert await imports.report_size(conn, task_id=task_id, format=format) == len(first)
+        assert not await reports.store(pool, tenant_id=tenant, task_id=task_id)  # once
+        assert await stored_chunks(pool, tenant, task_id) == chunks == 2
+
+    async def test_a_task_being_finished_is_not_offered_until_its_report_is_stored(
+        self, pool: asyncpg.Pool, tenant: str, service: Principal
+    ) -> None:
+        task = await new_task(pool, tenant, service)
+        await start(pool, tenant, task.id, rows_total=1)
+        await read(pool, tenant, task.id, 1)
+        async with tenant_transaction(pool, tenant) as conn:  # finished, e.g. by a worker that dies
+            _, finished = await imports.record_results(conn, task_id=task.id, results=ROWS[:1])
+        assert finished is not None and not finished.report_ready
+        async with takeover_transaction(pool) as conn:
+            missing = {r["id"] for r in await imports.tasks_without_report(conn)}
+        assert task.id in missing
+        assert await reports.store(pool, tenant_id=tenant, task_id=task.id)  # upkeep's step
+        assert (await get(pool, tenant, task.id)).report_ready
+
+    async def test_a_failed_task_gets_no_report(
+        self, pool: asyncpg.Pool, tenant: str, service: Principal
+    ) -> None:
+        task = await new_task(pool, tenant, service)
+        async with tenant_transaction(pool, tenant) as conn:
+            assert await imports.fail(conn, task_id=task.id, code="bad_file", message="bad")
+        assert not await reports.store(pool, tenant_id=tenant, task_id=task.id)
+        assert await stored_chunks(pool, tenant, task.id) == 0
+
+    async def test_retention_deletes_the_report_with_the_row_results(
+        self, worker: tuple[KafkaBroker, Seen], pool: asyncpg.Pool, tenant: str, service: Principal
+    ) -> None:
+        broker, _ = worker
+        task_id = await finished_by_the_worker(broker, pool, tenant, service)
+        assert await stored_chunks(pool, tenant, task_id) == 2
+        async with tenant_transaction(pool, tenant) as conn:
+            assert await imports.delete_results(conn, task_id=task_id)
+        task = await get(pool, tenant, task_id)
+        assert await stored_chunks(pool, tenant, task_id) == 0
+        assert task.results_deleted_at is not None and not task.report_ready
+        assert not await reports.store(pool, tenant_id=tenant, task_id=task_id)  # not rewritten
