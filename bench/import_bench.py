@@ -64,9 +64,13 @@ async def run_pipeline(gateway: str, path: Path, rows: int) -> dict[str, float]:
         task = await follow(http, admin, response.json()["id"], marks)
         assert task["status"] == "completed", task
         assert task["counters"]["succeeded"] == rows, task["counters"]
-        report = await http.get(f"/api/v1/caller-number-imports/{task['id']}/result", headers=admin)
+        report = await http.get(
+            f"/api/v1/caller-number-imports/{task['id']}/result?format={path.suffix[1:]}",
+            headers=admin,
+        )
         report.raise_for_status()
         marks["report"] = time.monotonic()
+        print(f"  report: {len(report.content) / 1024 / 1024:.1f} MB {path.suffix[1:]}")
     return marks
 
 
@@ -86,8 +90,12 @@ async def follow(
             marks["read"] = time.monotonic()
         if task["status"] in {"completed", "failed", "cancelled"}:
             marks.setdefault("read", time.monotonic())
-            marks["completed"] = time.monotonic()
-            return task
+            marks.setdefault("completed", time.monotonic())
+            # The report is offered once stored (a gateway without `report_ready` builds it
+            # at download: the stage is then all download).
+            if task["status"] == "failed" or task.get("report_ready", True):
+                marks["report_ready"] = time.monotonic()
+                return task
         await asyncio.sleep(0.1)  # polling the task as a user's page would
 
 
@@ -122,16 +130,25 @@ async def floor(database_url: str, path: Path) -> tuple[float, int]:
     return time.monotonic() - started, loaded
 
 
-# What an import leaves in PostgreSQL: the numbers, their per-row results, the task, the file.
-IMPORT_TABLES = ("caller_number", "import_row_result", "import_task", "import_file_chunk")
+# What an import leaves in PostgreSQL: the numbers, their per-row results, the task, the file
+# and the stored report.
+IMPORT_TABLES = (
+    "caller_number",
+    "import_row_result",
+    "import_task",
+    "import_file_chunk",
+    "import_report_chunk",
+)
 
 
 async def table_bytes(database_owner_url: str) -> dict[str, int]:
-    """Each import table's size on disk with its indexes and TOAST, in bytes."""
+    """Each import table's size on disk with its indexes and TOAST, in bytes (0 if absent)."""
     conn = await asyncpg.connect(database_owner_url)
     try:
         return {
-            table: await conn.fetchval("SELECT pg_total_relation_size($1::regclass)", table)
+            table: await conn.fetchval(
+                "SELECT coalesce(pg_total_relation_size(to_regclass($1)), 0)", table
+            )
             for table in IMPORT_TABLES
         }
     finally:
@@ -152,9 +169,11 @@ def print_figures(rows: int, path: Path, marks: dict[str, float], rss: dict[str,
     size = path.stat().st_size / 1024 / 1024
     print(f"\n{rows:,} rows, {path.suffix[1:]} ({size:.1f} MB)")
     stage("upload (202 answered)", "start", "uploaded")
-    stage("upload start -> file read and sent", "start", "read")
-    stage("upload start -> task completed", "start", "completed")
-    stage("report download", "completed", "report")
+    stage("reading and sending (202 -> read)", "uploaded", "read")
+    stage("applying and recording (-> final)", "read", "completed")
+    stage("report (final -> downloaded)", "completed", "report")
+    stage("  of which writing (-> offered)", "completed", "report_ready")
+    stage("  of which download", "report_ready", "report")
     stage("END TO END: upload -> report", "start", "report")
     for name, megabytes in rss.items():
         print(f"  peak RSS {name:<25} {megabytes:7.1f} MB")
@@ -191,6 +210,7 @@ async def main() -> None:
         rate = loaded / seconds
         print(f"  floor: read + COPY in one process {seconds:7.2f} s  {rate:>10,.0f} rows/s")
         print(f"  pipeline / floor                   {pipeline / seconds:7.2f}x")
+        print(f"  load average (1, 5, 15 min)        {os.getloadavg()}")
 
 
 if __name__ == "__main__":
