@@ -93,7 +93,8 @@ class TestStoredReport:
             (3, "=1+2", "failure"),
             (4, "@SUM(A1)", "success"),
         ]
-        assert [(c.value, c.data_type) for c in sheet["B"][1:]][1] == ("=1+2", "s")
+        formula = sheet["B3"]
+        assert (formula.value, formula.data_type, formula.quotePrefix) == ("=1+2", "s", True)
         as_csv = (await download(pool, tenant, task_id, "csv")).decode("utf-8-sig")
         assert [line[1] for line in csv.reader(io.StringIO(as_csv))][1:] == [
             "091",
