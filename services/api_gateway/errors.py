@@ -103,6 +103,13 @@ def _document_errors(app: FastAPI) -> dict[str, Any]:
     return app.openapi_schema
 
 
+def _message(error: Any) -> str:
+    """Pydantic's message, with the cause FastAPI keeps apart for a body that is not JSON."""
+    if error["type"] == "json_invalid" and (cause := error.get("ctx", {}).get("error")):
+        return f"{error['msg']}: {cause}"
+    return str(error["msg"])
+
+
 def install(app: FastAPI) -> None:
     app.openapi = lambda: _document_errors(app)  # type: ignore[method-assign]  # FastAPI's hook
 
@@ -113,7 +120,8 @@ def install(app: FastAPI) -> None:
     @app.exception_handler(RequestValidationError)
     async def on_invalid(_: Request, error: RequestValidationError) -> JSONResponse:
         details = [
-            {"loc": list(e["loc"]), "message": e["msg"], "type": e["type"]} for e in error.errors()
+            {"loc": list(e["loc"]), "message": _message(e), "type": e["type"]}
+            for e in error.errors()
         ]
         return error_response(422, "validation_error", "The request is not valid.", details)
 

@@ -307,3 +307,18 @@ class TestEmptyOrgUnitMeansUnorganized:
         assert response.status_code == 200, response.text
         [updated] = response.json()["results"]
         assert updated["status"] == "updated" and updated["caller_number"]["org_unit_id"] is None
+
+
+class TestRepeatedJsonKeys:
+    async def test_a_body_naming_numbers_twice_is_422_and_adds_nothing(
+        self, http: httpx.AsyncClient
+    ) -> None:
+        tenant = await f.create_tenant(http)
+        admin = {**f.tenant_admin(tenant), "Content-Type": "application/json"}
+        body = '{"numbers": ["6000002"], "numbers": ["6000003"]}'
+        response = await http.post("/api/v1/caller-numbers", content=body, headers=admin)
+        assert response.status_code == 422, response.text
+        [detail] = response.json()["error"]["details"]
+        assert detail["type"] == "json_invalid" and "'numbers'" in detail["message"]
+        listed = await http.get("/api/v1/caller-numbers", headers=f.tenant_admin(tenant))
+        assert listed.json()["total"] == 0

@@ -15,10 +15,11 @@ from services.api_gateway.schemas import (
     TenantOut,
     TenantPatch,
 )
+from services.api_gateway.strict_json import StrictJsonRoute
 from shared.db import tenants
 from shared.db.pool import tenant_transaction
 
-router = APIRouter(prefix="/api/v1/admin", tags=["administration"])
+router = APIRouter(prefix="/api/v1/admin", tags=["administration"], route_class=StrictJsonRoute)
 KNOWN_PARAMETERS = {tenants.TENANTS_MAY_MAINTAIN}
 
 

@@ -18,6 +18,7 @@ from services.api_gateway.schemas import (
     BulkOperationOut,
     BulkOutcomePage,
 )
+from services.api_gateway.strict_json import StrictJsonRoute
 from shared.access import Operation, TenantPolicy, write_refusal
 from shared.contracts import (
     BULK_CHUNK,
@@ -28,7 +29,11 @@ from shared.contracts import (
 from shared.db import bulk_operations, caller_numbers
 from shared.db.pool import tenant_transaction
 
-router = APIRouter(prefix="/api/v1/caller-number-bulk-operations", tags=["caller numbers"])
+router = APIRouter(
+    prefix="/api/v1/caller-number-bulk-operations",
+    tags=["caller numbers"],
+    route_class=StrictJsonRoute,
+)
 
 
 @router.post("", status_code=202)

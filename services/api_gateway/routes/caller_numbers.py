@@ -40,6 +40,7 @@ from services.api_gateway.schemas import (
     CallerNumberPatch,
     CommandStatus,
 )
+from services.api_gateway.strict_json import StrictJsonRoute
 from shared.access import Operation, TenantPolicy, subtree, write_refusal
 from shared.contracts import CreateCallerNumbers, DeleteCallerNumber, Text, UpdateCallerNumber
 from shared.db import caller_numbers
@@ -47,7 +48,7 @@ from shared.db.caller_numbers import ListFilter
 from shared.db.pool import tenant_transaction
 from shared.rules import check_description, search_digits
 
-router = APIRouter(prefix="/api/v1", tags=["caller numbers"])
+router = APIRouter(prefix="/api/v1", tags=["caller numbers"], route_class=StrictJsonRoute)
 
 _ACCEPTED: dict[int | str, dict[str, Any]] = {
     202: {"model": CommandStatus, "description": "Accepted; poll the Location."}

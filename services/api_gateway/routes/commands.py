@@ -8,13 +8,14 @@ from services.api_gateway.auth import CurrentUser, TenantCaller
 from services.api_gateway.deps import Pool, tenant_policy
 from services.api_gateway.errors import not_found
 from services.api_gateway.schemas import CommandStatus
+from services.api_gateway.strict_json import StrictJsonRoute
 from shared.access import OrgScope
 from shared.contracts import NumberOutcome
 from shared.db import commands
 from shared.db.commands import KnownCommand
 from shared.db.pool import tenant_transaction
 
-router = APIRouter(prefix="/api/v1", tags=["commands"])
+router = APIRouter(prefix="/api/v1", tags=["commands"], route_class=StrictJsonRoute)
 
 
 @router.get("/commands/{command_id}")

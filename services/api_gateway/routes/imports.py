@@ -19,6 +19,7 @@ from services.api_gateway.auth import CurrentUser, TenantCaller
 from services.api_gateway.deps import AppSettings, Bus, Pool, UploadPool, UploadSlots, tenant_policy
 from services.api_gateway.errors import ApiError, not_found, refused
 from services.api_gateway.schemas import ImportTaskOut, ImportTaskPage
+from services.api_gateway.strict_json import StrictJsonRoute
 from shared.access import Operation, TenantPolicy, write_refusal
 from shared.contracts import StartImport, org_unit_adapter
 from shared.db import imports
@@ -30,7 +31,7 @@ from shared.spreadsheets import template_xlsx
 UPLOAD_PATH = "/api/v1/caller-number-imports"
 # The form's own framing and small fields, on top of the file's bytes.
 MULTIPART_OVERHEAD_BYTES = 64 * 1024
-router = APIRouter(prefix=UPLOAD_PATH, tags=["imports"])
+router = APIRouter(prefix=UPLOAD_PATH, tags=["imports"], route_class=StrictJsonRoute)
 log = logging.getLogger(__name__)
 XLSX = "application/vnd.openxmlformats-officedocument.spreadsheetml.sheet"
 

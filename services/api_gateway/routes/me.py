@@ -5,11 +5,12 @@ from pydantic import BaseModel
 
 from services.api_gateway.auth import CurrentUser
 from services.api_gateway.deps import Pool, tenant_policy
+from services.api_gateway.strict_json import StrictJsonRoute
 from shared.access import Operation, may
 from shared.contracts import Role
 from shared.rules import FEATURE_DISABLED, prerequisites_met
 
-router = APIRouter(prefix="/api/v1", tags=["caller"])
+router = APIRouter(prefix="/api/v1", tags=["caller"], route_class=StrictJsonRoute)
 
 
 class Me(BaseModel):

@@ -5,10 +5,11 @@ from fastapi.responses import JSONResponse
 from prometheus_client import CONTENT_TYPE_LATEST, generate_latest
 
 from services.api_gateway.deps import Bus
+from services.api_gateway.strict_json import StrictJsonRoute
 from shared import asyncapi
 from shared.observability import is_ready, readiness
 
-router = APIRouter(tags=["operations"])
+router = APIRouter(tags=["operations"], route_class=StrictJsonRoute)
 
 
 @router.get("/ready")

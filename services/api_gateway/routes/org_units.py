@@ -6,10 +6,11 @@ from services.api_gateway.auth import CurrentUser
 from services.api_gateway.deps import Pool
 from services.api_gateway.errors import not_found
 from services.api_gateway.schemas import ChoosableOrgUnits, OrgUnitOut
+from services.api_gateway.strict_json import StrictJsonRoute
 from shared.db import tenants
 from shared.db.pool import tenant_transaction
 
-router = APIRouter(prefix="/api/v1", tags=["organization units"])
+router = APIRouter(prefix="/api/v1", tags=["organization units"], route_class=StrictJsonRoute)
 
 
 @router.get("/org-units")
