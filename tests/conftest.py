@@ -18,7 +18,7 @@ from shared.kafka import client_options
 from shared.settings import get_settings
 from tests.infra import ROOT, Backing, backing_services
 from tests.kafka import TopicTap, tap
-from tests.processes import APPS, TEST_LIMITS, ServiceProcess, service_env
+from tests.processes import APPS, CLIENT_LIMITS, TEST_LIMITS, ServiceProcess, service_env
 
 # The test services' secret (service_env), which mint() signs the tests' tokens with.
 os.environ["AUTH_JWT_SECRET"] = "test-secret-for-the-test-session-only-0123456789"
@@ -61,7 +61,9 @@ def services(backing: Backing) -> Iterator[dict[str, ServiceProcess]]:
 
 @pytest_asyncio.fixture(scope="session")
 async def http(services: dict[str, ServiceProcess]) -> AsyncIterator[httpx.AsyncClient]:
-    async with httpx.AsyncClient(base_url=services["api_gateway"].url, timeout=60) as client:
+    async with httpx.AsyncClient(
+        base_url=services["api_gateway"].url, timeout=60, limits=CLIENT_LIMITS
+    ) as client:
         headers = {"Authorization": "Bearer " + mint(sub="root", role="system_admin")}
         response = await client.put(
             f"/api/v1/admin/system-parameters/{TENANTS_MAY_MAINTAIN}",

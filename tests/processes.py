@@ -21,6 +21,11 @@ APPS = {
 }
 
 
+# uvicorn closes a keep-alive connection after 5 s idle, httpx keeps one 5 s: a request sent on
+# it as the server closes it reads a reset (httpx.ReadError). Test clients let theirs go first.
+CLIENT_LIMITS = httpx.Limits(keepalive_expiry=2.0)
+
+
 def free_port() -> int:
     with socket.socket() as sock:
         sock.bind(("127.0.0.1", 0))

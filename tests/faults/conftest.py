@@ -14,7 +14,7 @@ from shared.db.tenants import TENANTS_MAY_MAINTAIN
 from tests.faults.cluster import Cluster
 from tests.infra import ROOT, Backing
 from tests.kafka import TopicTap, tap
-from tests.processes import service_env
+from tests.processes import CLIENT_LIMITS, service_env
 
 
 @pytest.fixture
@@ -32,7 +32,9 @@ def cluster(backing: Backing) -> Iterator[Cluster]:
 async def gateway(cluster: Cluster) -> AsyncIterator[httpx.AsyncClient]:
     """A client of this test's gateway, with tenants allowed to maintain numbers."""
     cluster.start("api_gateway")
-    async with httpx.AsyncClient(base_url=cluster.url("api_gateway"), timeout=60) as client:
+    async with httpx.AsyncClient(
+        base_url=cluster.url("api_gateway"), timeout=60, limits=CLIENT_LIMITS
+    ) as client:
         response = await client.put(
             f"/api/v1/admin/system-parameters/{TENANTS_MAY_MAINTAIN}",
             json={"value": True},
