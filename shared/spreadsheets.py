@@ -89,18 +89,23 @@ def _fill_instructions_sheet(sheet: Worksheet, *, max_rows: int) -> None:
     sheet.column_dimensions["A"].width = 100
 
 
+def text_workbook(path: Path) -> xlsxwriter.Workbook:
+    """A workbook written row by row with flat memory, where no str is guessed into a
+    formula, number or link: every str is a string cell."""
+    options = {
+        "constant_memory": True,
+        "strings_to_formulas": False,
+        "strings_to_numbers": False,
+        "strings_to_urls": False,
+    }
+    return xlsxwriter.Workbook(str(path), options)
+
+
 class XlsxReportWriter:
     """Writes the report incrementally to a file path with flat memory."""
 
     def __init__(self, path: Path) -> None:
-        # No guessing: a str is written as a string cell, never a formula, number or link.
-        options = {
-            "constant_memory": True,
-            "strings_to_formulas": False,
-            "strings_to_numbers": False,
-            "strings_to_urls": False,
-        }
-        self._workbook = xlsxwriter.Workbook(str(path), options)
+        self._workbook = text_workbook(path)
         self._sheet = self._workbook.add_worksheet("Report")
         for column, width in enumerate(REPORT_COLUMN_WIDTHS):
             self._sheet.set_column(column, column, width)

@@ -7,9 +7,7 @@ from collections.abc import Sequence
 from datetime import datetime
 from pathlib import Path
 
-import xlsxwriter
-
-from shared.spreadsheets import formula_safe
+from shared.spreadsheets import formula_safe, text_workbook
 
 XLSX = "application/vnd.openxmlformats-officedocument.spreadsheetml.sheet"
 HEADER = ("Caller Number", "Organization Unit", "Organization Unit ID", "Description", "Created")
@@ -52,13 +50,7 @@ class XlsxExportWriter:
     """Writes the list incrementally with flat memory; every value is a text cell."""
 
     def __init__(self, path: Path) -> None:
-        options = {
-            "constant_memory": True,
-            "strings_to_formulas": False,
-            "strings_to_numbers": False,
-            "strings_to_urls": False,
-        }
-        self._workbook = xlsxwriter.Workbook(str(path), options)
+        self._workbook = text_workbook(path)
         self._sheet = self._workbook.add_worksheet("Caller numbers")
         for column, width in enumerate((24, 24, 20, 40, 26)):
             self._sheet.set_column(column, column, width)

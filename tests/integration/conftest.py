@@ -2,14 +2,19 @@
 database of its own (created for the session, dropped after), and FastStream's TestKafkaBroker
 in place of Kafka for handler wiring."""
 
-from collections.abc import AsyncIterator
+from collections.abc import AsyncIterator, Awaitable, Callable
+from typing import Any
 from urllib.parse import urlsplit, urlunsplit
 from uuid import uuid4
 
 import asyncpg
 import pytest
 import pytest_asyncio
+from faststream.kafka import KafkaBroker, TestKafkaBroker
 
+from services.import_worker.main import create_app as create_worker
+from services.import_worker.progress import Progress
+from shared import topics
 from shared.contracts import Principal, Role
 from shared.db import tenants
 from shared.db.pool import open_pool, tenant_transaction
@@ -67,3 +72,32 @@ async def tenant(pool: asyncpg.Pool) -> str:
 @pytest.fixture
 def service() -> Principal:
     return SERVICE
+
+
+Seen = dict[str, list[dict[str, Any]]]
+
+
+def listen(broker: KafkaBroker, *names: str) -> Seen:
+    """What is published to these topics, gathered by subscribers added for the test."""
+    seen: Seen = {name: [] for name in names}
+    for name in names:
+        broker.subscriber(name)(_gatherer(seen[name]))
+    return seen
+
+
+def _gatherer(into: list[dict[str, Any]]) -> Callable[[dict[str, Any]], Awaitable[None]]:
+    async def gather(message: dict[str, Any]) -> None:
+        into.append(message)
+
+    return gather
+
+
+@pytest_asyncio.fixture
+async def worker(settings: Settings, pool: asyncpg.Pool) -> AsyncIterator[tuple[KafkaBroker, Seen]]:
+    broker = create_worker(settings).broker
+    assert broker is not None
+    events = broker.publisher(topics.IMPORT_EVENTS)
+    broker.context.set_global("progress", Progress(pool=pool, publisher=events, min_interval=0))
+    seen = listen(broker, topics.IMPORT_EVENTS)
+    async with TestKafkaBroker(broker) as testing:
+        yield testing, seen

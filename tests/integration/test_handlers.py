@@ -1,37 +1,18 @@
 """Each service's subscribers as create_app wires them, on FastStream's TestKafkaBroker and the
 real PostgreSQL: the right topic reaches the right code, and its answer the right topic."""
 
-from collections.abc import AsyncIterator, Awaitable, Callable
-from typing import Any
+from collections.abc import AsyncIterator
 
 import asyncpg
 import pytest_asyncio
 from faststream.kafka import KafkaBroker, TestKafkaBroker
 
-from services.import_worker.main import create_app as create_worker
-from services.import_worker.progress import Progress
 from services.number_registry.main import create_app as create_registry
 from shared import topics
 from shared.contracts import CreateCallerNumbers, ImportRowResult, ImportRowsApplied, Principal
 from shared.settings import Settings
+from tests.integration.conftest import Seen, listen
 from tests.integration.test_imports import new_task, read, rows_read, start
-
-Seen = dict[str, list[dict[str, Any]]]
-
-
-def listen(broker: KafkaBroker, *names: str) -> Seen:
-    """What is published to these topics, gathered by subscribers added for the test."""
-    seen: Seen = {name: [] for name in names}
-    for name in names:
-        broker.subscriber(name)(_gatherer(seen[name]))
-    return seen
-
-
-def _gatherer(into: list[dict[str, Any]]) -> Callable[[dict[str, Any]], Awaitable[None]]:
-    async def gather(message: dict[str, Any]) -> None:
-        into.append(message)
-
-    return gather
 
 
 @pytest_asyncio.fixture
@@ -72,17 +53,6 @@ async def test_a_row_batch_is_answered_with_its_results_on_the_row_results_topic
     [applied] = seen[topics.IMPORT_ROW_RESULTS]
     assert applied["task_id"] == str(task.id)
     assert [r["succeeded"] for r in applied["results"]] == [True, False]
-
-
-@pytest_asyncio.fixture
-async def worker(settings: Settings, pool: asyncpg.Pool) -> AsyncIterator[tuple[KafkaBroker, Seen]]:
-    broker = create_worker(settings).broker
-    assert broker is not None
-    events = broker.publisher(topics.IMPORT_EVENTS)
-    broker.context.set_global("progress", Progress(pool=pool, publisher=events, min_interval=0))
-    seen = listen(broker, topics.IMPORT_EVENTS)
-    async with TestKafkaBroker(broker) as testing:
-        yield testing, seen
 
 
 async def test_the_last_row_results_complete_the_task_on_the_import_events_topic(

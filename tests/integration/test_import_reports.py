@@ -4,26 +4,21 @@ subscribers on TestKafkaBroker)."""
 
 import csv
 import io
-from collections.abc import AsyncIterator
 from typing import Any
 from uuid import UUID
 
 import asyncpg
-import pytest_asyncio
-from faststream.kafka import KafkaBroker, TestKafkaBroker
+from faststream.kafka import KafkaBroker
 from openpyxl import load_workbook
 
 from services.api_gateway.routes.imports import stream_report
 from services.import_worker import reports
-from services.import_worker.main import create_app as create_worker
-from services.import_worker.progress import Progress
 from shared import topics
 from shared.contracts import ImportRowResult, ImportRowsApplied, Principal
 from shared.db import imports
 from shared.db.imports import ReportFormat, Status
 from shared.db.pool import takeover_transaction, tenant_transaction
-from shared.settings import Settings
-from tests.integration.test_handlers import Seen, listen
+from tests.integration.conftest import Seen
 from tests.integration.test_imports import new_task, read, start
 
 ROWS = [
@@ -31,17 +26,6 @@ ROWS = [
     ImportRowResult(row_number=3, as_written="=1+2", succeeded=False, reason_code="invalid_format"),
     ImportRowResult(row_number=4, as_written="@SUM(A1)", succeeded=True),
 ]
-
-
-@pytest_asyncio.fixture
-async def worker(settings: Settings, pool: asyncpg.Pool) -> AsyncIterator[tuple[KafkaBroker, Seen]]:
-    broker = create_worker(settings).broker
-    assert broker is not None
-    events = broker.publisher(topics.IMPORT_EVENTS)
-    broker.context.set_global("progress", Progress(pool=pool, publisher=events, min_interval=0))
-    seen = listen(broker, topics.IMPORT_EVENTS)
-    async with TestKafkaBroker(broker) as testing:
-        yield testing, seen
 
 
 async def finished_by_the_worker(

@@ -17,6 +17,7 @@ from shared.db import imports
 from shared.db.pool import create_pool, tenant_transaction
 from shared.rules import Reason
 from shared.settings import Settings
+from tests.integration.tasks import create_pending
 
 pytestmark = pytest.mark.integration
 
@@ -24,14 +25,7 @@ pytestmark = pytest.mark.integration
 async def running_task(pool: asyncpg.Pool, tenant: str, rows: int) -> UUID:
     task_id = uuid4()
     async with tenant_transaction(pool, tenant) as conn:
-        await imports.create_task(
-            conn,
-            task_id=task_id,
-            tenant_id=tenant,
-            principal={"sub": "t", "role": "tenant_admin"},
-            file_name="f.csv",
-            idempotency_key=None,
-        )
+        await create_pending(conn, tenant=tenant, task_id=task_id)
         await imports.start(conn, task_id=task_id, rows_total=rows, lease_seconds=30)
     return task_id
 

@@ -13,6 +13,7 @@ from shared.db import imports
 from shared.db.imports import TRANSITIONS, ImportTask, Status
 from shared.db.pool import takeover_transaction, tenant_transaction
 from shared.rules import NOT_PROCESSED, Reason
+from tests.integration.tasks import create_pending
 
 pytestmark = pytest.mark.integration
 # The worker's claim, with the default running-imports limit of a tenant.
@@ -24,14 +25,7 @@ async def new_task(pool: asyncpg.Pool, tenant: str) -> UUID:
     """A pending task with a one-chunk file."""
     task_id = uuid4()
     async with tenant_transaction(pool, tenant) as conn:
-        await imports.create_task(
-            conn,
-            task_id=task_id,
-            tenant_id=tenant,
-            principal={"sub": "t", "role": "tenant_admin"},
-            file_name="f.csv",
-            idempotency_key=None,
-        )
+        await create_pending(conn, tenant=tenant, task_id=task_id)
         await imports.add_file_chunk(conn, task_id=task_id, seq=0, data=b"Caller Number\r\n")
     return task_id
 

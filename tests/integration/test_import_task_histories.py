@@ -16,6 +16,7 @@ from shared.db.imports import TRANSITIONS, ImportTask, Status
 from shared.db.pool import create_pool, tenant_transaction
 from shared.rules import NOT_PROCESSED
 from shared.settings import Settings
+from tests.integration.tasks import create_pending
 
 pytestmark = pytest.mark.integration
 ROWS = 6  # data rows 2..7
@@ -57,14 +58,7 @@ def test_any_history_keeps_to_the_transitions_and_ends_a_task_that_is_done(
         task_id, read = uuid4(), 0
         try:
             async with tenant_transaction(pool, tenant) as conn:
-                await imports.create_task(
-                    conn,
-                    task_id=task_id,
-                    tenant_id=tenant,
-                    principal={"sub": "t", "role": "tenant_admin"},
-                    file_name="f.csv",
-                    idempotency_key=None,
-                )
+                await create_pending(conn, tenant=tenant, task_id=task_id)
                 await imports.start(conn, task_id=task_id, rows_total=ROWS, lease_seconds=30)
                 before = await imports.get_task(conn, task_id=task_id)
             for step in history:
