@@ -39,6 +39,8 @@ class Reason(StrEnum):
     # A command on Kafka that cannot be applied at all:
     MALFORMED_COMMAND = "malformed_command"
     KEY_MISMATCH = "key_mismatch"
+    # A command the gateway could not hand to Kafka (a bulk operation's chunk):
+    NOT_SENT = "not_sent"
     # Import rows only:
     NUMBER_NOT_TEXT = "number_not_text"
     FORMULA_WITHOUT_RESULT = "formula_without_result"

@@ -32,6 +32,22 @@ async def forget_pending(conn: Connection, *, tenant_id: str, command_id: UUID) 
     await conn.execute(queries.DELETE_PENDING_COMMAND, tenant_id, command_id)
 
 
+async def record_unsent(
+    conn: Connection,
+    *,
+    tenant_id: str,
+    command_id: UUID,
+    command_type: str,
+    principal_sub: str,
+    outcome: list[dict[str, Any]],
+) -> None:
+    """Stores the outcome of a command that could not be published, unless the registry
+    processed it first; the registry will not apply it later (it is processed)."""
+    await conn.execute(
+        queries.INSERT_UNSENT_COMMAND, tenant_id, command_id, command_type, principal_sub, outcome
+    )
+
+
 async def claim(
     conn: Connection,
     *,

@@ -160,6 +160,14 @@ VALUES ($1, $2, $3, $4, NULL)
 ON CONFLICT (tenant_id, command_id) DO NOTHING
 """
 
+# A command that was never sent gets its outcome at once; if it did reach the registry after
+# all, whichever outcome is stored first stands and the other is a no-op (CLAIM_COMMAND).
+INSERT_UNSENT_COMMAND = """
+INSERT INTO processed_command (tenant_id, command_id, command_type, principal_sub, outcome)
+VALUES ($1, $2, $3, $4, $5)
+ON CONFLICT (tenant_id, command_id) DO NOTHING
+"""
+
 DELETE_PENDING_COMMAND = """
 DELETE FROM processed_command WHERE tenant_id = $1 AND command_id = $2 AND outcome IS NULL
 """

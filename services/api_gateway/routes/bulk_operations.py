@@ -2,6 +2,7 @@
 one bulk operation whose outcomes are counted and paged."""
 
 import asyncio
+import logging
 from typing import Annotated, Any, Literal
 from uuid import UUID, uuid4
 
@@ -27,7 +28,11 @@ from shared.contracts import (
     NumberOutcome,
 )
 from shared.db import bulk_operations, caller_numbers
+from shared.db import commands as commands_db
 from shared.db.pool import tenant_transaction
+from shared.rules import Reason
+
+log = logging.getLogger(__name__)
 
 router = APIRouter(
     prefix="/api/v1/caller-number-bulk-operations",
@@ -68,14 +73,43 @@ async def start_bulk_operation(
             command_ids=[command.message_id for command in commands],
         )
     key = user.tenant_id.encode()
-    await asyncio.gather(
+    sent = await asyncio.gather(
         *(
             bus.caller_number_commands.publish(c.model_dump_json().encode(), key=key)
             for c in commands
-        )
+        ),
+        return_exceptions=True,
     )
+    results = zip(commands, sent, strict=True)
+    if unsent := [c for c, result in results if isinstance(result, BaseException)]:
+        await _record_unsent(pool, user, unsent)
     response.headers["Location"] = f"/api/v1/caller-number-bulk-operations/{operation_id}"
     return _out(row, 0, {})
+
+
+async def _record_unsent(
+    pool: asyncpg.Pool, user: TenantCaller, unsent: list[DeleteCallerNumbers | MoveCallerNumbers]
+) -> None:
+    """Chunks Kafka did not take are answered `not_sent` per number, so the operation still
+    ends and says which numbers to try again."""
+    log.warning("bulk operation: %d of its commands could not be published", len(unsent))
+    message = "Not sent: the message bus was unavailable. Try these numbers again."
+    async with tenant_transaction(pool, user.tenant_id) as conn:
+        for command in unsent:
+            outcome = [
+                NumberOutcome(
+                    number=number, status="rejected", reason=Reason.NOT_SENT, message=message
+                ).model_dump(mode="json")
+                for number in command.numbers
+            ]
+            await commands_db.record_unsent(
+                conn,
+                tenant_id=user.tenant_id,
+                command_id=command.message_id,
+                command_type=command.type,
+                principal_sub=user.principal.sub,
+                outcome=outcome,
+            )
 
 
 async def _matching(
