@@ -48,11 +48,33 @@ def _not_digits(number: str) -> Rejection:
     message = "A caller number may hold digits 0-9 only"
     odd = next(char for char in number if not "0" <= char <= "9")
     if _invisible(odd):
-        name = unicodedata.name(odd, "an unnamed character")
-        message += f"; it holds U+{ord(odd):04X} {name}, which cannot be seen"
+        message += f"; it holds {character_name(odd)}, which cannot be seen"
     else:
         message += f"; it holds {odd!r}"
     return Rejection(Reason.NOT_DIGITS, message + ".")
+
+
+# Control characters have no Unicode name, only aliases (Unicode's NameAliases.txt).
+_CONTROL_NAMES = {
+    0x00: "NULL",
+    0x07: "ALERT",
+    0x08: "BACKSPACE",
+    0x09: "CHARACTER TABULATION",
+    0x0A: "LINE FEED (a line break)",
+    0x0B: "LINE TABULATION",
+    0x0C: "FORM FEED",
+    0x0D: "CARRIAGE RETURN (a line break)",
+    0x1B: "ESCAPE",
+    0x7F: "DELETE",
+    0x85: "NEXT LINE (a line break)",
+}
+
+
+def character_name(char: str) -> str:
+    """`U+000A LINE FEED (a line break)`, `U+200B ZERO WIDTH SPACE`: its code point and name."""
+    code = ord(char)
+    name = unicodedata.name(char, "") or _CONTROL_NAMES.get(code, "a control character")
+    return f"U+{code:04X} {name}"
 
 
 def _invisible(char: str) -> bool:

@@ -130,7 +130,8 @@ def _check_text(head: bytes, *, complete: bool) -> None:
             raise BadFile("not_a_spreadsheet", f"The file is {name}, not a spreadsheet. {SAVE_AS}")
     encoding = _encoding(head)
     if encoding == "utf-8-sig" and b"\0" in head:
-        raise BadFile("not_a_spreadsheet", f"The file is not a CSV text file. {SAVE_AS}")
+        line = head[: head.index(b"\0")].count(b"\n") + 1
+        raise _holds_nul(line)
     try:
         codecs.getincrementaldecoder(encoding)().decode(head, final=complete)
     except UnicodeError:
@@ -209,13 +210,23 @@ def _other_fields(record: list[str]) -> tuple[str, ...]:
 
 def _csv_lines(file: TextIO) -> Iterator[str]:
     """The file's lines, each bounded so that a file without line breaks cannot fill memory."""
+    number = 0
     while line := file.readline(MAX_TEXT):
+        number += line.endswith("\n")
         if len(line) == MAX_TEXT and not line.endswith(("\n", "\r")):
             message = f"A line of the CSV file is longer than {MAX_TEXT:,} characters."
             raise BadFile("not_a_spreadsheet", message)
         if "\0" in line:  # not text; and PostgreSQL could not store it in the report
-            raise BadFile("not_a_spreadsheet", f"The file is not a CSV text file. {SAVE_AS}")
+            raise _holds_nul(number + (not line.endswith("\n")))
         yield line
+
+
+def _holds_nul(line: int) -> BadFile:
+    message = (
+        f"Line {line:,} of the file holds a NUL byte (U+0000), which no text file has: "
+        f"it is not a CSV text file. {SAVE_AS}"
+    )
+    return BadFile("not_a_spreadsheet", message)
 
 
 def _filled(fields: list[str]) -> bool:

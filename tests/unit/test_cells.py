@@ -1,4 +1,6 @@
 import pytest
+from hypothesis import assume, given
+from hypothesis import strategies as st
 
 from services.import_worker.cells import check_cell, visible
 from services.import_worker.filetypes import Cell, Refused
@@ -53,6 +55,8 @@ class TestInvisibleCharacters:
             ("\u202a13800138000\u202c", "U+202A LEFT-TO-RIGHT EMBEDDING"),
             ("\u200e13800138000", "U+200E LEFT-TO-RIGHT MARK"),
             ("\ufeff13800138000", "U+FEFF ZERO WIDTH NO-BREAK SPACE"),
+            ("138\n00138000", "U+000A LINE FEED"),  # a CSV quote left open runs over lines
+            ("138\x1b00138000", "U+001B ESCAPE"),
             ("138\u00a000138000", "U+00A0 NO-BREAK SPACE"),
             ("13800138000\r", None),  # trimmed like any whitespace at the ends
         ],
@@ -66,6 +70,14 @@ class TestInvisibleCharacters:
         assert name in rejection.message
         assert f"<{name.split()[0]}>" in as_written
         assert "13800138000" in as_written.replace(f"<{name.split()[0]}>", "")
+
+    @given(st.characters(categories=["Cc", "Cf", "Co", "Cn", "Zs", "Zl", "Zp"]))
+    def test_every_invisible_character_is_named_by_its_code_point(self, odd: str) -> None:
+        assume(odd != " ")  # a visible space, named as ' '
+        rejection = check_cell(f"138{odd}00138000")[2]
+        assert rejection is not None and rejection.reason is Reason.NOT_DIGITS
+        assert f"U+{ord(odd):04X} " in rejection.message
+        assert "unnamed" not in rejection.message
 
     def test_visible_text_is_left_alone(self) -> None:
         assert visible("Müller 123") == "Müller 123"

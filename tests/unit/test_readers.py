@@ -95,6 +95,13 @@ def refusal(action: Callable[[], object]) -> str:
     return caught.value.code
 
 
+def message(action: Callable[[], object]) -> str:
+    """The message of the BadFile the action raises."""
+    with pytest.raises(BadFile) as caught:
+        action()
+    return str(caught.value)
+
+
 class TestFileKind:
     def test_a_workbook_is_recognised_by_its_bytes_whatever_its_name(self, tmp_path: Path) -> None:
         path = openpyxl_book(tmp_path, {"A2": "1"}, name="numbers.csv")
@@ -462,6 +469,16 @@ class TestCsvWithNul:
         content = "Caller Number\r\n" + "123\r\n" * 20_000 + "12\x003\r\n"
         path = write_csv(tmp_path, content)
         assert refusal(lambda: rows(path)) == "not_a_spreadsheet"
+        assert "Line 20,002 of the file holds a NUL byte" in message(lambda: rows(path))
+
+    @pytest.mark.parametrize("line", [1, 2, 3])
+    def test_a_nul_in_the_first_lines_is_named_with_its_line(
+        self, tmp_path: Path, line: int
+    ) -> None:
+        lines = ["Caller Number", "123", "456"]
+        lines[line - 1] += "\x00"
+        path = write_csv(tmp_path, "\n".join(lines) + "\n")
+        assert f"Line {line} of the file holds a NUL byte" in message(lambda: rows(path))
 
     def test_a_cell_longer_than_csvs_default_limit_fails_only_its_row(self, tmp_path: Path) -> None:
         path = write_csv(tmp_path, "Caller Number\r\n" + "9" * 200_000 + "\r\n123\r\n")
