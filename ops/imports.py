@@ -1,6 +1,7 @@
 """Watch imports live, or list them, from the import events topic (no gateway, no token needed).
 
     python -m ops.imports watch               # running imports, live: progress, rows/s, ETA
+                                              #   (piped: one JSON line per change)
     python -m ops.imports list [--json]       # every import the topic still holds, then exit
 
 Both read caller-number-imports.events.v1 from its beginning (as far as Kafka's retention
@@ -11,10 +12,12 @@ keeps it), so they know the tasks that started before them; `watch` then follows
 import argparse
 import asyncio
 import json
+import sys
 from collections.abc import AsyncIterator
 from contextlib import asynccontextmanager
 
 from aiokafka import AIOKafkaConsumer, TopicPartition
+from aiokafka.errors import KafkaError
 from pydantic import ValidationError
 from rich.console import Console, Group
 from rich.live import Live
@@ -68,7 +71,14 @@ async def open_events(settings: Settings) -> AsyncIterator[EventReader]:
         enable_auto_commit=False,
         auto_offset_reset="earliest",
     )
-    await consumer.start()
+    try:
+        await consumer.start()
+    except KafkaError as error:
+        await consumer.stop()
+        where = settings.kafka_bootstrap_servers
+        raise SystemExit(
+            f"Cannot read {topics.IMPORT_EVENTS} from Kafka at {where}: {error}"
+        ) from None
     try:
         partitions = list(consumer.assignment())
         if not partitions:
@@ -95,6 +105,9 @@ async def watch(settings: Settings) -> None:
     board = Board()
     console = Console()
     bootstrap_servers = settings.kafka_bootstrap_servers
+    if not console.is_terminal:
+        await _watch_lines(settings)
+        return
     async with open_events(settings) as reader:
         with console.status(f"Reading {topics.IMPORT_EVENTS} from its beginning..."):
             async for event in reader.until_now():
@@ -105,6 +118,23 @@ async def watch(settings: Settings) -> None:
                 for event in events:
                     board.apply(event)
                 live.update(_screen(board, bootstrap_servers), refresh=True)
+
+
+async def _watch_lines(settings: Settings) -> None:
+    """For a pipe or a log: the running imports, then one JSON line per task at each event."""
+    board = Board()
+    async with open_events(settings) as reader:
+        async for event in reader.until_now():
+            board.apply(event)
+        board.hide_finished()
+        where = settings.kafka_bootstrap_servers
+        print(f"Following {topics.IMPORT_EVENTS} on {where}", file=sys.stderr, flush=True)
+        for view in board.shown():
+            print(json.dumps(view.as_json()), flush=True)
+        async for events in reader.from_now():
+            for event in events:
+                board.apply(event)
+                print(json.dumps(board.tasks[event.task_id].as_json()), flush=True)
 
 
 def _screen(board: Board, bootstrap_servers: str) -> Group | Table:
