@@ -5,6 +5,15 @@
 Loopback only, bounded in time and count, stops by itself. Prints commands/s sustained, the
 p50/p99 time from POST to outcome (`Prefer: wait`), and the imports' wall time; then checks
 that nothing answered 202 was lost (every command and every row has its outcome).
+
+Two more modes for the commands alone (`--imports 0` leaves the imports out):
+
+    # an upstream producer: 5,000 single-number creates for one tenant straight onto the
+    # commands topic; commands/s until every outcome event is seen and every command stored
+    .venv/bin/python -m bench.load_bench --upstream 5000 --imports 0
+    # open loop at a fixed rate through the gateway: POSTs every 1/200 s for 30 s, whatever
+    # the answers' pace; p50/p99 from POST to outcome
+    .venv/bin/python -m bench.load_bench --rate 200 --seconds 30 --imports 0
 """
 
 import argparse
@@ -16,13 +25,19 @@ import uuid
 from typing import Any
 
 import httpx
+import orjson
+from aiokafka import AIOKafkaConsumer, AIOKafkaProducer, TopicPartition
 
 from bench import files
 from bench.import_bench import LOG_DIR, SECRET, follow
 from services.api_gateway.mint_token import mint
+from shared import topics
+from shared.contracts import CreateCallerNumbers, Principal, Role
+from shared.db.pool import create_pool
 from shared.db.tenants import TENANTS_MAY_MAINTAIN
+from shared.kafka import PRODUCER_OPTIONS, client_options
 from shared.settings import get_settings
-from tests.infra import backing_services
+from tests.infra import Backing, backing_services
 from tests.processes import APPS, ServiceProcess, service_env
 
 
@@ -30,10 +45,15 @@ def system_admin() -> dict[str, str]:
     return {"Authorization": "Bearer " + mint(sub="bench", role="system_admin")}
 
 
-async def new_tenant(http: httpx.AsyncClient) -> dict[str, str]:
+async def create_tenant(http: httpx.AsyncClient) -> str:
     tenant = f"load-{uuid.uuid4().hex[:8]}"
     body = {"id": tenant, "name": tenant, "calling_number_anonymization": True}
     (await http.post("/api/v1/admin/tenants", json=body, headers=system_admin())).raise_for_status()
+    return tenant
+
+
+async def new_tenant(http: httpx.AsyncClient) -> dict[str, str]:
+    tenant = await create_tenant(http)
     token = mint(sub="load", role="tenant_admin", tenant_id=tenant)
     return {"Authorization": f"Bearer {token}"}
 
@@ -83,6 +103,105 @@ async def adds(http: httpx.AsyncClient, seconds: float, clients: int) -> None:
     assert not lost and listed["total"] == len(latencies), (lost[:3], listed["total"])
 
 
+async def adds_at_rate(http: httpx.AsyncClient, seconds: float, rate: float) -> None:
+    """Open loop: a POST every 1/rate s, each waiting for its outcome on its own, so a slow
+    answer does not slow the senders down (the closed loop of `adds` would hide queueing)."""
+    admin = await new_tenant(http)
+    latencies: list[float] = []
+    lost: list[str] = []
+    total = int(seconds * rate)
+    started = time.monotonic()
+
+    async def one(n: int) -> None:
+        await asyncio.sleep(max(0.0, started + n / rate - time.monotonic()))
+        sent = time.monotonic()
+        response = await http.post(
+            "/api/v1/caller-numbers",
+            json={"numbers": [f"63{n:09d}"]},
+            headers={**admin, "Prefer": "wait=30"},
+        )
+        if response.status_code == 200:
+            latencies.append(time.monotonic() - sent)
+        else:
+            lost.append(f"{response.status_code} {response.text[:100]}")
+
+    await asyncio.gather(*(one(n) for n in range(total)))
+    elapsed = time.monotonic() - started
+    listed = (await http.get("/api/v1/caller-numbers?limit=1", headers=admin)).json()
+    p50, p99 = (statistics.quantiles(latencies, n=100)[i] * 1000 for i in (49, 98))
+    print(f"\nadds at a fixed rate: {rate:.0f}/s for {seconds:.0f} s through the gateway")
+    print(
+        f"  commands with an outcome      {len(latencies):8d}  ({len(latencies) / elapsed:.0f}/s)"
+    )
+    print(f"  time to outcome p50 / p99     {p50:6.0f} / {p99:.0f} ms")
+    print(f"  time to outcome max           {max(latencies) * 1000:6.0f} ms")
+    print(f"  without an outcome in time    {len(lost):8d}")
+    print(f"  numbers stored                {listed['total']:8d}")
+    assert not lost and listed["total"] == len(latencies), (lost[:3], listed["total"])
+
+
+async def upstream(http: httpx.AsyncClient, backing: Backing, count: int) -> None:
+    """An upstream system's sync: `count` single-number creates for one tenant published
+    straight onto the commands topic (one partition: the key is the tenant id), timed from the
+    first send until every command's outcome event is on the events topic."""
+    tenant_id = await create_tenant(http)
+    settings = backing.settings()
+    principal = Principal(sub="bench-upstream", role=Role.SERVICE)
+    bodies = [
+        CreateCallerNumbers(tenant_id=tenant_id, principal=principal, numbers=[f"64{n:09d}"])
+        .model_dump_json()
+        .encode()
+        for n in range(count)
+    ]
+    producer = AIOKafkaProducer(**client_options(settings), **PRODUCER_OPTIONS)
+    events = AIOKafkaConsumer(**client_options(settings), enable_auto_commit=False)
+    await producer.start()
+    await events.start()
+    try:
+        partitions = [
+            TopicPartition(topics.CALLER_NUMBER_EVENTS, p)
+            for p in await producer.partitions_for(topics.CALLER_NUMBER_EVENTS)
+        ]
+        events.assign(partitions)
+        await events.seek_to_end(*partitions)
+        for partition in partitions:
+            await events.position(partition)  # "end" resolved before anything is sent
+        started = time.monotonic()
+        for body in bodies:
+            await producer.send(topics.CALLER_NUMBER_COMMANDS, body, key=tenant_id.encode())
+        await producer.flush()
+        published = time.monotonic() - started
+        answered: set[str] = set()
+        while len(answered) < count:
+            batch = await events.getmany(timeout_ms=200)
+            if time.monotonic() - started > 600:
+                raise AssertionError(f"only {len(answered)} of {count} answered in 600 s")
+            for record in (r for records in batch.values() for r in records):
+                event = orjson.loads(record.value)
+                if event["tenant_id"] == tenant_id:
+                    answered.add(event["command_id"])
+        elapsed = time.monotonic() - started
+    finally:
+        await events.stop()
+        await producer.stop()
+    pool = await create_pool(settings.database_owner_url)
+    try:
+        stored = await pool.fetchval(
+            "SELECT count(*) FROM processed_command WHERE tenant_id = $1 AND outcome IS NOT NULL",
+            tenant_id,
+        )
+        numbers = await pool.fetchval(
+            "SELECT count(*) FROM caller_number WHERE tenant_id = $1", tenant_id
+        )
+    finally:
+        await pool.close()
+    print(f"\nupstream: {count} single-number creates for one tenant onto the commands topic")
+    print(f"  published in                  {published:8.1f} s")
+    print(f"  every outcome event seen in   {elapsed:8.1f} s  ({count / elapsed:,.0f} commands/s)")
+    print(f"  commands stored / numbers     {stored:8d} / {numbers}")
+    assert stored == numbers == count, (stored, numbers)
+
+
 async def imports(http: httpx.AsyncClient, count: int, rows: int) -> None:
     path = files.csv(rows)
     admins = [await new_tenant(http) for _ in range(count)]
@@ -111,6 +230,8 @@ async def main() -> None:
     parser.add_argument("--clients", type=int, default=16)
     parser.add_argument("--imports", type=int, default=5)
     parser.add_argument("--rows", type=int, default=100_000)
+    parser.add_argument("--upstream", type=int, default=0, help="commands straight onto Kafka")
+    parser.add_argument("--rate", type=float, default=0, help="POSTs per second, open loop")
     args = parser.parse_args()
     with backing_services() as backing:
         running = {
@@ -126,8 +247,14 @@ async def main() -> None:
                     json={"value": True},
                     headers=system_admin(),
                 )
-                await adds(http, args.seconds, args.clients)
-                await imports(http, args.imports, args.rows)
+                if args.upstream:
+                    await upstream(http, backing, args.upstream)
+                if args.rate:
+                    await adds_at_rate(http, args.seconds, args.rate)
+                if not (args.upstream or args.rate):
+                    await adds(http, args.seconds, args.clients)
+                if args.imports:
+                    await imports(http, args.imports, args.rows)
         finally:
             for process in running.values():
                 process.stop()

@@ -97,6 +97,10 @@ def at_least_once(
 # by default) holds back the next message of a busy one. Commands a user waits for poll short.
 INTERACTIVE_FETCH_WAIT_MS = 20
 
+# Commands are read in batches of up to this many records: one transaction, one wave of
+# acknowledged publishes and one offset commit for all of them (number_registry/command_batches).
+COMMAND_BATCH_RECORDS = 500
+
 # Row batches are ~150 KB: aiokafka's default 1 MB per partition fetch stalls every few of them.
 BULK_FETCH_BYTES = 8 * 1024 * 1024
 
@@ -124,7 +128,11 @@ def dead_letter_middleware(
 ) -> Callable[..., BaseMiddleware]:
     """A message that cannot be processed goes to `<topic>.dlq` with its error, then is acked,
     so it never blocks its partition. A malformed one goes at once; one whose handler raises
-    goes after `max_attempts` tries (redelivered by the subscriber's NACK_ON_ERROR policy)."""
+    goes after `max_attempts` tries (redelivered by the subscriber's NACK_ON_ERROR policy).
+
+    A batch subscriber's handler dead-letters its own commands one at a time
+    (`publish_dead_letter`); an error that escapes it is the infrastructure's, so the whole
+    batch is redelivered after a growing pause, never dead-lettered."""
     attempts: dict[tuple[str, int, int], int] = {}
     waits: dict[tuple[str, int, int], int] = {}
 
@@ -137,40 +145,45 @@ def dead_letter_middleware(
             exc_val: BaseException | None = None,
             exc_tb: TracebackType | None = None,
         ) -> bool:
-            record: Any = self.msg  # aiokafka's ConsumerRecord
-            where = (record.topic, record.partition, record.offset)
+            record: Any = self.msg  # aiokafka's ConsumerRecord, or a batch's sequence of them
+            batch = isinstance(record, tuple | list)
+            first = record[0] if batch else record
+            where = (first.topic, first.partition, first.offset)
             if exc_val is None or not isinstance(exc_val, Exception):
                 attempts.pop(where, None)
                 waits.pop(where, None)
                 return False
-            if isinstance(exc_val, MALFORMED_ERRORS):
-                await _dead_letter(broker, record, exc_val, attempt=1)
+            if not batch and isinstance(exc_val, MALFORMED_ERRORS):
+                await publish_dead_letter(broker, record, exc_val, attempt=1)
                 return True
-            if isinstance(exc_val, TRANSIENT_ERRORS):
+            if batch or isinstance(exc_val, TRANSIENT_ERRORS):
                 # An outage: waited out with a growing pause, never dead-lettered.
                 outage = waits[where] = waits.get(where, 0) + 1
                 log.warning("transient error at %s, will retry: %r", where, exc_val)
-                await asyncio.sleep(_backoff(outage))
+                await asyncio.sleep(backoff(outage))
                 return False
             attempt = attempts[where] = attempts.get(where, 0) + 1
             if attempt < max_attempts:
                 log.warning("attempt %d at %s failed: %r", attempt, where, exc_val)
-                await asyncio.sleep(_backoff(attempt))
+                await asyncio.sleep(backoff(attempt))
                 return False
             attempts.pop(where, None)
-            await _dead_letter(broker, record, exc_val, attempt=attempt)
+            await publish_dead_letter(broker, record, exc_val, attempt=attempt)
             return True
 
     return DeadLetterMiddleware
 
 
-def _backoff(attempt: int) -> float:
+def backoff(attempt: int) -> float:
+    """Seconds to wait before trying again after `attempt` failures: 0.2, 0.4, ... up to 5."""
     return float(min(0.1 * 2**attempt, 5.0))
 
 
-async def _dead_letter(
+async def publish_dead_letter(
     broker: KafkaBroker, record: Any, error: BaseException, *, attempt: int
 ) -> None:
+    """Sends aiokafka's ConsumerRecord `record` to `<topic>.dlq`, with the error and the number
+    of attempts made, under the record's own key."""
     key = record.key.decode(errors="replace") if record.key else None
     letter = DeadLetter(
         source_topic=record.topic,

@@ -100,7 +100,10 @@ class LogContextMiddleware(BaseMiddleware[KafkaPublishCommand, Any]):
     each published one. Not reset on exit: FastStream logs "Processed" and errors after it."""
 
     async def on_receive(self) -> None:
-        record: Any = self.msg  # aiokafka's ConsumerRecord
+        record: Any = self.msg  # aiokafka's ConsumerRecord, or a batch's sequence of them
+        if isinstance(record, tuple | list):
+            new_context(batch_records=str(len(record)))  # each command's fields would be a guess
+            return
         value = record.value or b""
         fields = fields_of(_json_object(value)) if len(value) < _SMALL else {}
         if record.key and "tenant_id" not in fields:  # the key is the tenant id

@@ -4,15 +4,21 @@ import asyncio
 
 import asyncpg
 from faststream import Context
-from faststream.kafka import KafkaRouter
+from faststream.kafka import KafkaBroker, KafkaRouter
 from faststream.kafka.annotations import KafkaMessage
 
-from services.number_registry import imports, registry
+from services.number_registry import command_batches, imports
 from shared import topics
 from shared.contracts import ImportRowsApplied, ImportRowsRead, outcome_event
 from shared.db.pool import tenant_transaction
-from shared.faults import crash_point, fail_point
-from shared.kafka import BULK_FETCH_BYTES, INTERACTIVE_FETCH_WAIT_MS, at_least_once
+from shared.faults import crash_point
+from shared.kafka import (
+    BULK_FETCH_BYTES,
+    COMMAND_BATCH_RECORDS,
+    INTERACTIVE_FETCH_WAIT_MS,
+    at_least_once,
+    publish_dead_letter,
+)
 from shared.settings import Settings
 
 
@@ -22,39 +28,43 @@ def create_router(settings: Settings) -> KafkaRouter:
     events = router.publisher(topics.CALLER_NUMBER_EVENTS, title="caller-number events")
     import_results = router.publisher(topics.IMPORT_ROW_RESULTS, title="import row results")
 
-    # NACK_ON_ERROR: the offset is committed only after the transaction and the events; a crash
-    # in between redelivers the command, and `registry.apply` answers it with the stored outcome.
-    # The body is read here, not by FastStream, so that a command which cannot be applied is
-    # still answered (`rejected`) before it goes to the dead-letter topic.
+    # One fetch of up to COMMAND_BATCH_RECORDS commands is applied together (command_batches),
+    # its events are published together and awaited (acks=all), and only then are the offsets
+    # committed (NACK_ON_ERROR): a crash in between redelivers the batch, and the commands
+    # already applied answer with their stored outcomes, so their events are the same again.
+    # The bodies are read here, not by FastStream, so that a command which cannot be applied
+    # is still answered (`rejected`) before it goes to the dead-letter topic.
     @router.subscriber(
         topics.CALLER_NUMBER_COMMANDS,
+        batch=True,
+        max_records=COMMAND_BATCH_RECORDS,
+        batch_timeout_ms=INTERACTIVE_FETCH_WAIT_MS,
         **at_least_once("number-registry", settings, fetch_max_wait_ms=INTERACTIVE_FETCH_WAIT_MS),
     )
-    async def on_command(
-        message: KafkaMessage,
-        key: bytes | None = Context("message.raw_message.key"),
-        pool: asyncpg.Pool = Context(),
+    async def on_commands(
+        message: KafkaMessage, broker: KafkaBroker = Context(), pool: asyncpg.Pool = Context()
     ) -> None:
-        command = registry.read(message.body, key=key)
-        header = command.header if isinstance(command, registry.Unappliable) else command
-        fail_point("registry.command", str(header.message_id))
-        async with tenant_transaction(pool, header.tenant_id) as conn:
-            applied = await registry.apply(conn, command)
+        records = message.raw_message
+        assert isinstance(records, tuple | list)  # a batch subscriber's ConsumerRecords
+        batch = await command_batches.apply_batch(
+            pool, records, max_attempts=settings.max_delivery_attempts
+        )
         crash_point("registry.after_commit")
         await asyncio.gather(
             *(
                 events.publish(
-                    outcome_event(header, index, outcome, applied.processed_at)
+                    outcome_event(answered.header, index, outcome, answered.applied.processed_at)
                     .model_dump_json()
                     .encode(),
-                    key=header.tenant_id.encode(),
+                    key=answered.header.tenant_id.encode(),
                 )
-                for index, outcome in enumerate(applied.outcomes)
+                for answered in batch.answered
+                for index, outcome in enumerate(answered.applied.outcomes)
             )
         )
         crash_point("registry.after_publish")
-        if isinstance(command, registry.Unappliable):
-            raise command.error  # answered; the dead-letter topic keeps the message too
+        for letter in batch.letters:
+            await publish_dead_letter(broker, letter.record, letter.error, attempt=letter.attempts)
 
     @router.subscriber(
         topics.IMPORT_ROWS,
