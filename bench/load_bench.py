@@ -33,7 +33,7 @@ from bench.import_bench import LOG_DIR, SECRET, follow
 from services.api_gateway.mint_token import mint
 from shared import topics
 from shared.contracts import CreateCallerNumbers, Principal, Role
-from shared.db.pool import create_pool
+from shared.db.pool import create_pool, tenant_transaction
 from shared.db.tenants import TENANTS_MAY_MAINTAIN
 from shared.kafka import PRODUCER_OPTIONS, client_options
 from shared.settings import get_settings
@@ -184,15 +184,13 @@ async def upstream(http: httpx.AsyncClient, backing: Backing, count: int) -> Non
     finally:
         await events.stop()
         await producer.stop()
-    pool = await create_pool(settings.database_owner_url)
+    pool = await create_pool(settings.database_url)
     try:
-        stored = await pool.fetchval(
-            "SELECT count(*) FROM processed_command WHERE tenant_id = $1 AND outcome IS NOT NULL",
-            tenant_id,
-        )
-        numbers = await pool.fetchval(
-            "SELECT count(*) FROM caller_number WHERE tenant_id = $1", tenant_id
-        )
+        async with tenant_transaction(pool, tenant_id) as conn:
+            stored = await conn.fetchval(
+                "SELECT count(*) FROM processed_command WHERE outcome IS NOT NULL"
+            )
+            numbers = await conn.fetchval("SELECT count(*) FROM caller_number")
     finally:
         await pool.close()
     print(f"\nupstream: {count} single-number creates for one tenant onto the commands topic")

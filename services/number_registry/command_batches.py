@@ -1,5 +1,8 @@
 """Applies the caller-number commands of one Kafka fetch together: one transaction per tenant
-instead of one per command, each command still through `registry.apply` in offset order.
+instead of one per command. Each command takes `registry.apply`'s steps in offset order, so two
+commands on one number apply in the order sent; the claims, the outcomes and their NOTIFYs are
+one statement each for the whole batch, and the tenant's policy is read once per transaction
+(a policy change committed meanwhile applies from the next batch on, as if made just after).
 
 A command that fails (a bug some messages meet, not an outage) undoes none of the others: the
 transaction is rolled back, the commands before it are applied again and committed, and it is
@@ -10,15 +13,18 @@ committed answer with their stored outcomes."""
 
 import asyncio
 import logging
-from collections.abc import Iterable, Sequence
+from collections.abc import Sequence
 from dataclasses import dataclass, field
 from typing import Any
+from uuid import UUID
 
 import asyncpg
 from pydantic import ValidationError
 
 from services.number_registry import registry
+from services.number_registry.registry import header_of
 from shared.contracts import CallerNumberCommand, CommandHeader
+from shared.db import commands, tenants
 from shared.db.pool import tenant_transaction
 from shared.faults import crash_point, fail_point
 from shared.kafka import TRANSIENT_ERRORS, backoff
@@ -56,11 +62,6 @@ class BatchOutcome:
     letters: list[Letter] = field(default_factory=list)
 
 
-def header_of(command: Command) -> CommandHeader | CallerNumberCommand:
-    """Who sent the command and its id: what its events carry."""
-    return command.header if isinstance(command, registry.Unappliable) else command
-
-
 def read_record(record: Any) -> Command:
     """The command in one ConsumerRecord; raises ValidationError if not even its id is
     readable. Every check of a single record belongs here."""
@@ -81,8 +82,8 @@ async def apply_batch(
             outcome.letters.append(Letter(record, error, attempts=1))
             continue
         by_tenant.setdefault(command.tenant_id, []).append((record, command))
-    for tenant_id, commands in by_tenant.items():
-        await _apply_in_order(pool, tenant_id, commands, max_attempts, outcome)
+    for tenant_id, tenant_batch in by_tenant.items():
+        await _apply_in_order(pool, tenant_id, tenant_batch, max_attempts, outcome)
     # Answered, and dead-lettered as well: the dead letter keeps the message.
     outcome.letters += (
         Letter(answered.record, answered.command.error, attempts=1)
@@ -101,19 +102,19 @@ class _Failed(Exception):
 async def _apply_in_order(
     pool: asyncpg.Pool,
     tenant_id: str,
-    commands: list[tuple[Any, Command]],
+    batch: list[tuple[Any, Command]],
     max_attempts: int,
     outcome: BatchOutcome,
 ) -> None:
-    start, end = 0, len(commands)
-    while start < len(commands):
+    start, end = 0, len(batch)
+    while start < len(batch):
         try:
-            outcome.answered += await _apply_together(pool, tenant_id, commands[start:end])
+            outcome.answered += await _apply_together(pool, tenant_id, batch[start:end])
         except _Failed as failed:
             if failed.index > 0:  # first the ones before it, then it alone
                 end = start + failed.index
                 continue
-            record, command = commands[start]
+            record, command = batch[start]
             answered = await _retry_alone(pool, tenant_id, record, command, failed, max_attempts)
             if isinstance(answered, Letter):
                 outcome.letters.append(answered)
@@ -122,25 +123,51 @@ async def _apply_in_order(
             start += 1
         else:
             start = end
-        end = len(commands)
+        end = len(batch)
 
 
 async def _apply_together(
-    pool: asyncpg.Pool, tenant_id: str, commands: Iterable[tuple[Any, Command]]
+    pool: asyncpg.Pool, tenant_id: str, batch: Sequence[tuple[Any, Command]]
 ) -> list[Answered]:
-    """In one transaction; raises _Failed(index) for the first command that fails."""
-    answered = []
+    """`registry.apply`'s steps for many commands in one transaction: claim them all, decide
+    each new one in order, save all outcomes (and their NOTIFYs). A command id seen twice
+    answers the second time as the first. Raises _Failed(index) for the first that fails."""
+    headers = [header_of(command) for _, command in batch]
+    claims = {
+        header.message_id: commands.Claim(
+            header.message_id,
+            registry.command_type(command),
+            header.principal.sub if header.principal else "",
+        )
+        for header, (_, command) in zip(headers, batch, strict=True)
+    }
+    answered, done, to_save = [], dict[UUID, registry.Applied](), {}
     async with tenant_transaction(pool, tenant_id) as conn:
-        for index, (record, command) in enumerate(commands):
+        claimed = await commands.claim_many(conn, tenant_id=tenant_id, claims=list(claims.values()))
+        before = [command_id for command_id in claims if command_id not in claimed]
+        stored = await commands.get_outcomes(conn, tenant_id=tenant_id, command_ids=before)
+        policy = await tenants.load_policy(conn, tenant_id=tenant_id) if claimed else None
+        for index, (header, (record, command)) in enumerate(zip(headers, batch, strict=True)):
+            command_id = header.message_id
             try:
-                fail_point("registry.command", str(header_of(command).message_id))
-                applied = await registry.apply(conn, command)
+                fail_point("registry.command", str(command_id))
+                if command_id in done:
+                    applied = done[command_id]
+                elif command_id in claimed:
+                    outcomes = await registry.decide(conn, command, policy)
+                    applied = registry.Applied(outcomes, claimed[command_id])
+                    to_save[command_id] = [o.model_dump(mode="json") for o in outcomes]
+                else:
+                    applied = registry.answered_before(stored[command_id])
             except TRANSIENT_ERRORS:
                 raise
             except Exception as error:
                 raise _Failed(index, error) from error
+            done[command_id] = applied
             answered.append(Answered(record, command, applied))
             crash_point("registry.mid_batch")
+        if to_save:
+            await commands.save_outcomes(conn, tenant_id=tenant_id, outcomes=to_save)
     return answered
 
 

@@ -86,13 +86,16 @@ def _storable(message: str) -> str:
 
 
 async def apply(conn: Connection, command: CallerNumberCommand | Unappliable) -> Applied:
-    """The command's outcome; a command seen before answers with its stored outcome, unchanged."""
-    header = command.header if isinstance(command, Unappliable) else command
+    """The command's outcome; a command seen before answers with its stored outcome, unchanged.
+
+    command_batches applies many in one transaction with the same steps: claim, `decide`,
+    save the outcome (a step added here belongs there too)."""
+    header = header_of(command)
     processed_at = await commands.claim(
         conn,
         tenant_id=header.tenant_id,
         command_id=header.message_id,
-        command_type="unappliable" if isinstance(command, Unappliable) else command.type,
+        command_type=command_type(command),
         principal_sub=header.principal.sub if header.principal else "",
     )
     if processed_at is None:
@@ -100,13 +103,11 @@ async def apply(conn: Connection, command: CallerNumberCommand | Unappliable) ->
             conn, tenant_id=header.tenant_id, command_id=header.message_id
         )
         assert stored is not None  # claimed before, so stored
-        outcomes = [NumberOutcome.model_validate(outcome) for outcome in stored.results]
-        return Applied(outcomes, stored.processed_at)
-    if isinstance(command, Unappliable):
-        outcomes = [command.outcome]
-    else:
+        return answered_before(stored)
+    policy = None
+    if not isinstance(command, Unappliable):
         policy = await tenants.load_policy(conn, tenant_id=command.tenant_id)
-        outcomes = await _decide_and_write(conn, command, policy)
+    outcomes = await decide(conn, command, policy)
     await commands.save_outcome(
         conn,
         tenant_id=header.tenant_id,
@@ -114,6 +115,30 @@ async def apply(conn: Connection, command: CallerNumberCommand | Unappliable) ->
         outcome=[outcome.model_dump(mode="json") for outcome in outcomes],
     )
     return Applied(outcomes, processed_at)
+
+
+def header_of(command: CallerNumberCommand | Unappliable) -> CommandHeader | CallerNumberCommand:
+    """Who sent the command and its id: what its stored outcome and its events carry."""
+    return command.header if isinstance(command, Unappliable) else command
+
+
+def command_type(command: CallerNumberCommand | Unappliable) -> str:
+    return "unappliable" if isinstance(command, Unappliable) else command.type
+
+
+def answered_before(stored: commands.StoredOutcome) -> Applied:
+    """A command processed before answers with its stored outcome."""
+    return Applied([NumberOutcome.model_validate(o) for o in stored.results], stored.processed_at)
+
+
+async def decide(
+    conn: Connection, command: CallerNumberCommand | Unappliable, policy: TenantPolicy | None
+) -> list[NumberOutcome]:
+    """The outcomes of a command claimed just now: its rules decided under the tenant's
+    `policy` (None: no such tenant) and its writes made."""
+    if isinstance(command, Unappliable):
+        return [command.outcome]
+    return await _decide_and_write(conn, command, policy)
 
 
 async def _decide_and_write(

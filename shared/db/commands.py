@@ -5,6 +5,8 @@ from datetime import datetime
 from typing import Any, NamedTuple
 from uuid import UUID
 
+import orjson
+
 from shared.db import Connection, queries
 
 
@@ -68,6 +70,51 @@ async def save_outcome(
 ) -> None:
     await conn.execute(queries.SAVE_COMMAND_OUTCOME, tenant_id, command_id, outcome)
     await conn.execute(queries.NOTIFY_COMMAND_PROCESSED, f"{tenant_id}/{command_id}")
+
+
+class Claim(NamedTuple):
+    command_id: UUID
+    command_type: str
+    principal_sub: str
+
+
+async def claim_many(
+    conn: Connection, *, tenant_id: str, claims: list[Claim]
+) -> dict[UUID, datetime]:
+    """`claim` for many commands in one statement (no command id twice): when each new or
+    pending one is processed; those processed before are left out."""
+    rows = await conn.fetch(
+        queries.CLAIM_COMMANDS,
+        tenant_id,
+        [c.command_id for c in claims],
+        [c.command_type for c in claims],
+        [c.principal_sub for c in claims],
+    )
+    return {row["command_id"]: row["processed_at"] for row in rows}
+
+
+async def get_outcomes(
+    conn: Connection, *, tenant_id: str, command_ids: list[UUID]
+) -> dict[UUID, StoredOutcome]:
+    """The stored outcomes of these commands; those pending or unknown are left out."""
+    rows = await conn.fetch(queries.SELECT_COMMAND_OUTCOMES, tenant_id, command_ids)
+    return {
+        row["command_id"]: StoredOutcome(list(row["outcome"]), row["processed_at"])
+        for row in rows
+        if row["outcome"] is not None
+    }
+
+
+async def save_outcomes(
+    conn: Connection, *, tenant_id: str, outcomes: dict[UUID, list[dict[str, Any]]]
+) -> None:
+    """`save_outcome` for many claimed commands in one statement, each with its NOTIFY."""
+    await conn.fetchval(
+        queries.SAVE_COMMAND_OUTCOMES,
+        tenant_id,
+        list(outcomes),
+        [orjson.dumps(outcome).decode() for outcome in outcomes.values()],
+    )
 
 
 async def lookup(conn: Connection, *, tenant_id: str, command_id: UUID) -> KnownCommand | None:

@@ -181,6 +181,33 @@ WHERE processed_command.outcome IS NULL
 RETURNING processed_at
 """
 
+# The commands of one batch claimed in one statement, as CLAIM_COMMAND each ($2..$4: id, type,
+# principal per command; no id twice).
+CLAIM_COMMANDS = """
+INSERT INTO processed_command (tenant_id, command_id, command_type, principal_sub, outcome)
+SELECT $1, c.id, c.type, c.sub, '[]'
+FROM unnest($2::uuid[], $3::text[], $4::text[]) AS c(id, type, sub)
+ON CONFLICT (tenant_id, command_id) DO UPDATE SET outcome = '[]', processed_at = now()
+WHERE processed_command.outcome IS NULL
+RETURNING command_id, processed_at
+"""
+
+SELECT_COMMAND_OUTCOMES = """
+SELECT command_id, outcome, processed_at FROM processed_command
+WHERE tenant_id = $1 AND command_id = ANY($2::uuid[])
+"""
+
+# Each outcome ($3, JSON text) saved, and each command's NOTIFY sent, in one statement.
+SAVE_COMMAND_OUTCOMES = """
+WITH saved AS (
+    UPDATE processed_command p SET outcome = o.outcome::jsonb
+    FROM unnest($2::uuid[], $3::text[]) AS o(id, outcome)
+    WHERE p.tenant_id = $1 AND p.command_id = o.id
+    RETURNING p.command_id
+)
+SELECT count(pg_notify('command_processed', $1 || '/' || command_id)) FROM saved
+"""
+
 SAVE_COMMAND_OUTCOME = """
 UPDATE processed_command SET outcome = $3 WHERE tenant_id = $1 AND command_id = $2
 """
