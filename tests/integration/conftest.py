@@ -56,6 +56,11 @@ async def pool(settings: Settings) -> AsyncIterator[asyncpg.Pool]:
 @pytest_asyncio.fixture
 async def tenant(pool: asyncpg.Pool) -> str:
     """A tenant allowed to maintain numbers, with the OUs `sales` and `support`."""
+    return await new_tenant(pool)
+
+
+async def new_tenant(pool: asyncpg.Pool) -> str:
+    """The `tenant` fixture's kind of tenant, for a test that needs more than one."""
     tenant_id = unique("tenant")
     async with tenant_transaction(pool, tenant_id) as conn:
         await tenants.set_system_parameter(conn, name=tenants.TENANTS_MAY_MAINTAIN, value=True)

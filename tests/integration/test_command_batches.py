@@ -1,0 +1,308 @@
+"""The registry applying a fetch of commands together, on the real PostgreSQL: the same outcomes
+as one command at a time (generated), in order, each once; a failing command alone is
+dead-lettered, the others applied."""
+
+import asyncio
+from dataclasses import dataclass
+from typing import Any
+from unittest import mock
+
+import asyncpg
+import pytest
+from hypothesis import HealthCheck, given, settings
+from hypothesis import strategies as st
+
+from services.number_registry import command_batches, registry
+from shared import faults
+from shared.contracts import (
+    CallerNumberCommand,
+    CreateCallerNumbers,
+    DeleteCallerNumber,
+    DeleteCallerNumbers,
+    MoveCallerNumbers,
+    OutcomeStatus,
+    Principal,
+    UpdateCallerNumber,
+)
+from shared.db.pool import create_pool, tenant_transaction
+from shared.rules import Reason
+from shared.settings import Settings
+from tests.integration.conftest import SERVICE, new_tenant
+
+pytestmark = pytest.mark.integration
+
+
+@dataclass(frozen=True)
+class Record:
+    """The fields of aiokafka's ConsumerRecord that the registry reads."""
+
+    value: bytes
+    key: bytes | None
+    offset: int
+    topic: str = "caller-numbers.commands.v1"
+    partition: int = 0
+
+
+def records(*commands: CallerNumberCommand) -> list[Record]:
+    return [
+        Record(c.model_dump_json().encode(), c.tenant_id.encode(), offset)
+        for offset, c in enumerate(commands)
+    ]
+
+
+async def numbers_of(pool: asyncpg.Pool, tenant: str) -> dict[str, str | None]:
+    async with tenant_transaction(pool, tenant) as conn:
+        rows = await conn.fetch("SELECT number, org_unit_id FROM caller_number")
+    return {row["number"]: row["org_unit_id"] for row in rows}
+
+
+def statuses(batch: command_batches.BatchOutcome) -> list[list[tuple[str, str | None]]]:
+    return [[(o.status, o.reason) for o in a.applied.outcomes] for a in batch.answered]
+
+
+async def test_commands_on_one_number_apply_in_the_order_sent(
+    pool: asyncpg.Pool, tenant: str, service: Principal
+) -> None:
+    batch = await command_batches.apply_batch(
+        pool,
+        records(
+            CreateCallerNumbers(tenant_id=tenant, principal=service, numbers=["0401"]),
+            DeleteCallerNumber(tenant_id=tenant, principal=service, number="0401"),
+            CreateCallerNumbers(tenant_id=tenant, principal=service, numbers=["0401"]),
+            MoveCallerNumbers(
+                tenant_id=tenant, principal=service, numbers=["0401"], org_unit_id="sales"
+            ),
+            CreateCallerNumbers(tenant_id=tenant, principal=service, numbers=["0401"]),
+        ),
+        max_attempts=1,
+    )
+    assert statuses(batch) == [
+        [(OutcomeStatus.CREATED, None)],
+        [(OutcomeStatus.DELETED, None)],
+        [(OutcomeStatus.CREATED, None)],
+        [(OutcomeStatus.UPDATED, None)],
+        [(OutcomeStatus.REJECTED, Reason.DUPLICATE)],
+    ]
+    assert await numbers_of(pool, tenant) == {"0401": "sales"}
+
+
+async def test_a_batch_delivered_again_answers_each_command_as_before_and_writes_nothing(
+    pool: asyncpg.Pool, tenant: str, service: Principal
+) -> None:
+    commands = [
+        CreateCallerNumbers(tenant_id=tenant, principal=service, numbers=["0411", "0412"]),
+        DeleteCallerNumber(tenant_id=tenant, principal=service, number="0411"),
+    ]
+    first = await command_batches.apply_batch(pool, records(*commands), max_attempts=1)
+    # Again, with a new command behind: the redelivered ones answer from their stored outcome.
+    late = CreateCallerNumbers(tenant_id=tenant, principal=service, numbers=["0411"])
+    again = await command_batches.apply_batch(pool, records(*commands, late), max_attempts=1)
+    assert [a.applied for a in again.answered[:2]] == [a.applied for a in first.answered]
+    assert statuses(again)[2] == [(OutcomeStatus.CREATED, None)]
+    assert set(await numbers_of(pool, tenant)) == {"0411", "0412"}
+
+
+async def test_a_command_twice_in_one_batch_has_one_effect_and_the_same_answer(
+    pool: asyncpg.Pool, tenant: str, service: Principal
+) -> None:
+    create = CreateCallerNumbers(tenant_id=tenant, principal=service, numbers=["0421"])
+    delete = DeleteCallerNumber(tenant_id=tenant, principal=service, number="0421")
+    batch = await command_batches.apply_batch(pool, records(create, delete, create), max_attempts=1)
+    assert [a.applied for a in batch.answered][2] == batch.answered[0].applied
+    assert await numbers_of(pool, tenant) == {}  # created once, deleted once
+
+
+async def test_a_failing_command_is_retried_alone_then_dead_lettered_and_the_others_apply(
+    pool: asyncpg.Pool, tenant: str, service: Principal
+) -> None:
+    commands = [
+        CreateCallerNumbers(tenant_id=tenant, principal=service, numbers=[f"043{n}"])
+        for n in range(5)
+    ]
+    poison = commands[2]
+    with mock.patch.object(faults, "_FAILS", {("registry.command", str(poison.message_id))}):
+        batch = await command_batches.apply_batch(pool, records(*commands), max_attempts=2)
+    [letter] = batch.letters
+    assert (letter.record.offset, letter.attempts) == (2, 2)
+    assert isinstance(letter.error, faults.InjectedFault)
+    assert [a.command for a in batch.answered] == commands[:2] + commands[3:]
+    assert set(await numbers_of(pool, tenant)) == {"0430", "0431", "0433", "0434"}
+    async with tenant_transaction(pool, tenant) as conn:
+        stored = await conn.fetchval("SELECT count(*) FROM processed_command")
+    assert stored == 4  # none for the dead letter: a fixed registry may apply it from there
+
+
+async def test_a_command_that_passes_on_a_later_attempt_is_answered_in_its_place(
+    pool: asyncpg.Pool, tenant: str, service: Principal
+) -> None:
+    commands = [
+        CreateCallerNumbers(tenant_id=tenant, principal=service, numbers=[f"044{n}"])
+        for n in range(3)
+    ]
+    fails = iter([RuntimeError("once")])
+    decide = registry.decide
+
+    async def flaky(conn: Any, command: Any, policy: Any) -> Any:
+        if command == commands[1] and (error := next(fails, None)):
+            raise error
+        return await decide(conn, command, policy)
+
+    with mock.patch.object(registry, "decide", flaky):
+        batch = await command_batches.apply_batch(pool, records(*commands), max_attempts=3)
+    assert not batch.letters
+    assert [a.command for a in batch.answered] == commands
+    assert set(await numbers_of(pool, tenant)) == {"0440", "0441", "0442"}
+
+
+async def test_an_outage_mid_batch_leaves_nothing_of_that_transaction(
+    pool: asyncpg.Pool, tenant: str, service: Principal
+) -> None:
+    commands = [
+        CreateCallerNumbers(tenant_id=tenant, principal=service, numbers=[f"045{n}"])
+        for n in range(3)
+    ]
+    decide = registry.decide
+
+    async def cut_off(conn: Any, command: Any, policy: Any) -> Any:
+        if command == commands[2]:
+            raise ConnectionResetError("PostgreSQL went away")
+        return await decide(conn, command, policy)
+
+    with mock.patch.object(registry, "decide", cut_off), pytest.raises(ConnectionResetError):
+        await command_batches.apply_batch(pool, records(*commands), max_attempts=3)
+    assert await numbers_of(pool, tenant) == {}  # the batch comes again, whole
+
+
+async def test_unreadable_and_unappliable_records_are_dead_lettered_and_the_rest_applied(
+    pool: asyncpg.Pool, tenant: str, service: Principal
+) -> None:
+    good = CreateCallerNumbers(tenant_id=tenant, principal=service, numbers=["0461"])
+    wrong_key = CreateCallerNumbers(tenant_id=tenant, principal=service, numbers=["0462"])
+    batch = await command_batches.apply_batch(
+        pool,
+        [
+            Record(b"not json", tenant.encode(), 0),
+            Record(wrong_key.model_dump_json().encode(), b"someone-else", 1),
+            *(Record(r.value, r.key, 2) for r in records(good)),
+        ],
+        max_attempts=1,
+    )
+    assert [(letter.record.offset, letter.attempts) for letter in batch.letters] == [(0, 1), (1, 1)]
+    assert statuses(batch) == [
+        [(OutcomeStatus.REJECTED, Reason.KEY_MISMATCH)],  # answered, and dead-lettered
+        [(OutcomeStatus.CREATED, None)],
+    ]
+    assert set(await numbers_of(pool, tenant)) == {"0461"}
+
+
+async def test_each_tenant_of_a_batch_is_applied_in_its_own_tenant(
+    pool: asyncpg.Pool, tenant: str, service: Principal
+) -> None:
+    other = await new_tenant(pool)
+    batch = await command_batches.apply_batch(
+        pool,
+        records(
+            CreateCallerNumbers(tenant_id=tenant, principal=service, numbers=["0471"]),
+            CreateCallerNumbers(tenant_id=other, principal=service, numbers=["0471"]),
+            CreateCallerNumbers(tenant_id=tenant, principal=service, numbers=["0472"]),
+        ),
+        max_attempts=1,
+    )
+    assert statuses(batch) == [[(OutcomeStatus.CREATED, None)]] * 3
+    assert set(await numbers_of(pool, tenant)) == {"0471", "0472"}
+    assert set(await numbers_of(pool, other)) == {"0471"}
+
+
+# ---- generated: a batch decides exactly as the same commands one at a time ----
+
+NUMBERS = ["0481", "0482", "0483", "12ab"]
+
+
+def commands_for(tenant: str) -> st.SearchStrategy[list[CallerNumberCommand]]:
+    numbers = st.lists(st.sampled_from(NUMBERS), min_size=1, max_size=3)
+    org_unit = st.sampled_from([None, "sales", "support", "nowhere"])
+    one = st.sampled_from(NUMBERS)
+    p = SERVICE
+    command: st.SearchStrategy[CallerNumberCommand] = st.one_of(
+        st.builds(
+            CreateCallerNumbers,
+            tenant_id=st.just(tenant),
+            principal=st.just(p),
+            numbers=numbers,
+            org_unit_id=org_unit,
+        ),
+        st.builds(DeleteCallerNumber, tenant_id=st.just(tenant), principal=st.just(p), number=one),
+        st.builds(
+            UpdateCallerNumber,
+            tenant_id=st.just(tenant),
+            principal=st.just(p),
+            number=one,
+            org_unit_id=org_unit,
+            description=st.sampled_from(["", "hotline"]),
+        ),
+        st.builds(
+            DeleteCallerNumbers, tenant_id=st.just(tenant), principal=st.just(p), numbers=numbers
+        ),
+        st.builds(
+            MoveCallerNumbers,
+            tenant_id=st.just(tenant),
+            principal=st.just(p),
+            numbers=numbers,
+            org_unit_id=org_unit,
+        ),
+    )
+    return st.lists(command, min_size=1, max_size=12)
+
+
+def comparable(outcomes: list[Any]) -> list[tuple[Any, ...]]:
+    """What a caller sees of each outcome, without the row ids (other tenant, other ids)."""
+    return [
+        (
+            o.number,
+            o.status,
+            o.reason,
+            o.caller_number and (o.caller_number.org_unit_id, o.caller_number.description),
+        )
+        for o in outcomes
+    ]
+
+
+@settings(
+    # The examples share the session's database; each opens its own pool and two tenants.
+    suppress_health_check=[HealthCheck.function_scoped_fixture, HealthCheck.too_slow],
+)
+@given(data=st.data())
+def test_a_batch_decides_as_its_commands_one_at_a_time_in_order(
+    settings: Settings, pool: asyncpg.Pool, data: st.DataObject
+) -> None:
+    """`pool` migrates the database; each example opens its own, on its own event loop.
+    Drawn: commands of every kind on a few numbers, some delivered twice in the batch, some
+    failing every time (dead-lettered, as if never sent)."""
+
+    async def run() -> None:
+        own = await create_pool(settings.database_url, max_size=2)
+        try:
+            batched, alone = await new_tenant(own), await new_tenant(own)
+            drawn = data.draw(commands_for(batched), label="commands")
+            sent = drawn + data.draw(st.lists(st.sampled_from(drawn), max_size=3), label="again")
+            poison = {
+                c.message_id
+                for c in data.draw(st.lists(st.sampled_from(drawn), max_size=2), label="poison")
+            }
+            failing = {("registry.command", str(message_id)) for message_id in poison}
+            with mock.patch.object(faults, "_FAILS", failing):
+                batch = await command_batches.apply_batch(own, records(*sent), max_attempts=1)
+            assert {letter.record.offset for letter in batch.letters} == {
+                offset for offset, c in enumerate(sent) if c.message_id in poison
+            }
+            expected = []
+            for command in (c for c in sent if c.message_id not in poison):
+                again = command.model_copy(update={"tenant_id": alone})
+                async with tenant_transaction(own, alone) as conn:
+                    expected.append(comparable((await registry.apply(conn, again)).outcomes))
+            assert [comparable(a.applied.outcomes) for a in batch.answered] == expected
+            assert await numbers_of(own, batched) == await numbers_of(own, alone)
+        finally:
+            await own.close()
+
+    asyncio.run(run())
