@@ -16,15 +16,15 @@ import logging
 from collections.abc import Sequence
 from dataclasses import dataclass, field
 from typing import Any
-from uuid import UUID
 
 import asyncpg
 from pydantic import ValidationError
 
 from services.number_registry import registry
 from services.number_registry.registry import header_of
-from shared.contracts import CallerNumberCommand, CommandHeader
-from shared.db import commands, tenants
+from shared.access import TenantPolicy
+from shared.contracts import CallerNumberCommand, CommandHeader, CreateCallerNumbers, NumberOutcome
+from shared.db import Connection, commands, tenants
 from shared.db.pool import tenant_transaction
 from shared.faults import crash_point, fail_point
 from shared.kafka import TRANSIENT_ERRORS, backoff
@@ -94,9 +94,11 @@ async def apply_batch(
 
 
 class _Failed(Exception):
-    def __init__(self, index: int, error: Exception) -> None:
+    """The command at `index` failed; `shared` when it was one of several in a statement."""
+
+    def __init__(self, index: int, error: Exception, *, shared: bool = False) -> None:
         super().__init__(index, error)
-        self.index, self.error = index, error
+        self.index, self.error, self.shared = index, error, shared
 
 
 async def _apply_in_order(
@@ -111,8 +113,11 @@ async def _apply_in_order(
         try:
             outcome.answered += await _apply_together(pool, tenant_id, batch[start:end])
         except _Failed as failed:
-            if failed.index > 0:  # first the ones before it, then it alone
+            if failed.index > 0:  # first the ones before it, then it
                 end = start + failed.index
+                continue
+            if failed.shared and end > start + 1:  # which one of the statement: each alone
+                end = start + 1
                 continue
             record, command = batch[start]
             answered = await _retry_alone(pool, tenant_id, record, command, failed, max_attempts)
@@ -130,8 +135,9 @@ async def _apply_together(
     pool: asyncpg.Pool, tenant_id: str, batch: Sequence[tuple[Any, Command]]
 ) -> list[Answered]:
     """`registry.apply`'s steps for many commands in one transaction: claim them all, decide
-    each new one in order, save all outcomes (and their NOTIFYs). A command id seen twice
-    answers the second time as the first. Raises _Failed(index) for the first that fails."""
+    each new one in order (consecutive creates with one INSERT), save all outcomes (and their
+    NOTIFYs). A command id seen twice answers the second time as the first. Raises
+    _Failed(index) for the first that fails."""
     headers = [header_of(command) for _, command in batch]
     claims = {
         header.message_id: commands.Claim(
@@ -141,34 +147,67 @@ async def _apply_together(
         )
         for header, (_, command) in zip(headers, batch, strict=True)
     }
-    answered, done, to_save = [], dict[UUID, registry.Applied](), {}
+    for index, header in enumerate(headers):
+        try:
+            fail_point("registry.command", str(header.message_id))
+        except Exception as error:
+            raise _Failed(index, error) from error
     async with tenant_transaction(pool, tenant_id) as conn:
         claimed = await commands.claim_many(conn, tenant_id=tenant_id, claims=list(claims.values()))
         before = [command_id for command_id in claims if command_id not in claimed]
         stored = await commands.get_outcomes(conn, tenant_id=tenant_id, command_ids=before)
+        done = {command_id: registry.answered_before(stored[command_id]) for command_id in before}
+        new, seen = [], set()  # the new ones, the first delivery of each, in order
+        for index, ((_, command), header) in enumerate(zip(batch, headers, strict=True)):
+            if header.message_id in claimed and header.message_id not in seen:
+                new.append((index, command))
+            seen.add(header.message_id)
         policy = await tenants.load_policy(conn, tenant_id=tenant_id) if claimed else None
-        for index, (header, (record, command)) in enumerate(zip(headers, batch, strict=True)):
-            command_id = header.message_id
+        for run in _runs(new):
             try:
-                fail_point("registry.command", str(command_id))
-                if command_id in done:
-                    applied = done[command_id]
-                elif command_id in claimed:
-                    outcomes = await registry.decide(conn, command, policy)
-                    applied = registry.Applied(outcomes, claimed[command_id])
-                    to_save[command_id] = [o.model_dump(mode="json") for o in outcomes]
-                else:
-                    applied = registry.answered_before(stored[command_id])
+                decided = await _decide_run(conn, [command for _, command in run], policy)
             except TRANSIENT_ERRORS:
                 raise
             except Exception as error:
-                raise _Failed(index, error) from error
-            done[command_id] = applied
-            answered.append(Answered(record, command, applied))
+                raise _Failed(run[0][0], error, shared=len(run) > 1) from error
+            for (_, command), outcomes in zip(run, decided, strict=True):
+                command_id = header_of(command).message_id
+                done[command_id] = registry.Applied(outcomes, claimed[command_id])
             crash_point("registry.mid_batch")
-        if to_save:
-            await commands.save_outcomes(conn, tenant_id=tenant_id, outcomes=to_save)
-    return answered
+        if new:
+            await commands.save_outcomes(
+                conn,
+                tenant_id=tenant_id,
+                outcomes={
+                    command_id: [o.model_dump(mode="json") for o in done[command_id].outcomes]
+                    for command_id in (header_of(command).message_id for _, command in new)
+                },
+            )
+    return [
+        Answered(record, command, done[header.message_id])
+        for header, (record, command) in zip(headers, batch, strict=True)
+    ]
+
+
+def _runs(new: list[tuple[int, Command]]) -> list[list[tuple[int, Command]]]:
+    """Consecutive creates together; every other command alone."""
+    runs: list[list[tuple[int, Command]]] = []
+    for index, command in new:
+        creates = isinstance(command, CreateCallerNumbers)
+        if creates and runs and isinstance(runs[-1][-1][1], CreateCallerNumbers):
+            runs[-1].append((index, command))
+        else:
+            runs.append([(index, command)])
+    return runs
+
+
+async def _decide_run(
+    conn: Connection, run: list[Command], policy: TenantPolicy | None
+) -> list[list[NumberOutcome]]:
+    creates = [c for c in run if isinstance(c, CreateCallerNumbers)]
+    if len(run) > 1 and len(creates) == len(run):
+        return await registry.create_many(conn, creates, policy)
+    return [await registry.decide(conn, command, policy) for command in run]
 
 
 async def _retry_alone(

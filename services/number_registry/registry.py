@@ -146,12 +146,8 @@ async def _decide_and_write(
 ) -> list[NumberOutcome]:
     match command:
         case CreateCallerNumbers():
-            refusal = write_refusal(
-                command.principal, Operation.ADD, policy, target_org_units=(command.org_unit_id,)
-            ) or check_description(command.description)
-            if refusal:
-                return [_refused(number.strip(), refusal) for number in command.numbers]
-            return await _create(conn, command)
+            [outcomes] = await create_many(conn, [command], policy)
+            return outcomes
         case UpdateCallerNumber():
             refusal = write_refusal(
                 command.principal, Operation.EDIT, policy, target_org_units=(command.org_unit_id,)
@@ -170,24 +166,47 @@ async def _decide_and_write(
             return await _bulk(conn, command, policy, refusal)
 
 
-async def _create(conn: Connection, command: CreateCallerNumbers) -> list[NumberOutcome]:
-    checked = check_numbers(command.numbers, max_digits=ADD_MAX_DIGITS)
-    rows = await caller_numbers.insert_numbers(
-        conn,
-        tenant_id=command.tenant_id,
-        numbers=[number for number, rejection in checked if rejection is None],
-        org_unit_id=command.org_unit_id,
-        description=command.description,
-    )
+async def create_many(
+    conn: Connection, commands: list[CreateCallerNumbers], policy: TenantPolicy | None
+) -> list[list[NumberOutcome]]:
+    """Each command's outcomes, as if applied one after another, with one INSERT for all: a
+    number in two of them is created by the first and a duplicate for the later."""
+    checked: list[Rejection | list[tuple[str, Rejection | None]]] = []
+    new: list[caller_numbers.NewNumber] = []
+    for command in commands:
+        refusal = write_refusal(
+            command.principal, Operation.ADD, policy, target_org_units=(command.org_unit_id,)
+        ) or check_description(command.description)
+        if refusal:
+            checked.append(refusal)
+            continue
+        numbers = check_numbers(command.numbers, max_digits=ADD_MAX_DIGITS)
+        checked.append(numbers)
+        new += (
+            caller_numbers.NewNumber(number, command.org_unit_id, command.description)
+            for number, rejection in numbers
+            if rejection is None
+        )
+    rows = []
+    if new:
+        rows = await caller_numbers.insert_numbers(
+            conn, tenant_id=commands[0].tenant_id, numbers=new
+        )
     inserted = {row["number"]: row for row in rows}
     outcomes = []
-    for number, rejection in checked:
-        if rejection is not None:
-            outcomes.append(_refused(number, rejection))
-        elif number in inserted:
-            outcomes.append(_done(OutcomeStatus.CREATED, inserted[number]))
-        else:
-            outcomes.append(_refused(number, DUPLICATE))
+    for command, numbers_or_refusal in zip(commands, checked, strict=True):
+        if isinstance(numbers_or_refusal, Rejection):
+            outcomes.append([_refused(n.strip(), numbers_or_refusal) for n in command.numbers])
+            continue
+        mine = []
+        for number, rejection in numbers_or_refusal:
+            if rejection is not None:
+                mine.append(_refused(number, rejection))
+            elif (row := inserted.pop(number, None)) is not None:  # the first to give it
+                mine.append(_done(OutcomeStatus.CREATED, row))
+            else:
+                mine.append(_refused(number, DUPLICATE))
+        outcomes.append(mine)
     return outcomes
 
 

@@ -2,6 +2,7 @@
 
 from collections.abc import AsyncIterator
 from dataclasses import dataclass
+from typing import NamedTuple
 from uuid import UUID
 
 import asyncpg
@@ -14,17 +15,23 @@ def scope_args(scope: OrgScope) -> tuple[bool, bool, list[str]]:
     return scope.unorganized, scope.every_unit, sorted(scope.units)
 
 
+class NewNumber(NamedTuple):
+    number: str
+    org_unit_id: str | None
+    description: str
+
+
 async def insert_numbers(
-    conn: Connection,
-    *,
-    tenant_id: str,
-    numbers: list[str],
-    org_unit_id: str | None,
-    description: str,
+    conn: Connection, *, tenant_id: str, numbers: list[NewNumber]
 ) -> list[asyncpg.Record]:
-    """Insert in one statement; numbers already in the tenant are left out of the result."""
+    """Insert in one statement, in order; a number already in the tenant (or given earlier in
+    `numbers`) is left out of the result."""
     return await conn.fetch(
-        queries.INSERT_CALLER_NUMBERS, tenant_id, numbers, org_unit_id, description
+        queries.INSERT_CALLER_NUMBERS,
+        tenant_id,
+        [n.number for n in numbers],
+        [n.org_unit_id for n in numbers],
+        [n.description for n in numbers],
     )
 
 

@@ -44,9 +44,13 @@ _SCOPE = """
      OR (org_unit_id IS NOT NULL AND ($3::bool OR org_unit_id = ANY($4::text[]))))
 """
 
+# Rows in the order given, each with its OU and description: a number given twice is written
+# by its first row (DO NOTHING skips a row that conflicts with one written before it).
 INSERT_CALLER_NUMBERS = """
 INSERT INTO caller_number (tenant_id, number, org_unit_id, description)
-SELECT $1, number, $3, $4 FROM unnest($2::text[]) AS number
+SELECT $1, r.number, r.ou, r.description
+FROM unnest($2::text[], $3::text[], $4::text[]) WITH ORDINALITY AS r(number, ou, description, i)
+ORDER BY r.i
 ON CONFLICT (tenant_id, number) DO NOTHING
 RETURNING id, number, org_unit_id, description
 """

@@ -24,6 +24,7 @@ from shared.contracts import (
     Principal,
     UpdateCallerNumber,
 )
+from shared.db import caller_numbers
 from shared.db.pool import create_pool, tenant_transaction
 from shared.rules import Reason
 from shared.settings import Settings
@@ -132,43 +133,51 @@ async def test_a_failing_command_is_retried_alone_then_dead_lettered_and_the_oth
     assert stored == 4  # none for the dead letter: a fixed registry may apply it from there
 
 
-async def test_a_command_that_passes_on_a_later_attempt_is_answered_in_its_place(
+async def test_a_statement_that_fails_is_split_and_its_command_passing_later_answered_in_place(
     pool: asyncpg.Pool, tenant: str, service: Principal
 ) -> None:
     commands = [
         CreateCallerNumbers(tenant_id=tenant, principal=service, numbers=[f"044{n}"])
         for n in range(3)
     ]
-    fails = iter([RuntimeError("once")])
-    decide = registry.decide
+    # The three creates are one INSERT: it fails, then [0441, 0442], then 0441 alone, once.
+    fails = iter([RuntimeError("bug")] * 3)
+    insert = caller_numbers.insert_numbers
 
-    async def flaky(conn: Any, command: Any, policy: Any) -> Any:
-        if command == commands[1] and (error := next(fails, None)):
+    async def flaky(conn: Any, **kwargs: Any) -> Any:
+        if any(n.number == "0441" for n in kwargs["numbers"]) and (error := next(fails, None)):
             raise error
-        return await decide(conn, command, policy)
+        return await insert(conn, **kwargs)
 
-    with mock.patch.object(registry, "decide", flaky):
-        batch = await command_batches.apply_batch(pool, records(*commands), max_attempts=3)
+    with mock.patch.object(caller_numbers, "insert_numbers", flaky):
+        batch = await command_batches.apply_batch(pool, records(*commands), max_attempts=2)
+    assert next(fails, None) is None
     assert not batch.letters
     assert [a.command for a in batch.answered] == commands
-    assert set(await numbers_of(pool, tenant)) == {"0440", "0441", "0442"}
+    assert statuses(batch) == [[(OutcomeStatus.CREATED, None)]] * 3
 
 
 async def test_an_outage_mid_batch_leaves_nothing_of_that_transaction(
     pool: asyncpg.Pool, tenant: str, service: Principal
 ) -> None:
     commands = [
-        CreateCallerNumbers(tenant_id=tenant, principal=service, numbers=[f"045{n}"])
-        for n in range(3)
+        CreateCallerNumbers(tenant_id=tenant, principal=service, numbers=["0451"]),
+        MoveCallerNumbers(
+            tenant_id=tenant, principal=service, numbers=["0451"], org_unit_id="sales"
+        ),
+        CreateCallerNumbers(tenant_id=tenant, principal=service, numbers=["0452"]),
     ]
-    decide = registry.decide
+    insert = caller_numbers.insert_numbers
 
-    async def cut_off(conn: Any, command: Any, policy: Any) -> Any:
-        if command == commands[2]:
+    async def cut_off(conn: Any, **kwargs: Any) -> Any:
+        if kwargs["numbers"][0].number == "0452":
             raise ConnectionResetError("PostgreSQL went away")
-        return await decide(conn, command, policy)
+        return await insert(conn, **kwargs)
 
-    with mock.patch.object(registry, "decide", cut_off), pytest.raises(ConnectionResetError):
+    with (
+        mock.patch.object(caller_numbers, "insert_numbers", cut_off),
+        pytest.raises(ConnectionResetError),
+    ):
         await command_batches.apply_batch(pool, records(*commands), max_attempts=3)
     assert await numbers_of(pool, tenant) == {}  # the batch comes again, whole
 
