@@ -97,10 +97,6 @@ def at_least_once(
 # by default) holds back the next message of a busy one. Commands a user waits for poll short.
 INTERACTIVE_FETCH_WAIT_MS = 20
 
-# Commands are read in batches of up to this many records: one transaction, one wave of
-# acknowledged publishes and one offset commit for all of them (number_registry/command_batches).
-COMMAND_BATCH_RECORDS = 500
-
 # Row batches are ~150 KB: aiokafka's default 1 MB per partition fetch stalls every few of them.
 BULK_FETCH_BYTES = 8 * 1024 * 1024
 

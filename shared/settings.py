@@ -44,6 +44,9 @@ class Settings(BaseSettings):
     upload_pool_size: int = 4
     # How long a failing message is retried before it goes to the dead-letter topic.
     max_delivery_attempts: int = 5
+    # Caller-number commands applied together, at most: one transaction, one wave of
+    # acknowledged event publishes and one offset commit for the whole fetch.
+    command_batch_records: int = Field(default=500, ge=1)
     # Upper bound for `Prefer: wait=N` on the add endpoint.
     max_wait_seconds: float = 30.0
     # Rows of an xlsx export: Excel's last row less the header; beyond it, CSV.

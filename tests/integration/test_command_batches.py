@@ -90,7 +90,7 @@ async def test_commands_on_one_number_apply_in_the_order_sent(
 async def test_a_batch_delivered_again_answers_each_command_as_before_and_writes_nothing(
     pool: asyncpg.Pool, tenant: str, service: Principal
 ) -> None:
-    commands = [
+    commands: list[CallerNumberCommand] = [
         CreateCallerNumbers(tenant_id=tenant, principal=service, numbers=["0411", "0412"]),
         DeleteCallerNumber(tenant_id=tenant, principal=service, number="0411"),
     ]
@@ -160,7 +160,7 @@ async def test_a_statement_that_fails_is_split_and_its_command_passing_later_ans
 async def test_an_outage_mid_batch_leaves_nothing_of_that_transaction(
     pool: asyncpg.Pool, tenant: str, service: Principal
 ) -> None:
-    commands = [
+    commands: list[CallerNumberCommand] = [
         CreateCallerNumbers(tenant_id=tenant, principal=service, numbers=["0451"]),
         MoveCallerNumbers(
             tenant_id=tenant, principal=service, numbers=["0451"], org_unit_id="sales"
