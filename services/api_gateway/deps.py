@@ -88,20 +88,18 @@ async def submit(
             command_type=command.type,
             principal_sub=command.principal.sub,
         )
-    try:
-        await bus.caller_number_commands.publish(
-            command.model_dump_json().encode(), key=tenant_id.encode()
-        )
-    except BaseException:  # not sent after all (Kafka down, client gone): not pending either
-        async with tenant_transaction(pool, tenant_id) as conn:
-            await commands.forget_pending(conn, tenant_id=tenant_id, command_id=command_id)
-        raise
-    response.headers["Location"] = f"/api/v1/commands/{command.message_id}"
-    outcome = None
-    if wait > 0:
-        outcome = await waiter.wait(
-            pool, tenant_id=command.tenant_id, command_id=command.message_id, seconds=wait
-        )
+    with waiter.expecting(tenant_id=tenant_id, command_id=command_id) as expected:
+        try:
+            await bus.caller_number_commands.publish(
+                command.model_dump_json().encode(), key=tenant_id.encode()
+            )
+        except BaseException:  # not sent after all (Kafka down, client gone): not pending either
+            async with tenant_transaction(pool, tenant_id) as conn:
+                await commands.forget_pending(conn, tenant_id=tenant_id, command_id=command_id)
+            raise
+        response.headers["Location"] = f"/api/v1/commands/{command.message_id}"
+        # Listening since before the publish: no read needed until the NOTIFY.
+        outcome = await expected.outcome(pool, seconds=wait) if wait > 0 else None
     if outcome is None:
         response.status_code = 202
         return CommandStatus(command_id=command.message_id, status="pending")

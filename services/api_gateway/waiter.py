@@ -2,6 +2,7 @@
 
 import asyncio
 import contextlib
+from collections.abc import Iterator
 from uuid import UUID
 
 import asyncpg
@@ -33,25 +34,51 @@ class CommandWaiter:
         for event in self._waiting.get(str(payload), ()):
             event.set()
 
-    async def wait(
-        self, pool: asyncpg.Pool, *, tenant_id: str, command_id: UUID, seconds: float
-    ) -> StoredOutcome | None:
-        """The outcome, or None if the command is not processed within `seconds`."""
+    @contextlib.contextmanager
+    def expecting(self, *, tenant_id: str, command_id: UUID) -> Iterator["Expected"]:
+        """Listens for the command's NOTIFY from now on. Entered before the command is
+        published, the wait needs no read until the notification: none can come earlier."""
         key, event = f"{tenant_id}/{command_id}", asyncio.Event()
         self._waiting.setdefault(key, set()).add(event)
-        deadline = asyncio.get_running_loop().time() + seconds
         try:
-            while True:
-                async with tenant_transaction(pool, tenant_id) as conn:
-                    outcome = await commands.get_outcome(
-                        conn, tenant_id=tenant_id, command_id=command_id
-                    )
-                left = deadline - asyncio.get_running_loop().time()
-                if outcome is not None or left <= 0:
-                    return outcome
-                with contextlib.suppress(TimeoutError):
-                    await asyncio.wait_for(event.wait(), min(left, _RECHECK_SECONDS))
+            yield Expected(tenant_id, command_id, event)
         finally:
             self._waiting[key].discard(event)
             if not self._waiting[key]:
                 del self._waiting[key]
+
+    async def wait(
+        self, pool: asyncpg.Pool, *, tenant_id: str, command_id: UUID, seconds: float
+    ) -> StoredOutcome | None:
+        """The outcome, or None if the command is not processed within `seconds`; for a command
+        that may be processed already (its outcome is read first)."""
+        with self.expecting(tenant_id=tenant_id, command_id=command_id) as expected:
+            return await expected.outcome(pool, seconds=seconds, read_first=True)
+
+
+class Expected:
+    def __init__(self, tenant_id: str, command_id: UUID, event: asyncio.Event) -> None:
+        self.tenant_id, self.command_id, self._event = tenant_id, command_id, event
+
+    async def outcome(
+        self, pool: asyncpg.Pool, *, seconds: float, read_first: bool = False
+    ) -> StoredOutcome | None:
+        """The outcome, or None if the command is not processed within `seconds`. Read when
+        notified, and every _RECHECK_SECONDS in case a notification was lost."""
+        loop = asyncio.get_running_loop()
+        deadline = loop.time() + seconds
+        read = read_first
+        while True:
+            if read:
+                async with tenant_transaction(pool, self.tenant_id) as conn:
+                    outcome = await commands.get_outcome(
+                        conn, tenant_id=self.tenant_id, command_id=self.command_id
+                    )
+                if outcome is not None:
+                    return outcome
+            left = deadline - loop.time()
+            if left <= 0:
+                return None
+            with contextlib.suppress(TimeoutError):
+                await asyncio.wait_for(self._event.wait(), min(left, _RECHECK_SECONDS))
+            read = True

@@ -2,11 +2,13 @@
 
 import asyncio
 from collections.abc import AsyncIterator
+from unittest import mock
 from uuid import uuid4
 
 import asyncpg
 import pytest_asyncio
 
+from services.api_gateway import waiter as waiter_module
 from services.api_gateway.waiter import CommandWaiter
 from shared.contracts import CreateCallerNumbers, Principal
 from shared.settings import Settings
@@ -41,3 +43,17 @@ async def test_a_command_not_processed_in_time_answers_none(
     waiter: CommandWaiter, pool: asyncpg.Pool, tenant: str
 ) -> None:
     assert await waiter.wait(pool, tenant_id=tenant, command_id=uuid4(), seconds=0.2) is None
+
+
+async def test_a_request_listening_before_it_publishes_is_woken_by_the_notification_alone(
+    waiter: CommandWaiter, pool: asyncpg.Pool, tenant: str, service: Principal
+) -> None:
+    command = CreateCallerNumbers(tenant_id=tenant, principal=service, numbers=["0102"])
+    with (
+        mock.patch.object(waiter_module, "_RECHECK_SECONDS", 3600),  # no polling to fall back on
+        waiter.expecting(tenant_id=tenant, command_id=command.message_id) as expected,
+    ):
+        applied = await apply(pool, command)
+        outcome = await asyncio.wait_for(expected.outcome(pool, seconds=3600), 30)
+    assert outcome is not None
+    assert outcome.processed_at == applied.processed_at
