@@ -97,6 +97,11 @@ def at_least_once(
 # by default) holds back the next message of a busy one. Commands a user waits for poll short.
 INTERACTIVE_FETCH_WAIT_MS = 20
 
+# A batch subscriber (FastStream) that finds nothing waits this long for records, then sleeps
+# as long again before it asks: a command arriving meanwhile waits up to that sleep. Short, so
+# that at a low rate a command is not held back; the idle cost is a wake-up every 20 ms.
+COMMAND_BATCH_WAIT_MS = 10
+
 # Row batches are ~150 KB: aiokafka's default 1 MB per partition fetch stalls every few of them.
 BULK_FETCH_BYTES = 8 * 1024 * 1024
 

@@ -155,7 +155,9 @@ async def _apply_together(
     async with tenant_transaction(pool, tenant_id) as conn:
         claimed = await commands.claim_many(conn, tenant_id=tenant_id, claims=list(claims.values()))
         before = [command_id for command_id in claims if command_id not in claimed]
-        stored = await commands.get_outcomes(conn, tenant_id=tenant_id, command_ids=before)
+        stored = {}
+        if before:
+            stored = await commands.get_outcomes(conn, tenant_id=tenant_id, command_ids=before)
         done = {command_id: registry.answered_before(stored[command_id]) for command_id in before}
         new, seen = [], set()  # the new ones, the first delivery of each, in order
         for index, ((_, command), header) in enumerate(zip(batch, headers, strict=True)):

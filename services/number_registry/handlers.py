@@ -14,6 +14,7 @@ from shared.db.pool import tenant_transaction
 from shared.faults import crash_point
 from shared.kafka import (
     BULK_FETCH_BYTES,
+    COMMAND_BATCH_WAIT_MS,
     INTERACTIVE_FETCH_WAIT_MS,
     at_least_once,
     publish_dead_letter,
@@ -37,7 +38,7 @@ def create_router(settings: Settings) -> KafkaRouter:
         topics.CALLER_NUMBER_COMMANDS,
         batch=True,
         max_records=settings.command_batch_records,
-        batch_timeout_ms=INTERACTIVE_FETCH_WAIT_MS,
+        batch_timeout_ms=COMMAND_BATCH_WAIT_MS,
         **at_least_once("number-registry", settings, fetch_max_wait_ms=INTERACTIVE_FETCH_WAIT_MS),
     )
     async def on_commands(

@@ -27,8 +27,6 @@ ON CONFLICT (name) DO UPDATE SET value = EXCLUDED.value, updated_at = now()
 RETURNING name, value, updated_at
 """
 
-SELECT_SYSTEM_PARAMETER = "SELECT value FROM system_parameter WHERE name = $1"
-
 INSERT_ORG_UNIT = """
 INSERT INTO org_unit (tenant_id, id, name, parent_id) VALUES ($1, $2, $3, $4)
 ON CONFLICT (tenant_id, id) DO NOTHING
@@ -36,6 +34,16 @@ RETURNING id, name, parent_id
 """
 
 SELECT_ORG_UNITS = "SELECT id, name, parent_id FROM org_unit WHERE tenant_id = $1 ORDER BY name, id"
+
+# What the write rules need, in one round trip: the tenant, the system parameter $2 and each
+# OU's parent (NULL row when there is no such tenant).
+SELECT_TENANT_POLICY = """
+SELECT t.calling_number_anonymization, t.data_isolation_enforced,
+       (SELECT value FROM system_parameter WHERE name = $2) AS may_maintain,
+       (SELECT coalesce(jsonb_object_agg(id, parent_id), '{}') FROM org_unit WHERE tenant_id = $1)
+           AS parents
+FROM tenant t WHERE t.id = $1
+"""
 
 # ---- caller numbers ----
 

@@ -49,15 +49,15 @@ async def list_org_units(conn: Connection, *, tenant_id: str) -> list[asyncpg.Re
 
 
 async def load_policy(conn: Connection, *, tenant_id: str) -> TenantPolicy | None:
-    tenant = await get_tenant(conn, tenant_id=tenant_id)
+    """The tenant's write rules, read in one statement (every command and request needs
+    them); None if there is no such tenant."""
+    tenant = await conn.fetchrow(queries.SELECT_TENANT_POLICY, tenant_id, TENANTS_MAY_MAINTAIN)
     if tenant is None:
         return None
-    may_maintain = await conn.fetchval(queries.SELECT_SYSTEM_PARAMETER, TENANTS_MAY_MAINTAIN)
-    units = await list_org_units(conn, tenant_id=tenant_id)
     return TenantPolicy(
         tenant_id=tenant_id,
         anonymization_enabled=tenant["calling_number_anonymization"],
         isolation_enforced=tenant["data_isolation_enforced"],
-        tenants_may_maintain=may_maintain is True,
-        parents={unit["id"]: unit["parent_id"] for unit in units},
+        tenants_may_maintain=tenant["may_maintain"] is True,
+        parents=dict(tenant["parents"]),
     )
