@@ -89,9 +89,7 @@ async def submit(
             principal_sub=command.principal.sub,
         )
     try:
-        await bus.caller_number_commands.publish(
-            command.model_dump_json().encode(), key=tenant_id.encode()
-        )
+        await bus.send_command(command)
     except BaseException:  # not sent after all (Kafka down, client gone): not pending either
         async with tenant_transaction(pool, tenant_id) as conn:
             await commands.forget_pending(conn, tenant_id=tenant_id, command_id=command_id)

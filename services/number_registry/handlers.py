@@ -3,9 +3,9 @@
 import asyncio
 
 import asyncpg
+from aiokafka import ConsumerRecord
 from faststream import Context
 from faststream.kafka import KafkaRouter
-from faststream.kafka.annotations import KafkaMessage
 
 from services.number_registry import imports, registry
 from shared import topics
@@ -14,11 +14,13 @@ from shared.db.pool import tenant_transaction
 from shared.faults import crash_point, fail_point
 from shared.kafka import BULK_FETCH_BYTES, INTERACTIVE_FETCH_WAIT_MS, at_least_once
 from shared.settings import Settings
+from shared.signing import Verifier
 
 
 def create_router(settings: Settings) -> KafkaRouter:
     """The registry's subscribers and the publishers they answer on, for one broker."""
     router = KafkaRouter()
+    verifier = Verifier.from_settings(settings)  # no trusted keys: the registry does not start
     events = router.publisher(topics.CALLER_NUMBER_EVENTS, title="caller-number events")
     import_results = router.publisher(topics.IMPORT_ROW_RESULTS, title="import row results")
 
@@ -31,11 +33,10 @@ def create_router(settings: Settings) -> KafkaRouter:
         **at_least_once("number-registry", settings, fetch_max_wait_ms=INTERACTIVE_FETCH_WAIT_MS),
     )
     async def on_command(
-        message: KafkaMessage,
-        key: bytes | None = Context("message.raw_message.key"),
+        record: ConsumerRecord[bytes, bytes] = Context("message.raw_message"),
         pool: asyncpg.Pool = Context(),
     ) -> None:
-        command = registry.read(message.body, key=key)
+        command = registry.read(record, verifier)
         header = command.header if isinstance(command, registry.Unappliable) else command
         fail_point("registry.command", str(header.message_id))
         async with tenant_transaction(pool, header.tenant_id) as conn:
