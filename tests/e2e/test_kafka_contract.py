@@ -38,7 +38,8 @@ class TestUpstreamSystems:
         assert by_type["rejected"]["reason"] == "not_digits"
         for event in found:
             assert event["tenant_id"] == tenant and event["schema_version"] == 1
-            assert event["principal"]["sub"] == "upstream-crm"
+            # The key's system, not what the command says (tests/factories.UPSTREAM, the same).
+            assert (event["principal"]["sub"], event["principal"]["role"]) == ("crm", "service")
         listed = await http.get("/api/v1/caller-numbers", headers=f.tenant_admin(tenant))
         assert [i["number"] for i in listed.json()["items"]] == ["8001"]
 
