@@ -63,8 +63,11 @@ class Principal(BaseModel):
     permissions: tuple[Text, ...] = ()
 
 
-# Signs the answer to a command whose own principal cannot be read.
+# Signs the answer to a command whose own principal cannot be read or proven, and the
+# registry's messages on the internal topics.
 REGISTRY = Principal(sub="number-registry", role=Role.SERVICE)
+# The import worker's messages on the internal topics.
+IMPORT_WORKER = Principal(sub="import-worker", role=Role.SERVICE)
 
 
 def _now() -> datetime:

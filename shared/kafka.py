@@ -210,7 +210,7 @@ async def ensure_topics(settings: Settings) -> None:
             if new:
                 await admin.create_topics(new)
         for name in sorted(existing & topics.CONFIGS.keys()):
-            await _keep_configs(admin, name, topics.CONFIGS[name])
+            await keep_configs(admin, name, topics.CONFIGS[name])
     finally:
         await admin.close()
 
@@ -219,7 +219,9 @@ async def ensure_topics(settings: Settings) -> None:
 _DYNAMIC_TOPIC_CONFIG = 1
 
 
-async def _keep_configs(admin: AIOKafkaAdminClient, topic: str, wanted: dict[str, str]) -> None:
+async def keep_configs(admin: AIOKafkaAdminClient, topic: str, wanted: dict[str, str]) -> None:
+    """Give an existing topic the `wanted` configs, keeping the others set on it; raises
+    RuntimeError if the broker refuses (e.g. no AlterConfigs right on the topic)."""
     [described] = await admin.describe_configs([ConfigResource(ConfigResourceType.TOPIC, topic)])
     [resource] = described.to_object()["resources"]
     entries = resource["config_entries"]

@@ -9,7 +9,7 @@ from faststream.kafka import KafkaRouter
 
 from services.number_registry import imports, registry
 from shared import topics
-from shared.contracts import ImportRowsApplied, ImportRowsRead, outcome_event
+from shared.contracts import REGISTRY, ImportRowsApplied, ImportRowsRead, outcome_event
 from shared.db.pool import tenant_transaction
 from shared.faults import crash_point, fail_point
 from shared.kafka import BULK_FETCH_BYTES, INTERACTIVE_FETCH_WAIT_MS, at_least_once
@@ -69,7 +69,7 @@ def create_router(settings: Settings) -> KafkaRouter:
         crash_point("registry.after_commit")
         applied = ImportRowsApplied(
             tenant_id=batch.tenant_id,
-            principal=batch.principal,
+            principal=REGISTRY,  # internal topics carry service principals
             task_id=batch.task_id,
             results=results,
         )

@@ -23,8 +23,11 @@ async def apply(conn: Connection, batch: ImportRowsRead) -> list[ImportRowResult
     if status is not Status.RUNNING:
         return await _answer_without_writing(conn, batch)
     policy = await tenants.load_policy(conn, tenant_id=batch.tenant_id)
+    # The uploader's rights, as recorded with the task; the batch carries the worker's name.
+    uploader = await imports.uploader(conn, task_id=batch.task_id)
+    assert uploader is not None  # locked above, so there
     refusal = write_refusal(
-        batch.principal, Operation.IMPORT, policy, target_org_units=(batch.org_unit_id,)
+        uploader, Operation.IMPORT, policy, target_org_units=(batch.org_unit_id,)
     ) or check_description(batch.description)
     if refusal is not None:
         return [_failed(row, refusal) for row in batch.rows]

@@ -357,6 +357,13 @@ async def lock_for_writing(conn: Connection, *, task_id: UUID) -> Status | None:
     return None if status is None else Status(status)
 
 
+async def uploader(conn: Connection, *, task_id: UUID) -> Principal | None:
+    """Who uploaded the task's file, as the gateway recorded them from the token it checked:
+    whose rights its rows are written with. None if the task is gone."""
+    principal = await conn.fetchval(queries.SELECT_IMPORT_TASK_UPLOADER, task_id)
+    return None if principal is None else Principal.model_validate(principal)
+
+
 # ---- tasks that made no progress ----
 
 

@@ -348,6 +348,8 @@ LOCK_IMPORT_TASK = "SELECT pg_advisory_xact_lock(hashtextextended($1, 13))"
 
 SELECT_IMPORT_TASK_STATUS = "SELECT status FROM import_task WHERE id = $1"
 
+SELECT_IMPORT_TASK_UPLOADER = "SELECT principal FROM import_task WHERE id = $1"
+
 SELECT_STALLED_IMPORT_TASKS = """
 SELECT id, tenant_id FROM import_task
 WHERE status IN ('pending', 'running', 'cancelling')

@@ -15,6 +15,7 @@ from shared import topics
 from shared.contracts import DeleteCallerNumber, UpdateCallerNumber
 from shared.db.pool import tenant_transaction
 from tests import factories as f
+from tests import signing
 from tests.generated import draw_examples, number_requests, wrong_fields
 from tests.kafka import TopicTap
 from tests.processes import ServiceProcess
@@ -196,12 +197,14 @@ class TestEveryReadableCommandIsAnswered:
         [outcome] = looked_up.json()["results"]
         assert (outcome["status"], outcome["reason"]) == ("rejected", "malformed_command")
 
-    async def test_a_command_with_no_readable_principal_is_answered_by_the_registry(
+    async def test_a_gateway_command_with_no_readable_principal_is_answered_by_the_registry(
         self, http: httpx.AsyncClient, producer: AIOKafkaProducer, events: TopicTap
     ) -> None:
+        # (An upstream key's command is answered as its system: the principal is the key's.)
         tenant = await f.create_tenant(http)
         command = f.create_command(tenant, ["8403"])
-        await send_command(producer, tenant, _as_sent(command, principal="crm"))
+        value = _as_sent(command, principal="crm")
+        await send_command(producer, tenant, value, signer=signing.gateway())
         [answer] = await events.wait_for(lambda e: e.get("command_id") == str(command.message_id))
         assert answer["reason"] == "malformed_command"
         assert answer["principal"] == {**answer["principal"], "sub": "number-registry"}
