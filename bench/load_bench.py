@@ -93,7 +93,7 @@ async def adds(
     print(f"  time to outcome p50 / p99     {p50:6.0f} / {p99:.0f} ms")
     for name in ("api_gateway", "number_registry"):
         per_command = cpu[name] / max(len(latencies), 1) * 1000
-        print(f"  {name} CPU per command {per_command:11.2f} ms")
+        print(f"  {name + ' CPU per command':30}{per_command:8.2f} ms")
     print(f"  without an outcome in time    {len(lost):8d}")
     print(f"  numbers stored                {listed['total']:8d}")
     assert not lost and listed["total"] == len(latencies), (lost[:3], listed["total"])

@@ -58,32 +58,52 @@ def read(record: CommandRecord, verifier: Verifier) -> CallerNumberCommand | Una
     the one it claims is never taken as written. The key must be the tenant id: it is what
     keeps one tenant's commands in order."""
     body = record.value or b""
-    command: CallerNumberCommand | ValidationError
     try:
         command = command_adapter.validate_json(body)
-        header = _header(command, command.principal)
     except ValidationError as error:
         try:  # the lenient standard reader: it keeps a lone surrogate that pydantic refuses
             header = CommandHeader.model_validate(json.loads(body))
         except (ValueError, ValidationError):
             raise error from None
-        command = error
+        return _malformed(record, verifier, header, error)
     try:
-        principal = verifier.principal(record, tenant_id=header.tenant_id, claimed=header.principal)
+        principal = verifier.principal(
+            record, tenant_id=command.tenant_id, claimed=command.principal
+        )
     except Unauthenticated as refusal:
-        # Answered in the registry's name: an unproven principal is not repeated in events.
-        header = _header(header, None)
-        return Unappliable(header, _rejected("", UNAUTHENTICATED, str(refusal)), refusal)
-    header = _header(header, principal)
-    if isinstance(command, ValidationError):
-        return _malformed(header, command)
+        return _unauthenticated(command, refusal)
     if record.key != command.tenant_id.encode():
         message = (
             f"The message key must be the tenant id {command.tenant_id!r}, which keeps a "
             "tenant's commands in order; send it again with that key and a new message_id."
         )
+        header = _header(command, principal)
         return Unappliable(header, _rejected("", KEY_MISMATCH, message), MalformedCommand(message))
     return command.model_copy(update={"principal": principal})
+
+
+def _malformed(
+    record: CommandRecord, verifier: Verifier, header: CommandHeader, error: ValidationError
+) -> Unappliable:
+    """Answered `malformed_command` in its proven sender's name, or `unauthenticated`."""
+    try:
+        principal = verifier.principal(record, tenant_id=header.tenant_id, claimed=header.principal)
+    except Unauthenticated as refusal:
+        return _unauthenticated(header, refusal)
+    errors = [
+        FieldError(loc=list(e["loc"]), message=_storable(e["msg"]), type=e["type"])
+        for e in error.errors(include_url=False, include_context=False, include_input=False)
+    ]
+    message = f"The command cannot be applied: {len(errors)} field(s) are not valid."
+    return Unappliable(_header(header, principal), _rejected("", MALFORMED, message, errors), error)
+
+
+def _unauthenticated(
+    command: CallerNumberCommand | CommandHeader, refusal: Unauthenticated
+) -> Unappliable:
+    # Answered in the registry's name: an unproven principal is not repeated in events.
+    header = _header(command, None)
+    return Unappliable(header, _rejected("", UNAUTHENTICATED, str(refusal)), refusal)
 
 
 def _header(
@@ -92,15 +112,6 @@ def _header(
     return CommandHeader(
         message_id=command.message_id, tenant_id=command.tenant_id, principal=principal
     )
-
-
-def _malformed(header: CommandHeader, error: ValidationError) -> Unappliable:
-    errors = [
-        FieldError(loc=list(e["loc"]), message=_storable(e["msg"]), type=e["type"])
-        for e in error.errors(include_url=False, include_context=False, include_input=False)
-    ]
-    message = f"The command cannot be applied: {len(errors)} field(s) are not valid."
-    return Unappliable(header, _rejected("", MALFORMED, message, errors), error)
 
 
 def _storable(message: str) -> str:
