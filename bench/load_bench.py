@@ -3,8 +3,9 @@
     .venv/bin/python -m bench.load_bench --seconds 60 --clients 16 --imports 5 --rows 100000
 
 Loopback only, bounded in time and count, stops by itself. Prints commands/s sustained, the
-p50/p99 time from POST to outcome (`Prefer: wait`), and the imports' wall time; then checks
-that nothing answered 202 was lost (every command and every row has its outcome).
+p50/p99 time from POST to outcome (`Prefer: wait`), the CPU each service spent per command
+(steadier than the rates on a shared machine), and the imports' wall time; then checks that
+nothing answered 202 was lost (every command and every row has its outcome).
 
 Two more modes for the commands alone (`--imports 0` leaves the imports out):
 
@@ -22,6 +23,7 @@ import os
 import statistics
 import time
 import uuid
+from pathlib import Path
 from typing import Any
 
 import httpx
@@ -39,6 +41,7 @@ from shared.kafka import PRODUCER_OPTIONS, client_options
 from shared.settings import get_settings
 from tests.infra import Backing, backing_services
 from tests.processes import APPS, CLIENT_LIMITS, ServiceProcess, service_env
+from tests.signing import signed
 
 
 def system_admin() -> dict[str, str]:
@@ -82,15 +85,26 @@ async def add_for(
         n += 1
 
 
-async def adds(http: httpx.AsyncClient, seconds: float, clients: int) -> None:
+def cpu_seconds(service: ServiceProcess) -> float:
+    """The user and system CPU time the service's process has used so far (Linux /proc)."""
+    assert service.process is not None
+    stat = Path(f"/proc/{service.process.pid}/stat").read_text().rsplit(")", 1)[1].split()
+    return (int(stat[11]) + int(stat[12])) / os.sysconf("SC_CLK_TCK")  # utime + stime
+
+
+async def adds(
+    http: httpx.AsyncClient, seconds: float, clients: int, running: dict[str, ServiceProcess]
+) -> None:
     admin = await new_tenant(http)
     latencies: list[float] = []
     lost: list[str] = []
+    cpu = {name: cpu_seconds(service) for name, service in running.items()}
     started = time.monotonic()
     await asyncio.gather(
         *(add_for(http, admin, seconds, c, latencies, lost) for c in range(clients))
     )
     elapsed = time.monotonic() - started
+    cpu = {name: cpu_seconds(service) - cpu[name] for name, service in running.items()}
     listed = (await http.get("/api/v1/caller-numbers?limit=1", headers=admin)).json()
     p50, p99 = (statistics.quantiles(latencies, n=100)[i] * 1000 for i in (49, 98))
     print(f"\nadds: {clients} clients for {elapsed:.0f} s")
@@ -98,6 +112,9 @@ async def adds(http: httpx.AsyncClient, seconds: float, clients: int) -> None:
         f"  commands with an outcome      {len(latencies):8d}  ({len(latencies) / elapsed:.0f}/s)"
     )
     print(f"  time to outcome p50 / p99     {p50:6.0f} / {p99:.0f} ms")
+    for name in ("api_gateway", "number_registry"):
+        per_command = cpu[name] / max(len(latencies), 1) * 1000
+        print(f"  {name + ' CPU per command':30}{per_command:8.2f} ms")
     print(f"  without an outcome in time    {len(lost):8d}")
     print(f"  numbers stored                {listed['total']:8d}")
     assert not lost and listed["total"] == len(latencies), (lost[:3], listed["total"])
@@ -171,6 +188,7 @@ async def upstream(http: httpx.AsyncClient, backing: Backing, count: int) -> Non
         .encode()
         for n in range(count)
     ]
+    signed_bodies = [(body, signed(body)) for body in bodies]  # as the upstream system `crm`
     producer = AIOKafkaProducer(**client_options(settings), **PRODUCER_OPTIONS)
     events = AIOKafkaConsumer(**client_options(settings), enable_auto_commit=False)
     await producer.start()
@@ -185,8 +203,10 @@ async def upstream(http: httpx.AsyncClient, backing: Backing, count: int) -> Non
         for partition in partitions:
             await events.position(partition)  # "end" resolved before anything is sent
         started = time.monotonic()
-        for body in bodies:
-            await producer.send(topics.CALLER_NUMBER_COMMANDS, body, key=tenant_id.encode())
+        for body, headers in signed_bodies:
+            await producer.send(
+                topics.CALLER_NUMBER_COMMANDS, body, key=tenant_id.encode(), headers=headers
+            )
         await producer.flush()
         published = time.monotonic() - started
         answered: set[str] = set()
@@ -268,7 +288,7 @@ async def main() -> None:
                 if args.rate:
                     await adds_at_rate(http, args.seconds, args.rate)
                 if not (args.upstream or args.rate):
-                    await adds(http, args.seconds, args.clients)
+                    await adds(http, args.seconds, args.clients, running)
                 if args.imports:
                     await imports(http, args.imports, args.rows)
         finally:

@@ -40,6 +40,12 @@ start() {
     done < <(sed -n '/^# environment for the services:/,$p' <<<"$started" | grep -E '^[A-Z_]+=')
     mkdir -p "$STATE_DIR"
     .venv/bin/python -m shared.db.migrate
+    # The command keys (the gateway's, and the upstream system crm's for kcat): made once per
+    # state folder and kept; settings given in the environment win.
+    while IFS= read -r line; do
+        key=${line%%=*}
+        [[ -n ${!key:-} ]] || export "$line"
+    done < <(.venv/bin/python -m shared.signing dev-keys "$STATE_DIR/keys")
     for name in "${!APPS[@]}"; do
         read -r app port <<<"${APPS[$name]}"
         if running "$name"; then echo "$name runs already"; continue; fi
@@ -65,6 +71,7 @@ urls() {
   Kafka              127.0.0.1:${KAFKA_PORT:-9092}
   PostgreSQL         127.0.0.1:${PG_PORT:-5432}
   logs               $STATE_DIR/*.log
+  command keys       $STATE_DIR/keys (sign upstream commands with crm.key, kid crm-dev)
 MSG
 }
 

@@ -11,12 +11,14 @@ from functools import cache
 from pathlib import Path
 from typing import Any, Literal
 
+from cryptography.hazmat.primitives.asymmetric.ed25519 import Ed25519PrivateKey
 from pydantic import BaseModel
 from pydantic.json_schema import models_json_schema
 
 from shared import contracts as c
 from shared import topics
 from shared.message_examples import EXAMPLES
+from shared.signing import Signer
 
 DOCUMENT_PATH = Path(__file__).resolve().parent.parent / "docs" / "asyncapi.json"
 Action = Literal["send", "receive"]
@@ -35,12 +37,19 @@ class Channel:
 CHANNELS = (
     Channel(
         topics.CALLER_NUMBER_COMMANDS,
-        "Create, update and delete caller numbers. Upstream systems publish here with the "
-        'principal {"sub": "<system name>", "role": "service"} and their own message_id; '
-        "the gateway publishes the same commands. The key must be the tenant id. Every command "
-        "whose message_id and tenant_id can be read is answered on caller-numbers.events.v1, "
-        "if only with `rejected`: reason malformed_command (with the validation errors) or "
-        "key_mismatch; such a command also goes to the dead-letter topic.",
+        "Create, update and delete caller numbers. Upstream systems publish here with their own "
+        "message_id; the gateway publishes the same commands for the users it authenticated. "
+        "Every command is signed: the headers kid, signed-at and signature (CommandSignature), "
+        "by the gateway's key or by the upstream system's own key, which the registry trusts "
+        "for some tenants only. The principal is taken from the key: an upstream system acts "
+        'as {"sub": "<its system name>", "role": "service"} whatever the command says; for '
+        "the gateway it is the user it signed. The broker stamps each record's append time "
+        "(LogAppendTime), and signed-at must lie within 300 s of it. The key must be the tenant "
+        "id. Every command whose message_id and tenant_id can be read is answered on "
+        "caller-numbers.events.v1, if only with `rejected`: reason unauthenticated (no, unknown, "
+        "bad or stale signature, or a tenant the key may not act for; answered as "
+        "number-registry), malformed_command (with the validation errors) or key_mismatch; such "
+        "a command also goes to the dead-letter topic.",
         (
             c.CreateCallerNumbers,
             c.UpdateCallerNumber,
@@ -101,8 +110,12 @@ CHANNELS = (
 )
 
 
+COMMANDS = CHANNELS[0]
+assert COMMANDS.topic == topics.CALLER_NUMBER_COMMANDS
 # Every message type on the bus, once.
 MESSAGES = tuple(dict.fromkeys(m for channel in CHANNELS for m in channel.messages))
+# What the document gives a schema of: the messages and the commands' headers.
+SCHEMAS: tuple[type[BaseModel], ...] = (*MESSAGES, c.CommandSignature)
 SUMMARIES: dict[type[BaseModel], str] = {
     c.CreateCallerNumbers: "Add 1 to 100 numbers; each one succeeds or fails on its own.",
     c.UpdateCallerNumber: "Set the OU (null: Unorganized) and the description of one number.",
@@ -113,7 +126,8 @@ SUMMARIES: dict[type[BaseModel], str] = {
     c.CallerNumberUpdated: "A number's OU or description was changed.",
     c.CallerNumberDeleted: "A number was deleted.",
     c.CallerNumberRejected: "A number of the command was refused, with a reason code; number "
-    '"" and reason malformed_command (errors say why) or key_mismatch: the whole command.',
+    '"" and reason unauthenticated, malformed_command (errors say why) or key_mismatch: the '
+    "whole command.",
     c.StartImport: "Read the uploaded file of an import task (stored in PostgreSQL).",
     c.ImportRowsRead: "A batch of well-formed rows of one import, in file order.",
     c.ImportRowsApplied: "The result of each row of one batch.",
@@ -140,7 +154,8 @@ def message_name(model: type[BaseModel]) -> str:
 @cache
 def document() -> dict[str, Any]:
     refs, definitions = models_json_schema(
-        [(m, "validation") for m in MESSAGES], ref_template="#/components/schemas/{model}"
+        [(m, "validation") for m in SCHEMAS],
+        ref_template="#/components/schemas/{model}",
     )
     return {
         "asyncapi": "3.0.0",
@@ -200,17 +215,32 @@ def _operation(channel: Channel, action: Action) -> dict[str, Any]:
 
 def _message(model: type[BaseModel], payload: dict[str, Any]) -> dict[str, Any]:
     version = schema_version(model)
+    example: dict[str, Any] = {"name": message_name(model)}
+    signed = model in COMMANDS.messages
+    if signed:
+        example["headers"] = example_signature(EXAMPLES[model])
+    example["payload"] = EXAMPLES[model].model_dump(mode="json")
     return {
         "name": message_name(model),
         "title": f"{model.__name__} v{version}",
         "summary": SUMMARIES[model],
         "contentType": "application/json",
+        **({"headers": {"$ref": "#/components/schemas/CommandSignature"}} if signed else {}),
         "payload": payload,
         "bindings": {"kafka": {"key": KEY, "bindingVersion": "0.5.0"}},
-        "examples": [
-            {"name": message_name(model), "payload": EXAMPLES[model].model_dump(mode="json")}
-        ],
+        "examples": [example],
     }
+
+
+# Signs the examples: a fixed key, so the document stays the same (no real system uses it).
+_EXAMPLE_SIGNER = Signer("crm-2025-01", Ed25519PrivateKey.from_private_bytes(bytes(range(32))))
+
+
+def example_signature(command: BaseModel) -> dict[str, str]:
+    """The signature headers of an example command, as sent by `model_dump_json`."""
+    assert isinstance(command, c.Message)
+    at = int(command.occurred_at.timestamp() * 1000)
+    return _EXAMPLE_SIGNER.headers(command.model_dump_json().encode(), signed_at_ms=at)
 
 
 def render() -> str:

@@ -63,8 +63,11 @@ class Principal(BaseModel):
     permissions: tuple[Text, ...] = ()
 
 
-# Signs the answer to a command whose own principal cannot be read.
+# Signs the answer to a command whose own principal cannot be read or proven, and the
+# registry's messages on the internal topics.
 REGISTRY = Principal(sub="number-registry", role=Role.SERVICE)
+# The import worker's messages on the internal topics.
+IMPORT_WORKER = Principal(sub="import-worker", role=Role.SERVICE)
 
 
 def _now() -> datetime:
@@ -135,6 +138,30 @@ class MoveCallerNumbers(Message):
     numbers: list[NumberText] = Field(min_length=1, max_length=BULK_CHUNK)
     org_unit_id: str | None = None
     bulk_operation_id: UUID | None = None
+
+
+class CommandSignature(BaseModel):
+    """The Kafka headers every command carries: who signed it and when (shared/signing). The
+    signature covers the record's value byte for byte, so its message_id, tenant_id, principal
+    and every other field; the registry answers a command without a valid one `rejected`,
+    reason `unauthenticated`, and takes the principal from the key, not from the command."""
+
+    model_config = ConfigDict(frozen=True, populate_by_name=True)
+    kid: str = Field(
+        pattern=r"^[A-Za-z0-9._:-]{1,64}$",
+        description="The signing key's id, as the registry's trusted keys name it.",
+    )
+    signed_at: str = Field(
+        alias="signed-at",
+        pattern=r"^[1-9][0-9]{0,14}$",
+        description="When it was signed: milliseconds since the Unix epoch. It must lie within "
+        "COMMAND_SIGNATURE_WINDOW_SECONDS (300 s) of the broker's append time of the record.",
+    )
+    signature: str = Field(
+        pattern=r"^[A-Za-z0-9_-]{86}$",
+        description="Ed25519 over 'cnr-command-signature-v1\\ncaller-numbers.commands.v1\\n' "
+        "+ kid + '\\n' + signed-at + '\\n' + the record's value, in unpadded base64url.",
+    )
 
 
 CallerNumberCommand = Annotated[

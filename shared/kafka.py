@@ -10,6 +10,7 @@ from typing import Any, Literal, TypedDict
 
 import asyncpg
 from aiokafka.admin import AIOKafkaAdminClient, NewTopic
+from aiokafka.admin.config_resource import ConfigResource, ConfigResourceType
 from aiokafka.errors import TopicAlreadyExistsError
 from faststream import AckPolicy, BaseMiddleware
 from faststream.kafka import KafkaBroker
@@ -207,15 +208,55 @@ async def publish_dead_letter(
 
 
 async def ensure_topics(settings: Settings) -> None:
-    """Create the project's topics that do not exist yet; existing ones are left as they are."""
+    """Create the project's topics that do not exist yet, with their `topics.CONFIGS`; existing
+    ones keep their partitions, and get those configs if they lack them (a topic made before)."""
     admin = AIOKafkaAdminClient(**client_options(settings))
     await admin.start()
     try:
-        missing = set(topics.ALL) - set(await admin.list_topics())
-        new = [NewTopic(name, settings.kafka_topic_partitions, 1) for name in sorted(missing)]
+        existing = set(await admin.list_topics())
+        partitions = settings.kafka_topic_partitions
+        new = [
+            NewTopic(name, partitions, 1, topic_configs=topics.CONFIGS.get(name))
+            for name in sorted(set(topics.ALL) - existing)
+        ]
         # Another service may create them at the same moment: that is fine.
         with contextlib.suppress(TopicAlreadyExistsError):
             if new:
                 await admin.create_topics(new)
+        for name in sorted(existing & topics.CONFIGS.keys()):
+            await keep_configs(admin, name, topics.CONFIGS[name])
     finally:
         await admin.close()
+
+
+# DescribeConfigs' config_source of a value set on the topic itself (not a default).
+_DYNAMIC_TOPIC_CONFIG = 1
+
+
+async def keep_configs(admin: AIOKafkaAdminClient, topic: str, wanted: dict[str, str]) -> None:
+    """Give an existing topic the `wanted` configs, keeping the others set on it; raises
+    RuntimeError if the broker refuses (e.g. no AlterConfigs right on the topic)."""
+    [described] = await admin.describe_configs([ConfigResource(ConfigResourceType.TOPIC, topic)])
+    [resource] = described.to_object()["resources"]
+    entries = resource["config_entries"]
+    if all(
+        any(e["config_names"] == name and e["config_value"] == value for e in entries)
+        for name, value in wanted.items()
+    ):
+        return
+    # AlterConfigs replaces the topic's own settings as a whole: keep the others it has.
+    kept = {
+        e["config_names"]: e["config_value"]
+        for e in entries
+        if e["config_source"] == _DYNAMIC_TOPIC_CONFIG
+    }
+    log.warning("topic %s: setting %s", topic, wanted)
+    [altered] = await admin.alter_configs(
+        [ConfigResource(ConfigResourceType.TOPIC, topic, {**kept, **wanted})]
+    )
+    [result] = altered.to_object()["resources"]
+    if result["error_code"]:
+        raise RuntimeError(
+            f"topic {topic} needs {wanted}; the broker refused it: {result['error_message']} "
+            f"(error {result['error_code']}). Set it with kafka-configs.sh --alter."
+        )

@@ -39,6 +39,7 @@ class Reason(StrEnum):
     # A command on Kafka that cannot be applied at all:
     MALFORMED_COMMAND = "malformed_command"
     KEY_MISMATCH = "key_mismatch"
+    UNAUTHENTICATED = "unauthenticated"  # no valid signature of a key trusted for the tenant
     # A command the gateway could not hand to Kafka (a bulk operation's chunk):
     NOT_SENT = "not_sent"
     # Import rows only:

@@ -1,6 +1,7 @@
 """The one settings class, read from the environment (or a .env file)."""
 
 from functools import lru_cache
+from pathlib import Path
 from typing import Literal, Self
 from urllib.parse import parse_qs, urlsplit
 
@@ -33,6 +34,15 @@ class Settings(BaseSettings):
     auth_jwt_audience: str | None = None
     # A token whose `exp` lies further ahead than this is refused, whatever signed it.
     auth_jwt_max_lifetime_seconds: int = Field(default=24 * 3600, gt=0)
+    # Signed commands (shared/signing): the gateway signs each command it publishes with its
+    # Ed25519 private key (a PEM file) under its kid; the registry accepts the commands signed
+    # by a key of its trusted keys file (TOML: each key's kid, public key and, for an upstream
+    # system, the tenants it may act for), signed at most this long before or after the broker
+    # appended them. Each service refuses to start without the keys it needs.
+    command_signing_key_file: Path | None = None
+    command_signing_kid: str | None = None
+    command_trusted_keys_file: Path | None = None
+    command_signature_window_seconds: float = Field(default=300.0, gt=0)
     # Set by the local scripts and the tests only: allows the well-known development secret and
     # database passwords, which every other start refuses.
     development_mode: bool = False

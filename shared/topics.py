@@ -21,6 +21,13 @@ ALL = (
     *(topic + DEAD_LETTER_SUFFIX for topic in CONSUMED),
 )
 
+# What a topic needs beyond the broker's defaults, kept so on existing topics too. The commands
+# topic stamps the broker's append time on each record: the registry judges a signature's age by
+# it (shared/signing), so a producer cannot choose it.
+CONFIGS: dict[str, dict[str, str]] = {
+    CALLER_NUMBER_COMMANDS: {"message.timestamp.type": "LogAppendTime"},
+}
+
 
 def dead_letter_topic(source_topic: str) -> str:
     return source_topic + DEAD_LETTER_SUFFIX

@@ -16,12 +16,15 @@ from shared.db.pool import create_pool
 from shared.db.tenants import TENANTS_MAY_MAINTAIN
 from shared.kafka import client_options
 from shared.settings import get_settings
-from tests.infra import ROOT, Backing, backing_services
+from shared.signing.keyfiles import dev_keys
+from tests.infra import KEYS_DIR, ROOT, Backing, backing_services
 from tests.kafka import TopicTap, tap
 from tests.processes import APPS, CLIENT_LIMITS, TEST_LIMITS, ServiceProcess, service_env
 
 # The test services' secret (service_env), which mint() signs the tests' tokens with.
 os.environ["AUTH_JWT_SECRET"] = "test-secret-for-the-test-session-only-0123456789"
+# The test services' command keys (tests/signing.py), for the apps tests build in this process.
+os.environ.update(dev_keys(KEYS_DIR))
 get_settings.cache_clear()
 
 OUTPUT = ROOT / "test-output"

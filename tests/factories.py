@@ -73,8 +73,13 @@ async def create_tenant(
     return tenant_id
 
 
-def create_command(tenant_id: str, numbers: list[str], **fields: Any) -> CreateCallerNumbers:
-    principal = Principal(sub="upstream-crm", role=Role.SERVICE)
+# The upstream system whose key the tests sign with (tests/signing.py).
+UPSTREAM = Principal(sub="crm", role=Role.SERVICE)
+
+
+def create_command(
+    tenant_id: str, numbers: list[str], *, principal: Principal = UPSTREAM, **fields: Any
+) -> CreateCallerNumbers:
     return CreateCallerNumbers(tenant_id=tenant_id, principal=principal, numbers=numbers, **fields)
 
 

@@ -10,6 +10,7 @@ from typing import Any, TypeVar
 from hypothesis import HealthCheck, Phase, given, settings
 from hypothesis import strategies as st
 
+from shared.contracts import Role
 from shared.rules import ADD_MAX_DIGITS
 
 T = TypeVar("T")
@@ -133,4 +134,22 @@ _one_wrong_field = st.sampled_from(sorted(_WRONG_VALUES)).flatmap(
 # 1 to 3 known fields made wrong at once.
 wrong_fields = st.lists(_one_wrong_field, min_size=1, max_size=3).map(
     lambda parts: {k: v for part in parts for k, v in part.items()}
+)
+
+
+# A field of a signed command given another value after it was signed: each must break the
+# signature (the caller skips a value equal to the one signed).
+_TAMPERED: dict[str, st.SearchStrategy[Any]] = {
+    "message_id": st.uuids().map(str),
+    "tenant_id": st.text("abcdefghij-", min_size=1, max_size=12),
+    "principal": st.fixed_dictionaries(
+        {"sub": st.text(min_size=1, max_size=5), "role": st.sampled_from([r.value for r in Role])}
+    ),
+    "numbers": st.lists(digits, min_size=1, max_size=3),
+    "org_unit_id": st.sampled_from(["sales", "support", None]),
+    "description": st.text(max_size=10),
+    "occurred_at": st.datetimes().map(lambda at: at.isoformat() + "Z"),
+}
+tampered_fields = st.sampled_from(sorted(_TAMPERED)).flatmap(
+    lambda name: _TAMPERED[name].map(lambda value: (name, value))
 )

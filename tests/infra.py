@@ -10,11 +10,14 @@ from typing import Any, NamedTuple
 from urllib.parse import urlsplit
 
 from shared.settings import Settings
+from shared.signing.keyfiles import dev_keys
 
 ROOT = Path(__file__).resolve().parent.parent
 LOCAL_SERVICES = ROOT / "scripts" / "local-services.sh"
 # The tests' own namespace of scripts/local-services.sh: own ports, own state folder.
 TEST_NAMESPACE = ROOT / "scripts" / "test-namespace.env"
+# The command keys of the tests' services: made once, kept across runs.
+KEYS_DIR = ROOT / "test-output" / "keys"
 
 
 class Backing(NamedTuple):
@@ -136,7 +139,14 @@ def _start_test_namespace() -> Backing:
 def backing_services() -> Iterator[Backing]:
     """Kafka and PostgreSQL for a test session or a benchmark: those the environment names,
     else testcontainers where Docker answers, else the tests' own namespace of local services
-    (scripts/test-namespace.env), never the system of scripts/run-local.sh."""
+    (scripts/test-namespace.env), never the system of scripts/run-local.sh. Their settings
+    include the development command keys of test-output/keys (tests/signing.py signs with them)."""
+    with _backing() as services:
+        yield services._replace(extra_env={**services.extra_env, **dev_keys(KEYS_DIR)})
+
+
+@contextmanager
+def _backing() -> Iterator[Backing]:
     if all(os.environ.get(name) for name in _GIVEN):
         yield given_backing()
     elif _docker_answers():

@@ -90,9 +90,7 @@ async def submit(
         )
     with waiter.expecting(tenant_id=tenant_id, command_id=command_id) as expected:
         try:
-            await bus.caller_number_commands.publish(
-                command.model_dump_json().encode(), key=tenant_id.encode()
-            )
+            await bus.send_command(command)
         except BaseException:  # not sent after all (Kafka down, client gone): not pending either
             async with tenant_transaction(pool, tenant_id) as conn:
                 await commands.forget_pending(conn, tenant_id=tenant_id, command_id=command_id)

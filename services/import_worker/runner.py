@@ -25,7 +25,7 @@ from services.import_worker.progress import Progress
 from services.import_worker.readers import check_file, count_data_rows
 from services.import_worker.readers import iter_rows as read_rows
 from shared import logs, metrics
-from shared.contracts import ImportRowRead, ImportRowResult, ImportRowsRead, Principal
+from shared.contracts import IMPORT_WORKER, ImportRowRead, ImportRowResult, ImportRowsRead
 from shared.db import imports
 from shared.db.imports import ImportTask, Status
 from shared.db.pool import tenant_transaction
@@ -186,7 +186,7 @@ class ImportRunner:
     async def _publish_rows(self, task: ImportTask, rows: list[ImportRowRead]) -> None:
         batch = ImportRowsRead(
             tenant_id=task.tenant_id,
-            principal=Principal.model_validate(task.principal),
+            principal=IMPORT_WORKER,  # the uploader's rights are read from the task
             task_id=task.id,
             org_unit_id=task.org_unit_id,
             description=task.description,

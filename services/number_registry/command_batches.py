@@ -28,6 +28,7 @@ from shared.db import Connection, commands, tenants
 from shared.db.pool import tenant_transaction
 from shared.faults import crash_point, fail_point
 from shared.kafka import TRANSIENT_ERRORS, backoff
+from shared.signing import Verifier
 
 log = logging.getLogger(__name__)
 
@@ -62,14 +63,14 @@ class BatchOutcome:
     letters: list[Letter] = field(default_factory=list)
 
 
-def read_record(record: Any) -> Command:
-    """The command in one ConsumerRecord; raises ValidationError if not even its id is
-    readable. Every check of a single record belongs here."""
-    return registry.read(record.value or b"", key=record.key)
+def read_record(record: Any, verifier: Verifier) -> Command:
+    """The command in one ConsumerRecord, its sender verified; raises ValidationError if not
+    even its id is readable. Every check of a single record belongs here."""
+    return registry.read(record, verifier)
 
 
 async def apply_batch(
-    pool: asyncpg.Pool, records: Sequence[Any], *, max_attempts: int
+    pool: asyncpg.Pool, records: Sequence[Any], verifier: Verifier, *, max_attempts: int
 ) -> BatchOutcome:
     """Applies `records` (ConsumerRecords of the commands topic, in fetch order) and says what
     to publish: the events of every answered command, then the dead letters."""
@@ -77,7 +78,7 @@ async def apply_batch(
     by_tenant: dict[str, list[tuple[Any, Command]]] = {}
     for record in records:
         try:
-            command = read_record(record)
+            command = read_record(record, verifier)
         except ValidationError as error:
             outcome.letters.append(Letter(record, error, attempts=1))
             continue

@@ -9,7 +9,7 @@ from faststream.kafka.annotations import KafkaMessage
 
 from services.number_registry import command_batches, imports
 from shared import topics
-from shared.contracts import ImportRowsApplied, ImportRowsRead, outcome_event
+from shared.contracts import REGISTRY, ImportRowsApplied, ImportRowsRead, outcome_event
 from shared.db.pool import tenant_transaction
 from shared.faults import crash_point
 from shared.kafka import (
@@ -20,11 +20,13 @@ from shared.kafka import (
     publish_dead_letter,
 )
 from shared.settings import Settings
+from shared.signing import Verifier
 
 
 def create_router(settings: Settings) -> KafkaRouter:
     """The registry's subscribers and the publishers they answer on, for one broker."""
     router = KafkaRouter()
+    verifier = Verifier.from_settings(settings)  # no trusted keys: the registry does not start
     events = router.publisher(topics.CALLER_NUMBER_EVENTS, title="caller-number events")
     import_results = router.publisher(topics.IMPORT_ROW_RESULTS, title="import row results")
 
@@ -47,7 +49,7 @@ def create_router(settings: Settings) -> KafkaRouter:
         records = message.raw_message
         assert isinstance(records, tuple | list)  # a batch subscriber's ConsumerRecords
         batch = await command_batches.apply_batch(
-            pool, records, max_attempts=settings.max_delivery_attempts
+            pool, records, verifier, max_attempts=settings.max_delivery_attempts
         )
         crash_point("registry.after_commit")
         await asyncio.gather(
@@ -78,7 +80,7 @@ def create_router(settings: Settings) -> KafkaRouter:
         crash_point("registry.after_commit")
         applied = ImportRowsApplied(
             tenant_id=batch.tenant_id,
-            principal=batch.principal,
+            principal=REGISTRY,  # internal topics carry service principals
             task_id=batch.task_id,
             results=results,
         )

@@ -19,12 +19,13 @@ async def apply(conn: Connection, batch: ImportRowsRead) -> list[ImportRowResult
 
     Only a running task's rows are written. Once it is cancelling (or final), a batch only
     answers: rows this task wrote before succeeded, the others were not processed."""
-    status = await imports.lock_for_writing(conn, task_id=batch.task_id)
-    if status is not Status.RUNNING:
+    writing = await imports.lock_for_writing(conn, task_id=batch.task_id)
+    if writing is None or writing.status is not Status.RUNNING:
         return await _answer_without_writing(conn, batch)
     policy = await tenants.load_policy(conn, tenant_id=batch.tenant_id)
+    # The uploader's rights, as recorded with the task; the batch carries the worker's name.
     refusal = write_refusal(
-        batch.principal, Operation.IMPORT, policy, target_org_units=(batch.org_unit_id,)
+        writing.uploader, Operation.IMPORT, policy, target_org_units=(batch.org_unit_id,)
     ) or check_description(batch.description)
     if refusal is not None:
         return [_failed(row, refusal) for row in batch.rows]

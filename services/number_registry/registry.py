@@ -20,11 +20,13 @@ from shared.contracts import (
     MoveCallerNumbers,
     NumberOutcome,
     OutcomeStatus,
+    Principal,
     UpdateCallerNumber,
     command_adapter,
 )
 from shared.db import Connection, caller_numbers, commands, tenants
 from shared.rules import ADD_MAX_DIGITS, Reason, Rejection, check_description, check_numbers
+from shared.signing import CommandRecord, Unauthenticated, Verifier
 
 
 class Applied(NamedTuple):
@@ -49,10 +51,13 @@ class Unappliable:
         return self.header.tenant_id
 
 
-def read(body: bytes, *, key: bytes | None) -> CallerNumberCommand | Unappliable:
-    """The command in a Kafka message; raises ValidationError if not even its id is readable.
+def read(record: CommandRecord, verifier: Verifier) -> CallerNumberCommand | Unappliable:
+    """The command in a Kafka record; raises ValidationError if not even its id is readable.
 
-    The key must be the tenant id: it is what keeps one tenant's commands in order."""
+    Its sender must be proven by its signature (shared/signing), which also gives its principal:
+    the one it claims is never taken as written. The key must be the tenant id: it is what
+    keeps one tenant's commands in order."""
+    body = record.value or b""
     try:
         command = command_adapter.validate_json(body)
     except ValidationError as error:
@@ -60,24 +65,53 @@ def read(body: bytes, *, key: bytes | None) -> CallerNumberCommand | Unappliable
             header = CommandHeader.model_validate(json.loads(body))
         except (ValueError, ValidationError):
             raise error from None
-        errors = [
-            FieldError(loc=list(e["loc"]), message=_storable(e["msg"]), type=e["type"])
-            for e in error.errors(include_url=False, include_context=False, include_input=False)
-        ]
-        message = f"The command cannot be applied: {len(errors)} field(s) are not valid."
-        return Unappliable(header, _rejected("", MALFORMED, message, errors), error)
-    if key != command.tenant_id.encode():
-        header = CommandHeader(
-            message_id=command.message_id,
-            tenant_id=command.tenant_id,
-            principal=command.principal,
+        return _malformed(record, verifier, header, error)
+    try:
+        principal = verifier.principal(
+            record, tenant_id=command.tenant_id, claimed=command.principal
         )
+    except Unauthenticated as refusal:
+        return _unauthenticated(command, refusal)
+    if record.key != command.tenant_id.encode():
         message = (
             f"The message key must be the tenant id {command.tenant_id!r}, which keeps a "
             "tenant's commands in order; send it again with that key and a new message_id."
         )
+        header = _header(command, principal)
         return Unappliable(header, _rejected("", KEY_MISMATCH, message), MalformedCommand(message))
-    return command
+    return command.model_copy(update={"principal": principal})
+
+
+def _malformed(
+    record: CommandRecord, verifier: Verifier, header: CommandHeader, error: ValidationError
+) -> Unappliable:
+    """Answered `malformed_command` in its proven sender's name, or `unauthenticated`."""
+    try:
+        principal = verifier.principal(record, tenant_id=header.tenant_id, claimed=header.principal)
+    except Unauthenticated as refusal:
+        return _unauthenticated(header, refusal)
+    errors = [
+        FieldError(loc=list(e["loc"]), message=_storable(e["msg"]), type=e["type"])
+        for e in error.errors(include_url=False, include_context=False, include_input=False)
+    ]
+    message = f"The command cannot be applied: {len(errors)} field(s) are not valid."
+    return Unappliable(_header(header, principal), _rejected("", MALFORMED, message, errors), error)
+
+
+def _unauthenticated(
+    command: CallerNumberCommand | CommandHeader, refusal: Unauthenticated
+) -> Unappliable:
+    # Answered in the registry's name: an unproven principal is not repeated in events.
+    header = _header(command, None)
+    return Unappliable(header, _rejected("", UNAUTHENTICATED, str(refusal)), refusal)
+
+
+def _header(
+    command: CallerNumberCommand | CommandHeader, principal: Principal | None
+) -> CommandHeader:
+    return CommandHeader(
+        message_id=command.message_id, tenant_id=command.tenant_id, principal=principal
+    )
 
 
 def _storable(message: str) -> str:
@@ -303,6 +337,7 @@ NOT_FOUND = Rejection(Reason.NOT_FOUND, "No such caller number.")
 
 
 MALFORMED, KEY_MISMATCH = Reason.MALFORMED_COMMAND, Reason.KEY_MISMATCH
+UNAUTHENTICATED = Reason.UNAUTHENTICATED
 
 
 def _refused(number: str, rejection: Rejection) -> NumberOutcome:

@@ -17,7 +17,7 @@ from collections.abc import AsyncIterator
 from dataclasses import dataclass, fields
 from datetime import datetime
 from enum import StrEnum
-from typing import Any, Literal
+from typing import Any, Literal, NamedTuple
 from uuid import UUID
 
 import asyncpg
@@ -349,12 +349,21 @@ async def record_results(
 # ---- what the registry asks before it writes a batch ----
 
 
-async def lock_for_writing(conn: Connection, *, task_id: UUID) -> Status | None:
-    """The task's status, holding it until the transaction ends: while the caller writes a
-    batch, nobody settles the task's lost rows (see `settle`). None if the task is gone."""
+class Writing(NamedTuple):
+    status: Status
+    # Who uploaded the file, as the gateway recorded them from the token it checked: whose
+    # rights the rows are written with (the batch on the internal topic names the worker).
+    uploader: Principal
+
+
+async def lock_for_writing(conn: Connection, *, task_id: UUID) -> Writing | None:
+    """The task's status and uploader, holding it until the transaction ends: while the caller
+    writes a batch, nobody settles the task's lost rows (see `settle`). None if it is gone."""
     await conn.execute(queries.LOCK_IMPORT_TASK_SHARED, str(task_id))
-    status = await conn.fetchval(queries.SELECT_IMPORT_TASK_STATUS, task_id)
-    return None if status is None else Status(status)
+    row = await conn.fetchrow(queries.SELECT_IMPORT_TASK_FOR_WRITING, task_id)
+    if row is None:
+        return None
+    return Writing(Status(row["status"]), Principal.model_validate(row["principal"]))
 
 
 # ---- tasks that made no progress ----

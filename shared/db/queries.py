@@ -385,7 +385,7 @@ RETURNING *
 LOCK_IMPORT_TASK_SHARED = "SELECT pg_advisory_xact_lock_shared(hashtextextended($1, 13))"
 LOCK_IMPORT_TASK = "SELECT pg_advisory_xact_lock(hashtextextended($1, 13))"
 
-SELECT_IMPORT_TASK_STATUS = "SELECT status FROM import_task WHERE id = $1"
+SELECT_IMPORT_TASK_FOR_WRITING = "SELECT status, principal FROM import_task WHERE id = $1"
 
 SELECT_STALLED_IMPORT_TASKS = """
 SELECT id, tenant_id FROM import_task

@@ -4,7 +4,12 @@ import re
 
 from tests.infra import ROOT
 
-SECRETS = ("AUTH_JWT_SECRET", "REGISTRY_OWNER_PASSWORD", "REGISTRY_APP_PASSWORD")
+SECRETS = (
+    "AUTH_JWT_SECRET",
+    "REGISTRY_OWNER_PASSWORD",
+    "REGISTRY_APP_PASSWORD",
+    "COMMAND_SIGNING_KID",  # not secret, but required: it names the key that is
+)
 
 
 def test_every_secret_comes_from_the_env_file_and_is_required() -> None:

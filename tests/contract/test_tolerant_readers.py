@@ -19,6 +19,7 @@ from shared.asyncapi import CHANNELS
 from shared.contracts import import_event_adapter
 from shared.message_examples import EXAMPLES, TENANT
 from shared.settings import get_settings
+from tests import signing
 from tests.generated import extra_fields
 
 
@@ -44,8 +45,11 @@ def _declared_model(handler: Any) -> Callable[[bytes], object]:
 SUBSCRIBERS = _subscribers()
 # Every consumer of the system, by the topic it reads.
 READERS: dict[str, Callable[[bytes], object]] = {
-    # The registry reads the body itself, so as to answer a command it cannot apply.
-    topics.CALLER_NUMBER_COMMANDS: lambda raw: registry.read(raw, key=TENANT.encode()),
+    # The registry reads the record itself, so as to answer a command it cannot apply. Signed by
+    # the gateway's key, whose commands keep the principal they carry.
+    topics.CALLER_NUMBER_COMMANDS: lambda raw: registry.read(
+        signing.record(raw, key=TENANT.encode(), signer=signing.gateway()), signing.verifier()
+    ),
     topics.IMPORT_COMMANDS: _declared_model(SUBSCRIBERS[topics.IMPORT_COMMANDS]),
     topics.IMPORT_ROWS: _declared_model(SUBSCRIBERS[topics.IMPORT_ROWS]),
     topics.IMPORT_ROW_RESULTS: _declared_model(SUBSCRIBERS[topics.IMPORT_ROW_RESULTS]),

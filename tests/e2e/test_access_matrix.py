@@ -8,7 +8,6 @@ import httpx
 import pytest
 from aiokafka import AIOKafkaProducer
 
-from shared import topics
 from shared.contracts import (
     CreateCallerNumbers,
     DeleteCallerNumber,
@@ -18,7 +17,9 @@ from shared.contracts import (
     UpdateCallerNumber,
 )
 from tests import factories as f
+from tests import signing
 from tests.kafka import TopicTap
+from tests.signing import send_command
 
 # sales ─ sales-east ─ sales-east-1      the agent's own OU and its subtree
 # support                                listed as accessible to the agent
@@ -208,10 +209,9 @@ class TestOverKafka:
             command_as(principal, tenant, "delete", number=to_delete["number"]),
         ]
         for command in commands:
-            await producer.send_and_wait(
-                topics.CALLER_NUMBER_COMMANDS,
-                command.model_dump_json().encode(),
-                key=tenant.encode(),
+            # Signed by the gateway's key, as for a user it authenticated: the principal is theirs.
+            await send_command(
+                producer, tenant, command.model_dump_json().encode(), signer=signing.gateway()
             )
         ids = [str(command.message_id) for command in commands]
         found = await events.wait_for(lambda e: e.get("command_id") in ids, count=3)

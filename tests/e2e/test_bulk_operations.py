@@ -8,10 +8,10 @@ import httpx
 import pytest
 from aiokafka import AIOKafkaProducer
 
-from shared import topics
 from shared.contracts import MoveCallerNumbers, Principal, Role
 from tests import factories as f
 from tests.kafka import TopicTap
+from tests.signing import send_command
 from tests.waiting import deadline
 
 BULK = "/api/v1/caller-number-bulk-operations"
@@ -232,9 +232,7 @@ class TestOverKafka:
             numbers=["5401", "5402", "5499"],
             org_unit_id="sales",
         )
-        await producer.send_and_wait(
-            topics.CALLER_NUMBER_COMMANDS, command.model_dump_json().encode(), key=tenant.encode()
-        )
+        await send_command(producer, tenant, command.model_dump_json().encode())
         found = await events.wait_for(
             lambda e: e.get("command_id") == str(command.message_id), count=3
         )

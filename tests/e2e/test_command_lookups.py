@@ -5,10 +5,10 @@ import httpx
 from aiokafka import AIOKafkaProducer
 from hypothesis import strategies as st
 
-from shared import topics
 from tests import factories as f
 from tests.generated import draw_examples
 from tests.kafka import TopicTap
+from tests.signing import send_command
 
 COMMANDS = "/api/v1/commands"
 
@@ -43,9 +43,7 @@ class TestPendingFromTheFirstAnswer:
     ) -> None:
         tenant = await f.create_tenant(http)
         command = f.create_command(tenant, ["6201"])
-        await producer.send_and_wait(
-            topics.CALLER_NUMBER_COMMANDS, command.model_dump_json().encode(), key=tenant.encode()
-        )
+        await send_command(producer, tenant, command.model_dump_json().encode())
         await events.wait_for(lambda e: e.get("command_id") == str(command.message_id))
         response = await http.get(
             f"{COMMANDS}/{command.message_id}", headers=f.tenant_admin(tenant)

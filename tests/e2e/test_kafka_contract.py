@@ -15,13 +15,11 @@ from shared import topics
 from shared.contracts import DeleteCallerNumber, UpdateCallerNumber
 from shared.db.pool import tenant_transaction
 from tests import factories as f
+from tests import signing
 from tests.generated import draw_examples, number_requests, wrong_fields
 from tests.kafka import TopicTap
 from tests.processes import ServiceProcess
-
-
-async def publish(producer: AIOKafkaProducer, tenant: str, value: bytes) -> None:
-    await producer.send_and_wait(topics.CALLER_NUMBER_COMMANDS, value, key=tenant.encode())
+from tests.signing import send_command, signed
 
 
 class TestUpstreamSystems:
@@ -30,7 +28,7 @@ class TestUpstreamSystems:
     ) -> None:
         tenant = await f.create_tenant(http)
         command = f.create_command(tenant, ["8001", "80x1"])
-        await publish(producer, tenant, command.model_dump_json().encode())
+        await send_command(producer, tenant, command.model_dump_json().encode())
 
         found = await events.wait_for(
             lambda e: e.get("command_id") == str(command.message_id), count=2
@@ -41,7 +39,8 @@ class TestUpstreamSystems:
         assert by_type["rejected"]["reason"] == "not_digits"
         for event in found:
             assert event["tenant_id"] == tenant and event["schema_version"] == 1
-            assert event["principal"]["sub"] == "upstream-crm"
+            # The key's system, not what the command says (tests/factories.UPSTREAM, the same).
+            assert (event["principal"]["sub"], event["principal"]["role"]) == ("crm", "service")
         listed = await http.get("/api/v1/caller-numbers", headers=f.tenant_admin(tenant))
         assert [i["number"] for i in listed.json()["items"]] == ["8001"]
 
@@ -50,7 +49,7 @@ class TestUpstreamSystems:
     ) -> None:
         tenant = await f.create_tenant(http, anonymization=False)
         command = f.create_command(tenant, ["8002"])
-        await publish(producer, tenant, command.model_dump_json().encode())
+        await send_command(producer, tenant, command.model_dump_json().encode())
         [event] = await events.wait_for(lambda e: e.get("command_id") == str(command.message_id))
         assert event["type"] == "rejected" and event["reason"] == "feature_disabled"
 
@@ -58,7 +57,7 @@ class TestUpstreamSystems:
         self, http: httpx.AsyncClient, producer: AIOKafkaProducer, events: TopicTap
     ) -> None:
         command = f.create_command(f.unique("ghost"), ["8003"])
-        await publish(producer, command.tenant_id, command.model_dump_json().encode())
+        await send_command(producer, command.tenant_id, command.model_dump_json().encode())
         [event] = await events.wait_for(lambda e: e.get("command_id") == str(command.message_id))
         assert event["reason"] == "tenant_not_found"
 
@@ -74,7 +73,7 @@ class TestExactlyOnce:
         tenant = await f.create_tenant(http)
         command = f.create_command(tenant, ["8101"])
         for _ in range(2):
-            await publish(producer, tenant, command.model_dump_json().encode())
+            await send_command(producer, tenant, command.model_dump_json().encode())
 
         is_ours = lambda e: e.get("command_id") == str(command.message_id)  # noqa: E731
         both = await events.wait_for(is_ours, count=2)
@@ -91,8 +90,8 @@ class TestExactlyOnce:
         tenant_a, tenant_b = await f.create_tenant(http), await f.create_tenant(http)
         command_a = f.create_command(tenant_a, ["8201"])
         command_b = command_a.model_copy(update={"tenant_id": tenant_b})
-        await publish(producer, tenant_a, command_a.model_dump_json().encode())
-        await publish(producer, tenant_b, command_b.model_dump_json().encode())
+        await send_command(producer, tenant_a, command_a.model_dump_json().encode())
+        await send_command(producer, tenant_b, command_b.model_dump_json().encode())
         found = await events.wait_for(
             lambda e: e.get("command_id") == str(command_a.message_id), count=2
         )
@@ -112,10 +111,10 @@ class TestDeadLetters:
         marker = uuid4().hex
         not_json = f"not json {marker}".encode()
         no_fields = orjson.dumps({"type": "create", "tenant_id": tenant, "marker": marker})
-        await publish(producer, tenant, not_json)
-        await publish(producer, tenant, no_fields)
+        await send_command(producer, tenant, not_json)
+        await send_command(producer, tenant, no_fields)
         valid = f.create_command(tenant, ["8301"])
-        await publish(producer, tenant, valid.model_dump_json().encode())
+        await send_command(producer, tenant, valid.model_dump_json().encode())
 
         letters = await dead_letters.wait_for(lambda d: marker in d.get("payload", ""), count=2)
         assert [d["payload"].encode() for d in letters] == [not_json, no_fields]
@@ -157,7 +156,7 @@ class TestEveryReadableCommandIsAnswered:
         for wrong in draw_examples(wrong_fields):
             command = f.create_command(tenant, ["8401"])
             sent[str(command.message_id)] = wrong
-            await publish(producer, tenant, _as_sent(command, **wrong))
+            await send_command(producer, tenant, _as_sent(command, **wrong))
 
         answers = await events.wait_for(lambda e: e.get("command_id") in sent, count=len(sent))
         for answer in answers:
@@ -186,7 +185,7 @@ class TestEveryReadableCommandIsAnswered:
     ) -> None:
         tenant = await f.create_tenant(http)
         command = f.create_command(tenant, ["8402"])
-        await publish(producer, tenant, _as_sent(command, type=unknown))
+        await send_command(producer, tenant, _as_sent(command, type=unknown))
         [answer] = await events.wait_for(lambda e: e.get("command_id") == str(command.message_id))
         assert answer["reason"] == "malformed_command"
         assert answer["principal"] == command.principal.model_dump(mode="json")
@@ -198,12 +197,14 @@ class TestEveryReadableCommandIsAnswered:
         [outcome] = looked_up.json()["results"]
         assert (outcome["status"], outcome["reason"]) == ("rejected", "malformed_command")
 
-    async def test_a_command_with_no_readable_principal_is_answered_by_the_registry(
+    async def test_a_gateway_command_with_no_readable_principal_is_answered_by_the_registry(
         self, http: httpx.AsyncClient, producer: AIOKafkaProducer, events: TopicTap
     ) -> None:
+        # (An upstream key's command is answered as its system: the principal is the key's.)
         tenant = await f.create_tenant(http)
         command = f.create_command(tenant, ["8403"])
-        await publish(producer, tenant, _as_sent(command, principal="crm"))
+        value = _as_sent(command, principal="crm")
+        await send_command(producer, tenant, value, signer=signing.gateway())
         [answer] = await events.wait_for(lambda e: e.get("command_id") == str(command.message_id))
         assert answer["reason"] == "malformed_command"
         assert answer["principal"] == {**answer["principal"], "sub": "number-registry"}
@@ -220,8 +221,9 @@ class TestEveryReadableCommandIsAnswered:
     ) -> None:
         tenant = await f.create_tenant(http)
         command = f.create_command(tenant, ["8404"])
+        value = command.model_dump_json().encode()
         await producer.send_and_wait(
-            topics.CALLER_NUMBER_COMMANDS, command.model_dump_json().encode(), key=key
+            topics.CALLER_NUMBER_COMMANDS, value, key=key, headers=signed(value)
         )
         [answer] = await events.wait_for(lambda e: e.get("command_id") == str(command.message_id))
         assert (answer["type"], answer["reason"]) == ("rejected", "key_mismatch")
@@ -241,10 +243,10 @@ class TestEveryReadableCommandIsAnswered:
         tenant = await f.create_tenant(http)
         command = f.create_command(tenant, ["8405"])
         marker = uuid4().hex
-        await publish(producer, tenant, _as_sent(command, message_id=f"not-an-id-{marker}"))
+        await send_command(producer, tenant, _as_sent(command, message_id=f"not-an-id-{marker}"))
         await dead_letters.wait_for(lambda d: marker in d["payload"])
         after = f.create_command(tenant, ["8406"])
-        await publish(producer, tenant, after.model_dump_json().encode())
+        await send_command(producer, tenant, after.model_dump_json().encode())
         await events.wait_for(lambda e: e.get("command_id") == str(after.message_id))
         ours = [e for e in events.seen if e.get("tenant_id") == tenant]
         assert {e["command_id"] for e in ours} == {str(after.message_id)}
@@ -264,7 +266,7 @@ class TestUpstreamCommandsOfANewerProducer:
         delete = DeleteCallerNumber(tenant_id=tenant, principal=create.principal, number="8501")
         types = []
         for command in (create, update, delete):
-            await publish(producer, tenant, _as_sent(command, principal=upstream, **extra))
+            await send_command(producer, tenant, _as_sent(command, principal=upstream, **extra))
             [event] = await events.wait_for(
                 lambda e, c=command: e.get("command_id") == str(c.message_id)
             )
@@ -280,7 +282,7 @@ class TestUpstreamCreatesPerNumber:
         tenant = await f.create_tenant(http)
         for request in draw_examples(number_requests(), 10):
             command = f.create_command(tenant, [number for number, _ in request])
-            await publish(producer, tenant, command.model_dump_json().encode())
+            await send_command(producer, tenant, command.model_dump_json().encode())
             found = await events.wait_for(
                 lambda e, c=command: e.get("command_id") == str(c.message_id), count=len(request)
             )
@@ -306,6 +308,6 @@ class TestUpstreamCreatesPerNumber:
     ) -> None:
         tenant = await f.create_tenant(http, org_units=[("sales", None)])
         command = f.create_command(tenant, ["8601"])
-        await publish(producer, tenant, _as_sent(command, org_unit_id=org_unit_id))
+        await send_command(producer, tenant, _as_sent(command, org_unit_id=org_unit_id))
         [event] = await events.wait_for(lambda e: e.get("command_id") == str(command.message_id))
         assert event["type"] == "created" and event["caller_number"]["org_unit_id"] is None

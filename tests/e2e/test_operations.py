@@ -14,6 +14,7 @@ from tests import files
 from tests.e2e.test_imports import finished, upload
 from tests.kafka import TopicTap
 from tests.processes import ServiceProcess
+from tests.signing import send_command
 from tests.waiting import deadline
 
 Services = dict[str, ServiceProcess]
@@ -59,10 +60,6 @@ def _json_lines(path: Path) -> list[dict[str, Any]]:
     return lines
 
 
-async def publish(producer: AIOKafkaProducer, tenant: str, value: bytes) -> None:
-    await producer.send_and_wait(topics.CALLER_NUMBER_COMMANDS, value, key=tenant.encode())
-
-
 class TestHealth:
     async def test_every_service_is_ready_when_kafka_and_postgres_answer(
         self, services: Services
@@ -85,7 +82,7 @@ class TestMetrics:
         sent = await metric(registry, "faststream_published_messages_total", **published)
         tenant = await f.create_tenant(http)
         command = f.create_command(tenant, ["9001"])
-        await publish(producer, tenant, command.model_dump_json().encode())
+        await send_command(producer, tenant, command.model_dump_json().encode())
         await grows(registry, "faststream_received_processed_messages_total", before, **consumed)
         await grows(registry, "faststream_published_messages_total", sent, **published)
         latency = "faststream_received_processed_messages_duration_seconds_count"
@@ -97,7 +94,7 @@ class TestMetrics:
         registry = services["number_registry"]
         labels = {"topic": topics.CALLER_NUMBER_COMMANDS}
         before = await metric(registry, "dead_lettered_messages_total", **labels)
-        await publish(producer, "any-tenant", b"not json at all")
+        await send_command(producer, "any-tenant", b"not json at all")
         await grows(registry, "dead_lettered_messages_total", before, **labels)
 
     async def test_consumer_lag_is_reported_per_partition(self, services: Services) -> None:
@@ -163,7 +160,7 @@ class TestLogs:
     ) -> None:
         tenant = await f.create_tenant(http)
         command = f.create_command(tenant, ["9101"])
-        await publish(producer, tenant, command.model_dump_json().encode())
+        await send_command(producer, tenant, command.model_dump_json().encode())
         await events.wait_for(lambda e: e.get("command_id") == str(command.message_id))
         match = {"tenant_id": tenant, "command_id": str(command.message_id), "message": "Processed"}
         line = await log_line(services["number_registry"], match)

@@ -2,16 +2,19 @@
 
 import asyncio
 import json
+import os
 import re
 import shutil
+import sys
+from pathlib import Path
 
 import httpx
 import pytest
 
 from tests import factories as f
-from tests.infra import ROOT, Backing
+from tests.infra import KEYS_DIR, ROOT, Backing
 
-SETTINGS_LINE = "KAFKA=127.0.0.1:9092 TENANT=acme"
+SETTINGS_LINE = "KAFKA=127.0.0.1:9092 TENANT=acme KEYS=/var/tmp/caller-number-registry/app/keys"
 
 
 def readme_example() -> str:
@@ -27,9 +30,19 @@ async def test_the_readme_kcat_example_creates_a_number_and_reads_its_event(
     backing: Backing, http: httpx.AsyncClient
 ) -> None:
     tenant = await f.create_tenant(http)
-    script = readme_example().replace(SETTINGS_LINE, f"KAFKA={backing.kafka} TENANT={tenant}")
+    settings = f"KAFKA={backing.kafka} TENANT={tenant} KEYS={KEYS_DIR}"  # the tests' crm key
+    script = readme_example().replace(SETTINGS_LINE, settings)
+    # As the README runs it: in the repository, with the project's Python first on the PATH.
+    path = f"{Path(sys.executable).parent}{os.pathsep}{os.environ['PATH']}"
     process = await asyncio.create_subprocess_exec(
-        "bash", "-euo", "pipefail", "-c", script, stdout=asyncio.subprocess.PIPE
+        "bash",
+        "-euo",
+        "pipefail",
+        "-c",
+        script,
+        stdout=asyncio.subprocess.PIPE,
+        cwd=ROOT,
+        env={**os.environ, "PATH": path},
     )
     output, _ = await asyncio.wait_for(process.communicate(), 60)
     assert process.returncode == 0

@@ -10,11 +10,11 @@ import httpx
 import pytest
 from aiokafka import AIOKafkaProducer
 
-from shared import topics
 from tests import factories as f
 from tests.faults.checker import assert_each_command_applied_once, processed_count
 from tests.faults.cluster import Cluster
 from tests.kafka import TopicTap
+from tests.signing import send_command
 from tests.waiting import deadline
 
 pytestmark = pytest.mark.faults
@@ -44,11 +44,7 @@ class TestRegistryCrashes:
                 command = f.create_command(
                     tenant, [f"71{len(commands):06d}", f"72{len(commands):06d}"]
                 )
-                await producer.send_and_wait(
-                    topics.CALLER_NUMBER_COMMANDS,
-                    command.model_dump_json().encode(),
-                    key=tenant.encode(),
-                )
+                await send_command(producer, tenant, command.model_dump_json().encode())
                 commands.append(command)
             elif await processed_count(db, tenant) == len(commands):
                 break

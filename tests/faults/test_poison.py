@@ -9,6 +9,7 @@ from shared.settings import get_settings
 from tests import factories as f
 from tests.faults.cluster import Cluster
 from tests.kafka import TopicTap
+from tests.signing import send_command
 
 pytestmark = pytest.mark.faults
 
@@ -25,12 +26,8 @@ async def test_a_command_whose_handler_always_raises_is_dead_lettered_after_its_
     cluster.start("number_registry", FAIL_POINTS=f"registry.command:{poison.message_id}")
     after = f.create_command(tenant, ["902"])
     # The same key: the same partition, behind the poison.
-    sent = await producer.send_and_wait(
-        topics.CALLER_NUMBER_COMMANDS, poison.model_dump_json().encode(), key=tenant.encode()
-    )
-    await producer.send_and_wait(
-        topics.CALLER_NUMBER_COMMANDS, after.model_dump_json().encode(), key=tenant.encode()
-    )
+    sent = await send_command(producer, tenant, poison.model_dump_json().encode())
+    await send_command(producer, tenant, after.model_dump_json().encode())
 
     [letter] = await fault_dead_letters.wait_for(
         lambda d: str(poison.message_id) in d.get("payload", "")

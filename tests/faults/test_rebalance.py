@@ -11,6 +11,7 @@ from tests.faults.checker import assert_each_command_applied_once, processed_cou
 from tests.faults.cluster import Cluster
 from tests.kafka import TopicTap
 from tests.processes import ServiceProcess
+from tests.signing import signed
 from tests.waiting import deadline
 
 pytestmark = pytest.mark.faults
@@ -33,10 +34,9 @@ async def test_a_registry_joining_and_leaving_under_load_changes_no_outcome(
         for n in range(300):
             tenant = tenants[n % 3]
             command = f.create_command(tenant, [f"82{n:06d}"])
+            value = command.model_dump_json().encode()
             await producer.send(
-                topics.CALLER_NUMBER_COMMANDS,
-                command.model_dump_json().encode(),
-                key=tenant.encode(),
+                topics.CALLER_NUMBER_COMMANDS, value, key=tenant.encode(), headers=signed(value)
             )
             commands.append(command)
             if n == 60:

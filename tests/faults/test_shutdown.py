@@ -14,6 +14,7 @@ from tests.faults.checker import assert_each_command_applied_once, processed_cou
 from tests.faults.cluster import Cluster
 from tests.faults.test_crashes import import_and_finish, messy_csv
 from tests.kafka import TopicTap
+from tests.signing import signed
 from tests.waiting import deadline
 
 pytestmark = pytest.mark.faults
@@ -31,8 +32,9 @@ async def test_a_registry_stopped_mid_stream_loses_nothing_and_stops_in_time(
     tenant = await f.create_tenant(gateway)
     commands = [f.create_command(tenant, [f"81{n:06d}"]) for n in range(200)]
     for command in commands:
+        value = command.model_dump_json().encode()
         await producer.send(
-            topics.CALLER_NUMBER_COMMANDS, command.model_dump_json().encode(), key=tenant.encode()
+            topics.CALLER_NUMBER_COMMANDS, value, key=tenant.encode(), headers=signed(value)
         )
     await producer.flush()
     async for _ in deadline(30):

@@ -39,6 +39,9 @@ class RefusingPublisher:
 class RefusingBus:
     caller_number_commands: RefusingPublisher
 
+    async def send_command(self, command: DeleteCallerNumbers) -> None:
+        await self.caller_number_commands.publish(command.model_dump_json().encode())
+
 
 async def seed(pool: asyncpg.Pool, tenant: str, count: int) -> list[str]:
     numbers = [f"1555{i:07d}" for i in range(count)]

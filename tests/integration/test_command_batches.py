@@ -3,7 +3,8 @@ as one command at a time (generated), in order, each once; a failing command alo
 dead-lettered, the others applied."""
 
 import asyncio
-from dataclasses import dataclass
+import time
+from dataclasses import dataclass, replace
 from typing import Any
 from unittest import mock
 
@@ -28,7 +29,9 @@ from shared.db import caller_numbers
 from shared.db.pool import create_pool, tenant_transaction
 from shared.rules import Reason
 from shared.settings import Settings
+from shared.signing import LOG_APPEND_TIME
 from tests.integration.conftest import SERVICE, new_tenant
+from tests.signing import signed, verifier
 
 pytestmark = pytest.mark.integration
 
@@ -40,14 +43,20 @@ class Record:
     value: bytes
     key: bytes | None
     offset: int
+    headers: list[tuple[str, bytes]]
+    timestamp: int  # when the broker appended it, in ms
+    timestamp_type: int = LOG_APPEND_TIME
     topic: str = "caller-numbers.commands.v1"
     partition: int = 0
 
 
 def records(*commands: CallerNumberCommand) -> list[Record]:
+    """The commands as the registry fetches them: signed by the upstream system `crm`."""
+    now = time.time_ns() // 1_000_000
     return [
-        Record(c.model_dump_json().encode(), c.tenant_id.encode(), offset)
+        Record(value, c.tenant_id.encode(), offset, signed(value), now)
         for offset, c in enumerate(commands)
+        for value in [c.model_dump_json().encode()]
     ]
 
 
@@ -75,6 +84,7 @@ async def test_commands_on_one_number_apply_in_the_order_sent(
             ),
             CreateCallerNumbers(tenant_id=tenant, principal=service, numbers=["0401"]),
         ),
+        verifier(),
         max_attempts=1,
     )
     assert statuses(batch) == [
@@ -94,10 +104,12 @@ async def test_a_batch_delivered_again_answers_each_command_as_before_and_writes
         CreateCallerNumbers(tenant_id=tenant, principal=service, numbers=["0411", "0412"]),
         DeleteCallerNumber(tenant_id=tenant, principal=service, number="0411"),
     ]
-    first = await command_batches.apply_batch(pool, records(*commands), max_attempts=1)
+    first = await command_batches.apply_batch(pool, records(*commands), verifier(), max_attempts=1)
     # Again, with a new command behind: the redelivered ones answer from their stored outcome.
     late = CreateCallerNumbers(tenant_id=tenant, principal=service, numbers=["0411"])
-    again = await command_batches.apply_batch(pool, records(*commands, late), max_attempts=1)
+    again = await command_batches.apply_batch(
+        pool, records(*commands, late), verifier(), max_attempts=1
+    )
     assert [a.applied for a in again.answered[:2]] == [a.applied for a in first.answered]
     assert statuses(again)[2] == [(OutcomeStatus.CREATED, None)]
     assert set(await numbers_of(pool, tenant)) == {"0411", "0412"}
@@ -108,7 +120,9 @@ async def test_a_command_twice_in_one_batch_has_one_effect_and_the_same_answer(
 ) -> None:
     create = CreateCallerNumbers(tenant_id=tenant, principal=service, numbers=["0421"])
     delete = DeleteCallerNumber(tenant_id=tenant, principal=service, number="0421")
-    batch = await command_batches.apply_batch(pool, records(create, delete, create), max_attempts=1)
+    batch = await command_batches.apply_batch(
+        pool, records(create, delete, create), verifier(), max_attempts=1
+    )
     assert [a.applied for a in batch.answered][2] == batch.answered[0].applied
     assert await numbers_of(pool, tenant) == {}  # created once, deleted once
 
@@ -122,7 +136,9 @@ async def test_a_failing_command_is_retried_alone_then_dead_lettered_and_the_oth
     ]
     poison = commands[2]
     with mock.patch.object(faults, "_FAILS", {("registry.command", str(poison.message_id))}):
-        batch = await command_batches.apply_batch(pool, records(*commands), max_attempts=2)
+        batch = await command_batches.apply_batch(
+            pool, records(*commands), verifier(), max_attempts=2
+        )
     [letter] = batch.letters
     assert (letter.record.offset, letter.attempts) == (2, 2)
     assert isinstance(letter.error, faults.InjectedFault)
@@ -150,7 +166,9 @@ async def test_a_statement_that_fails_is_split_and_its_command_passing_later_ans
         return await insert(conn, **kwargs)
 
     with mock.patch.object(caller_numbers, "insert_numbers", flaky):
-        batch = await command_batches.apply_batch(pool, records(*commands), max_attempts=2)
+        batch = await command_batches.apply_batch(
+            pool, records(*commands), verifier(), max_attempts=2
+        )
     assert next(fails, None) is None
     assert not batch.letters
     assert [a.command for a in batch.answered] == commands
@@ -178,7 +196,7 @@ async def test_an_outage_mid_batch_leaves_nothing_of_that_transaction(
         mock.patch.object(caller_numbers, "insert_numbers", cut_off),
         pytest.raises(ConnectionResetError),
     ):
-        await command_batches.apply_batch(pool, records(*commands), max_attempts=3)
+        await command_batches.apply_batch(pool, records(*commands), verifier(), max_attempts=3)
     assert await numbers_of(pool, tenant) == {}  # the batch comes again, whole
 
 
@@ -190,10 +208,11 @@ async def test_unreadable_and_unappliable_records_are_dead_lettered_and_the_rest
     batch = await command_batches.apply_batch(
         pool,
         [
-            Record(b"not json", tenant.encode(), 0),
-            Record(wrong_key.model_dump_json().encode(), b"someone-else", 1),
-            *(Record(r.value, r.key, 2) for r in records(good)),
+            replace(records(good)[0], value=b"not json", offset=0),
+            replace(records(wrong_key)[0], key=b"someone-else", offset=1),
+            replace(records(good)[0], offset=2),
         ],
+        verifier(),
         max_attempts=1,
     )
     assert [(letter.record.offset, letter.attempts) for letter in batch.letters] == [(0, 1), (1, 1)]
@@ -215,6 +234,7 @@ async def test_each_tenant_of_a_batch_is_applied_in_its_own_tenant(
             CreateCallerNumbers(tenant_id=other, principal=service, numbers=["0471"]),
             CreateCallerNumbers(tenant_id=tenant, principal=service, numbers=["0472"]),
         ),
+        verifier(),
         max_attempts=1,
     )
     assert statuses(batch) == [[(OutcomeStatus.CREATED, None)]] * 3
@@ -300,7 +320,9 @@ def test_a_batch_decides_as_its_commands_one_at_a_time_in_order(
             }
             failing = {("registry.command", str(message_id)) for message_id in poison}
             with mock.patch.object(faults, "_FAILS", failing):
-                batch = await command_batches.apply_batch(own, records(*sent), max_attempts=1)
+                batch = await command_batches.apply_batch(
+                    own, records(*sent), verifier(), max_attempts=1
+                )
             assert {letter.record.offset for letter in batch.letters} == {
                 offset for offset, c in enumerate(sent) if c.message_id in poison
             }

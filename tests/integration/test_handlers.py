@@ -11,6 +11,7 @@ from services.number_registry.main import create_app as create_registry
 from shared import topics
 from shared.contracts import CreateCallerNumbers, ImportRowResult, ImportRowsApplied, Principal
 from shared.settings import Settings
+from tests import signing
 from tests.integration.conftest import Seen, listen
 from tests.integration.test_imports import new_task, read, rows_read, start
 
@@ -32,9 +33,9 @@ async def test_a_command_on_the_commands_topic_is_answered_per_number_on_the_eve
 ) -> None:
     broker, seen = registry
     command = CreateCallerNumbers(tenant_id=tenant, principal=service, numbers=["091", "9x"])
-    await broker.publish(
-        command.model_dump_json().encode(), topics.CALLER_NUMBER_COMMANDS, key=tenant.encode()
-    )
+    value = command.model_dump_json().encode()
+    headers = signing.upstream().headers(value)
+    await broker.publish(value, topics.CALLER_NUMBER_COMMANDS, key=tenant.encode(), headers=headers)
     events = seen[topics.CALLER_NUMBER_EVENTS]
     assert [(e["type"], e["command_id"]) for e in events] == [
         ("created", str(command.message_id)),

@@ -8,7 +8,7 @@ from uuid import UUID, uuid4
 import asyncpg
 
 from services.number_registry import imports as batch_apply
-from shared.contracts import ImportRowRead, ImportRowResult, ImportRowsRead, Principal
+from shared.contracts import ImportRowRead, ImportRowResult, ImportRowsRead, Principal, Role
 from shared.db import imports
 from shared.db.imports import ImportTask, Status
 from shared.db.pool import tenant_transaction
@@ -91,6 +91,17 @@ async def read(pool: asyncpg.Pool, tenant: str, task_id: UUID, rows: int) -> Imp
 
 
 class TestBatchApply:
+    async def test_rows_are_written_with_the_recorded_uploaders_rights_not_the_batchs_principal(
+        self, pool: asyncpg.Pool, tenant: str, service: Principal
+    ) -> None:
+        # The batch says `service` (it could say anything on an internal topic); the task says
+        # who uploaded it: an agent without the import permission.
+        agent = Principal(sub="agent-without-import", role=Role.AGENT, org_unit_id="sales")
+        task = await new_task(pool, tenant, agent)
+        await start(pool, tenant, task.id, rows_total=1)
+        results = await apply_batch(pool, rows_read(tenant, service, task.id, "0641"))
+        assert [result.reason_code for result in results] == [Reason.PERMISSION_DENIED]
+
     async def test_a_number_repeated_in_the_file_fails_naming_the_row_that_added_it(
         self, pool: asyncpg.Pool, tenant: str, service: Principal
     ) -> None:

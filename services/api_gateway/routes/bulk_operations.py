@@ -72,13 +72,8 @@ async def start_bulk_operation(
             total=len(numbers),
             command_ids=[command.message_id for command in commands],
         )
-    key = user.tenant_id.encode()
     sent = await asyncio.gather(
-        *(
-            bus.caller_number_commands.publish(c.model_dump_json().encode(), key=key)
-            for c in commands
-        ),
-        return_exceptions=True,
+        *(bus.send_command(command) for command in commands), return_exceptions=True
     )
     results = zip(commands, sent, strict=True)
     if unsent := [c for c, result in results if isinstance(result, BaseException)]:
