@@ -287,6 +287,11 @@ class ImportRowRead(BaseModel):
     row_number: int
     number: str
     as_written: str
+    # The row's own Organization Unit cell (an OU id or a path of names, as written) and
+    # Description cell; None when the file has no such column or the cell is empty: the
+    # batch's org_unit_id and description apply.
+    org_unit: str | None = None
+    description: str | None = None
 
 
 class ImportRowsRead(Message):
@@ -308,6 +313,11 @@ class ImportRowResult(BaseModel):
     succeeded: bool
     reason_code: str | None = None
     reason: str = ""
+    # What the report shows of the row's OU (its path of names once resolved, else the cell as
+    # written; None: Unorganized, or an empty cell of a row failed before it was resolved) and
+    # of its description.
+    org_unit: str | None = None
+    description: str | None = None
 
 
 class ImportRowsApplied(Message):

@@ -52,7 +52,7 @@ async def _write(conn: Connection, task_id: UUID, xlsx: Path, csv: Path) -> None
 async def _chunks(conn: Connection, task_id: UUID) -> AsyncIterator[list[ReportRow]]:
     chunk: list[ReportRow] = []
     async for row in imports.report_rows(conn, task_id=task_id):
-        chunk.append((row[0], row[1], row[2], row[3]))
+        chunk.append((row[0], row[1], row[2], row[3], row[4] or "", row[5] or ""))
         if len(chunk) == _ROWS_PER_CHUNK:
             yield chunk
             chunk = []

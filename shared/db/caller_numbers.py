@@ -130,19 +130,18 @@ async def insert_import_rows(
     *,
     tenant_id: str,
     task_id: UUID,
-    org_unit_id: str | None,
-    description: str,
-    rows: list[tuple[int, str]],
+    rows: list[tuple[int, str, str | None, str]],
 ) -> set[str]:
-    """Insert a batch of (row number, number) in one statement; returns the numbers written."""
+    """Insert a batch of (row number, number, OU id, description) in one statement; returns the
+    numbers written."""
     written = await conn.fetch(
         queries.INSERT_IMPORT_ROWS,
         tenant_id,
-        org_unit_id,
-        description,
         task_id,
-        [row_number for row_number, _ in rows],
-        [number for _, number in rows],
+        [row[0] for row in rows],
+        [row[1] for row in rows],
+        [row[2] for row in rows],
+        [row[3] for row in rows],
     )
     return {record["number"] for record in written}
 

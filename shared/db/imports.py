@@ -326,6 +326,8 @@ async def record_results(
         [r.succeeded for r in results],
         [r.reason_code for r in results],
         [r.reason for r in results],
+        [r.org_unit for r in results],
+        [r.description for r in results],
     )
     codes = [row["reason_code"] for row in recorded]
     succeeded = sum(row["succeeded"] for row in recorded)

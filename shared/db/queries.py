@@ -323,8 +323,10 @@ RETURNING *
 
 INSERT_IMPORT_ROW_RESULTS = """
 INSERT INTO import_row_result
-    (task_id, row_number, number_as_written, succeeded, reason_code, reason)
-SELECT $1, * FROM unnest($2::int[], $3::text[], $4::bool[], $5::text[], $6::text[])
+    (task_id, row_number, number_as_written, succeeded, reason_code, reason, org_unit, description)
+SELECT $1, * FROM unnest(
+    $2::int[], $3::text[], $4::bool[], $5::text[], $6::text[], $7::text[], $8::text[]
+)
 -- A final task's counters and report no longer change (nor come back after retention).
 WHERE EXISTS (
     SELECT FROM import_task WHERE id = $1 AND status IN ('pending', 'running', 'cancelling')
@@ -421,7 +423,8 @@ ORDER BY finished_at
 """
 
 SELECT_IMPORT_ROW_RESULTS = """
-SELECT row_number, number_as_written, succeeded, reason FROM import_row_result
+SELECT row_number, number_as_written, succeeded, reason, org_unit, description
+FROM import_row_result
 WHERE task_id = $1 ORDER BY row_number
 """
 
@@ -430,8 +433,9 @@ WHERE task_id = $1 ORDER BY row_number
 # The first row of the batch holding a number writes it; each row written remembers its task.
 INSERT_IMPORT_ROWS = """
 INSERT INTO caller_number (tenant_id, number, org_unit_id, description, import_task_id, import_row)
-SELECT DISTINCT ON (number) $1, number, $2, $3, $4, row_number
-FROM unnest($5::int[], $6::text[]) AS row (row_number, number)
+SELECT DISTINCT ON (number) $1, number, org_unit_id, description, $2, row_number
+FROM unnest($3::int[], $4::text[], $5::text[], $6::text[])
+    AS row (row_number, number, org_unit_id, description)
 ORDER BY number, row_number
 ON CONFLICT (tenant_id, number) DO NOTHING
 RETURNING number

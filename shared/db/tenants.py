@@ -60,4 +60,5 @@ async def load_policy(conn: Connection, *, tenant_id: str) -> TenantPolicy | Non
         isolation_enforced=tenant["data_isolation_enforced"],
         tenants_may_maintain=may_maintain is True,
         parents={unit["id"]: unit["parent_id"] for unit in units},
+        names={unit["id"]: unit["name"] for unit in units},
     )
