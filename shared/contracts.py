@@ -302,6 +302,9 @@ class ImportRowsRead(Message):
     org_unit_id: OrgUnitId
     description: Text
     rows: list[ImportRowRead]
+    # A dry run ("Check file"): every rule is checked and the results are recorded as for an
+    # import, but no number is written.
+    dry_run: bool = False
 
 
 class ImportRowResult(BaseModel):
@@ -343,6 +346,8 @@ class ImportTaskEvent(Message):
     task_id: UUID
     status: Literal["pending", "running", "completed", "failed", "cancelling", "cancelled"]
     counters: ImportCounters
+    # A dry run ("Check file"): the counters are what an import would reach; nothing written.
+    dry_run: bool = False
 
 
 class ImportStarted(ImportTaskEvent):

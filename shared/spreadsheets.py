@@ -28,10 +28,15 @@ from openpyxl.worksheet.worksheet import Worksheet
 from shared.rules import IMPORT_MAX_DIGITS
 
 # (row number as the spreadsheet shows it, caller number exactly as written, succeeded, reason,
-# the row's OU as a path of names ("" Unorganized), its description)
-ReportRow = tuple[int, str, bool, str, str, str]
+# the row's OU as a path of names ("" Unorganized), its description, and for an import started
+# from a dry run, what the dry run said of the row if that differs, else "")
+ReportRow = tuple[int, str, bool, str, str, str, str]
 REPORT_HEADER = ("Row", "Caller Number", "Result", "Reason", "Organization Unit", "Description")
-REPORT_COLUMN_WIDTHS = (10.0, 24.0, 10.0, 60.0, 30.0, 40.0)
+REPORT_COLUMN_WIDTHS = (10.0, 24.0, 10.0, 60.0, 30.0, 40.0, 30.0)
+# The column a report of an import started from a dry run adds.
+CHANGED_HEADER = "Changed since the check"
+# A dry run's report says so where a user looks first: its sheet's name.
+REPORT_SHEET, PREVIEW_SHEET = "Report", "Preview - nothing imported"
 
 TEMPLATE_SHEET = "Caller Numbers"
 TEMPLATE_HEADER = "Caller Number"
@@ -112,24 +117,29 @@ def text_workbook(path: Path) -> xlsxwriter.Workbook:
     return xlsxwriter.Workbook(str(path), options)
 
 
-class XlsxReportWriter:
-    """Writes the report incrementally to a file path with flat memory."""
+def report_header(*, compared: bool) -> tuple[str, ...]:
+    return (*REPORT_HEADER, CHANGED_HEADER) if compared else REPORT_HEADER
 
-    def __init__(self, path: Path) -> None:
+
+class XlsxReportWriter:
+    """Writes the report incrementally to a file path with flat memory; `preview` names the
+    sheet for a dry run, `compared` adds the column of rows changed since the dry run."""
+
+    def __init__(self, path: Path, *, preview: bool = False, compared: bool = False) -> None:
         self._workbook = text_workbook(path)
-        self._sheet = self._workbook.add_worksheet("Report")
+        self._sheet = self._workbook.add_worksheet(PREVIEW_SHEET if preview else REPORT_SHEET)
         for column, width in enumerate(REPORT_COLUMN_WIDTHS):
             self._sheet.set_column(column, column, width)
         # quotePrefix: Excel keeps such a cell text even when the user edits it later.
         self._quoted = self._workbook.add_format({"quote_prefix": True})
         bold = self._workbook.add_format({"bold": True})
-        self._sheet.write_row(0, 0, REPORT_HEADER, bold)
+        self._sheet.write_row(0, 0, report_header(compared=compared), bold)
         self._sheet.freeze_panes(1, 0)
         self._next_row = 1
 
     def write(self, rows: Sequence[ReportRow]) -> None:
         sheet, row = self._sheet, self._next_row
-        for row_number, caller_number, succeeded, reason, org_unit, description in rows:
+        for row_number, caller_number, succeeded, reason, org_unit, description, changed in rows:
             sheet.write_number(row, 0, row_number)
             self._write_text(row, 1, caller_number)
             sheet.write_string(row, 2, _result(succeeded))
@@ -139,6 +149,8 @@ class XlsxReportWriter:
                 self._write_text(row, 4, org_unit)
             if description:
                 self._write_text(row, 5, description)
+            if changed:
+                self._write_text(row, 6, changed)
             row += 1
         self._next_row = row
 
@@ -152,19 +164,21 @@ class XlsxReportWriter:
         self._workbook.close()
 
 
-def csv_report_chunk(rows: Sequence[ReportRow], *, header: bool) -> bytes:
-    """UTF-8 CSV with CRLF line ends; the BOM on the header chunk makes Excel read it as UTF-8."""
+def csv_report_chunk(rows: Sequence[ReportRow], *, header: bool, compared: bool = False) -> bytes:
+    """UTF-8 CSV with CRLF line ends; the BOM on the header chunk makes Excel read it as UTF-8.
+    `compared` adds the column of rows changed since the dry run."""
     buffer = io.StringIO()
     writer = csv.writer(buffer, lineterminator="\r\n")
     if header:
-        writer.writerow(REPORT_HEADER)
-    writer.writerows(_csv_cells(row) for row in rows)
+        writer.writerow(report_header(compared=compared))
+    cells = (_csv_cells(row) for row in rows)
+    writer.writerows(cells if compared else (line[:-1] for line in cells))
     data = buffer.getvalue().encode("utf-8")
     return codecs.BOM_UTF8 + data if header else data
 
 
-def _csv_cells(row: ReportRow) -> tuple[int, str, str, str, str, str]:
-    row_number, caller_number, succeeded, reason, org_unit, description = row
+def _csv_cells(row: ReportRow) -> tuple[int | str, ...]:
+    row_number, caller_number, succeeded, reason, org_unit, description, changed = row
     return (
         row_number,
         formula_safe(caller_number),
@@ -172,6 +186,7 @@ def _csv_cells(row: ReportRow) -> tuple[int, str, str, str, str, str]:
         formula_safe(reason),
         formula_safe(org_unit),
         formula_safe(description),
+        changed,
     )
 
 

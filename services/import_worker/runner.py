@@ -192,6 +192,7 @@ class ImportRunner:
             org_unit_id=task.org_unit_id,
             description=task.description,
             rows=rows,
+            dry_run=task.dry_run,
         )
         await self._rows.publish(batch.model_dump_json().encode(), key=task.tenant_id.encode())
 

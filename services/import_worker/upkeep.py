@@ -170,7 +170,11 @@ async def _lost(
 ) -> list[ImportRowResult]:
     valid, invalid = split(rows)
     written = await imports.rows_written(
-        conn, tenant_id=task.tenant_id, task_id=task.id, rows=[r.row_number for r in valid]
+        conn,
+        tenant_id=task.tenant_id,
+        task_id=task.id,
+        rows=[r.row_number for r in valid],
+        dry_run=task.dry_run,
     )
     rejection = NOT_PROCESSED if task.status is Status.CANCELLING else NOT_APPLIED
     return invalid + [

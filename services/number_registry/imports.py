@@ -34,6 +34,7 @@ async def apply(conn: Connection, batch: ImportRowsRead) -> list[ImportRowResult
         org_unit_id=batch.org_unit_id,
         description=batch.description,
     )
+    # Quotas (i17b) check here, on the placed rows, for dry runs and imports alike.
     placed: list[Placed] = []
     refused: dict[int, ImportRowResult] = {}
     for row in batch.rows:
@@ -82,17 +83,26 @@ async def _write_splitting(
 async def _write(
     conn: Connection, batch: ImportRowsRead, rows: list[Placed]
 ) -> list[ImportRowResult]:
+    """Decision: a dry run goes through the same rules and the same outcome logic; only its
+    two statements differ: it records the numbers it has seen in import_preview_number (found
+    there when repeated further down the file) instead of writing caller numbers."""
     for row, _ in rows:
         fail_point("registry.import_row", row.number)
-    written = await caller_numbers.insert_import_rows(
-        conn,
-        tenant_id=batch.tenant_id,
-        task_id=batch.task_id,
-        rows=[
-            (row.row_number, row.number, target.org_unit_id, target.description)
-            for row, target in rows
-        ],
-    )
+    if batch.dry_run:
+        pairs = [(row.row_number, row.number) for row, _ in rows]
+        written = await caller_numbers.insert_preview_rows(
+            conn, tenant_id=batch.tenant_id, task_id=batch.task_id, rows=pairs
+        )
+    else:
+        written = await caller_numbers.insert_import_rows(
+            conn,
+            tenant_id=batch.tenant_id,
+            task_id=batch.task_id,
+            rows=[
+                (row.row_number, row.number, target.org_unit_id, target.description)
+                for row, target in rows
+            ],
+        )
     first_row: dict[str, int] = {}
     for row, _ in rows:
         first_row[row.number] = min(row.row_number, first_row.get(row.number, row.row_number))
@@ -101,7 +111,13 @@ async def _write(
     }
     # Only for numbers that were there already (none, in the usual import): who wrote them.
     if missing := [number for number in first_row if number not in written]:
-        writers |= await caller_numbers.writers_of(conn, tenant_id=batch.tenant_id, numbers=missing)
+        if batch.dry_run:
+            writers |= await caller_numbers.preview_writers_of(
+                conn, task_id=batch.task_id, numbers=missing
+            )
+        writers |= await caller_numbers.writers_of(
+            conn, tenant_id=batch.tenant_id, numbers=[n for n in missing if n not in writers]
+        )
     return [_result(batch, row, target, writers.get(row.number)) for row, target in rows]
 
 
@@ -111,6 +127,7 @@ async def _answer_without_writing(conn: Connection, batch: ImportRowsRead) -> li
         tenant_id=batch.tenant_id,
         task_id=batch.task_id,
         rows=[row.row_number for row in batch.rows],
+        dry_run=batch.dry_run,
     )
     return [
         _succeeded(row, row.org_unit, row.description)

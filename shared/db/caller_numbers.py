@@ -146,6 +146,29 @@ async def insert_import_rows(
     return {record["number"] for record in written}
 
 
+async def insert_preview_rows(
+    conn: Connection, *, tenant_id: str, task_id: UUID, rows: list[tuple[int, str]]
+) -> set[str]:
+    """A dry run's insert_import_rows: the numbers of the (row number, number) batch that an
+    import would write, new to the tenant and to the file so far; it writes no caller number."""
+    written = await conn.fetch(
+        queries.INSERT_PREVIEW_NUMBERS,
+        tenant_id,
+        task_id,
+        [row[0] for row in rows],
+        [row[1] for row in rows],
+    )
+    return {record["number"] for record in written}
+
+
+async def preview_writers_of(
+    conn: Connection, *, task_id: UUID, numbers: list[str]
+) -> dict[str, tuple[UUID | None, int | None]]:
+    """A dry run's writers_of: the first row of the file that had each of these numbers."""
+    records = await conn.fetch(queries.SELECT_PREVIEW_WRITERS, task_id, numbers)
+    return {r["number"]: (r["import_task_id"], r["import_row"]) for r in records}
+
+
 async def writers_of(
     conn: Connection, *, tenant_id: str, numbers: list[str]
 ) -> dict[str, tuple[UUID | None, int | None]]:
