@@ -192,8 +192,8 @@ async def finish_upload(
     description: str,
     file_size: int,
     upload_sha256: str,
-    content_sha256: str,
-    dry_run: bool,
+    content_sha256: str | None = None,
+    dry_run: bool = False,
 ) -> ImportTask:
     task = _task(
         await conn.fetchrow(
