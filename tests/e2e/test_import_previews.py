@@ -4,10 +4,14 @@ Kafka and PostgreSQL."""
 from typing import Any
 
 import httpx
+from aiokafka import AIOKafkaProducer
 
+from shared import topics
 from tests import factories as f
 from tests import files
 from tests.e2e.test_imports import IMPORTS, finished, import_tenant, report, upload
+from tests.infra import Backing
+from tests.kafka import tap
 
 FULL = ("Caller Number", "Organization Unit", "Description")
 
@@ -161,3 +165,32 @@ class TestDuplicateFile:
         assert (response.status_code, response.json()["error"]["code"]) == (409, "duplicate_file")
         response = await import_for_real(http, admin, preview["id"], confirm_duplicate="true")
         assert response.status_code == 202, response.text
+
+
+class TestOnKafka:
+    async def test_a_dry_runs_row_batches_and_lifecycle_events_say_so(
+        self, http: httpx.AsyncClient, producer: AIOKafkaProducer, backing: Backing
+    ) -> None:
+        _, admin = await import_tenant(http)
+        settings = backing.settings()
+        async with (
+            tap(settings, topics.IMPORT_EVENTS, producer) as events,
+            tap(settings, topics.IMPORT_ROWS, producer) as rows,
+        ):
+            header = ("Caller Number", "Description")
+            data = files.table([("1301", "spring"), ("1302", None)], header=header)
+            task = await upload(http, admin, data, dry_run="true")
+
+            def mine(message: dict[str, Any]) -> bool:
+                return bool(message.get("task_id") == task["id"])
+
+            (batch,) = await rows.wait_for(mine)
+            assert batch["dry_run"] is True
+            assert [(r["number"], r.get("description")) for r in batch["rows"]] == [
+                ("1301", "spring"),
+                ("1302", None),
+            ]
+            (completed,) = await events.wait_for(
+                lambda m: mine(m) and m["type"] == "import_completed"
+            )
+        assert completed["dry_run"] is True and completed["counters"]["succeeded"] == 2
