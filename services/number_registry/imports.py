@@ -162,7 +162,7 @@ def _succeeded(
         as_written=row.as_written,
         succeeded=True,
         org_unit=org_unit,
-        description=description,
+        description=description or None,
     )
 
 
@@ -179,5 +179,5 @@ def _failed(
         reason_code=rejection.reason,
         reason=rejection.message,
         org_unit=org_unit if org_unit is not None else row.org_unit,
-        description=description if description is not None else row.description,
+        description=(description if description is not None else row.description) or None,
     )
