@@ -44,6 +44,13 @@ def peak_rss_mb(pid: int) -> float:
     return float("nan")
 
 
+def cpu_seconds(pid: int) -> float:
+    """The process's CPU time so far (user + system), in seconds: on a shared machine a
+    steadier figure than wall time."""
+    fields = Path(f"/proc/{pid}/stat").read_text().rsplit(")", 1)[1].split()
+    return (int(fields[11]) + int(fields[12])) / os.sysconf("SC_CLK_TCK")
+
+
 async def run_pipeline(gateway: str, path: Path, rows: int) -> dict[str, float]:
     system = {"Authorization": "Bearer " + mint(sub="bench", role="system_admin")}
     tenant = f"bench-{uuid.uuid4().hex[:8]}"
@@ -211,10 +218,17 @@ async def main() -> None:
                 for name, process in running.items()
                 if process.process is not None
             }
+            cpu = {
+                name: cpu_seconds(process.process.pid)
+                for name, process in running.items()
+                if process.process is not None
+            }
         finally:
             for process in running.values():
                 process.stop()
         print_figures(args.rows, path, marks, rss)
+        for name, seconds in cpu.items():
+            print(f"  CPU {name:<30} {seconds:7.2f} s  {seconds * 1e6 / args.rows:7.1f} µs/row")
         print_bytes_per_row(args.rows, before, after)
         seconds, loaded = await floor(backing.database_owner_url, path)
         pipeline = marks["report"] - marks["start"]
