@@ -100,6 +100,23 @@ class TestDryRun:
         response = await import_for_real(http, stranger, preview["id"])
         assert response.status_code == 404
 
+    async def test_import_for_real_needs_the_import_permission_and_the_dry_runs_ou(
+        self, http: httpx.AsyncClient
+    ) -> None:
+        tenant = await f.create_tenant(http, isolation=True, org_units=[("a", None), ("b", None)])
+        admin = f.tenant_admin(tenant)
+        data = files.xlsx(["0851"])
+        preview = await upload(http, admin, data, dry_run="true", org_unit_id="b")
+        await finished(http, admin, preview["id"])
+        reader = f.agent(tenant, org_unit_id="b", permissions=["caller_number:edit"])
+        response = await import_for_real(http, reader, preview["id"])
+        assert (response.status_code, response.json()["error"]["code"]) == (
+            403,
+            "permission_denied",
+        )
+        outsider = f.agent(tenant, org_unit_id="a")
+        assert (await import_for_real(http, outsider, preview["id"])).status_code == 404
+
     async def test_a_dry_run_flag_that_is_no_boolean_is_refused(
         self, http: httpx.AsyncClient
     ) -> None:
@@ -184,13 +201,13 @@ class TestOnKafka:
             def mine(message: dict[str, Any]) -> bool:
                 return bool(message.get("task_id") == task["id"])
 
-            (batch,) = await rows.wait_for(mine)
+            (batch,) = await rows.wait_for(mine, within=90)
             assert batch["dry_run"] is True
             assert [(r["number"], r.get("description")) for r in batch["rows"]] == [
                 ("1301", "spring"),
                 ("1302", None),
             ]
             (completed,) = await events.wait_for(
-                lambda m: mine(m) and m["type"] == "import_completed"
+                lambda m: mine(m) and m["type"] == "import_completed", within=90
             )
         assert completed["dry_run"] is True and completed["counters"]["succeeded"] == 2
