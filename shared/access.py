@@ -1,7 +1,7 @@
 """Who may do what: operation permissions and the organization units a principal may use."""
 
 from collections.abc import Mapping
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from enum import StrEnum
 
 from shared.contracts import Principal, Role
@@ -83,6 +83,7 @@ class TenantPolicy:
     isolation_enforced: bool
     tenants_may_maintain: bool
     parents: dict[str, str | None]
+    names: dict[str, str] = field(default_factory=dict)  # each OU's name, by its id
 
     def scope_of(self, principal: Principal) -> OrgScope:
         return org_scope(

@@ -129,11 +129,14 @@ SUMMARIES: dict[type[BaseModel], str] = {
     '"" and reason unauthenticated, malformed_command (errors say why) or key_mismatch: the '
     "whole command.",
     c.StartImport: "Read the uploaded file of an import task (stored in PostgreSQL).",
-    c.ImportRowsRead: "A batch of well-formed rows of one import, in file order.",
+    c.ImportRowsRead: "A batch of well-formed rows of one import, in file order; a row may "
+    "name its own OU (id or path of names) and description, else the batch's apply; a dry run "
+    "(dry_run: true) is checked by every rule and writes no number.",
     c.ImportRowsApplied: "The result of each row of one batch.",
     c.ImportStarted: "The task's file was checked and its reading began.",
     c.ImportProgressed: "The task's counters moved.",
-    c.ImportCompleted: "Every row has its result; the report can be downloaded.",
+    c.ImportCompleted: "Every row has its result; the report can be downloaded. For a dry run "
+    "(dry_run: true) the counters are what an import would reach, and nothing was written.",
     c.ImportFailed: "The file cannot be imported (error_code says why).",
     c.ImportCancelled: "A user stopped the task; rows not reached count as not processed.",
     c.DeadLetter: "A message that could not be processed, with its error and origin.",

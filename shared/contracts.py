@@ -314,6 +314,11 @@ class ImportRowRead(BaseModel):
     row_number: int
     number: str
     as_written: str
+    # The row's own Organization Unit cell (an OU id or a path of names, as written) and
+    # Description cell; None when the file has no such column or the cell is empty: the
+    # batch's org_unit_id and description apply.
+    org_unit: str | None = None
+    description: str | None = None
 
 
 class ImportRowsRead(Message):
@@ -324,6 +329,9 @@ class ImportRowsRead(Message):
     org_unit_id: OrgUnitId
     description: Text
     rows: list[ImportRowRead]
+    # A dry run ("Check file"): every rule is checked and the results are recorded as for an
+    # import, but no number is written.
+    dry_run: bool = False
 
 
 class ImportRowResult(BaseModel):
@@ -335,6 +343,11 @@ class ImportRowResult(BaseModel):
     succeeded: bool
     reason_code: str | None = None
     reason: str = ""
+    # What the report shows of the row's OU (its path of names once resolved, else the cell as
+    # written; None: Unorganized, or an empty cell of a row failed before it was resolved) and
+    # of its description.
+    org_unit: str | None = None
+    description: str | None = None
 
 
 class ImportRowsApplied(Message):
@@ -360,6 +373,8 @@ class ImportTaskEvent(Message):
     task_id: UUID
     status: Literal["pending", "running", "completed", "failed", "cancelling", "cancelled"]
     counters: ImportCounters
+    # A dry run ("Check file"): the counters are what an import would reach; nothing written.
+    dry_run: bool = False
 
 
 class ImportStarted(ImportTaskEvent):

@@ -94,13 +94,24 @@ EXAMPLES: dict[type[BaseModel], BaseModel] = {
         message_id=_id(6),
         org_unit_id=None,
         description="",
-        rows=[c.ImportRowRead(row_number=2, number="02150001234", as_written=" 02150001234")],
+        rows=[
+            c.ImportRowRead(row_number=2, number="02150001234", as_written=" 02150001234"),
+            c.ImportRowRead(
+                row_number=3,
+                number="02150001235",
+                as_written="02150001235",
+                org_unit="Sales / North",
+                description="spring campaign",
+            ),
+        ],
     ),
     c.ImportRowsApplied: c.ImportRowsApplied(
         **_TASK,
         message_id=_id(7),
         results=[
-            c.ImportRowResult(row_number=2, as_written=" 02150001234", succeeded=True),
+            c.ImportRowResult(
+                row_number=2, as_written=" 02150001234", succeeded=True, description=""
+            ),
             c.ImportRowResult(
                 row_number=3,
                 as_written="4008123456",

@@ -100,6 +100,9 @@ class Settings(BaseSettings):
     import_stall_seconds: float = 300.0
     # Row results and reports of finished imports are deleted this long after they end.
     import_retention_days: float = 30.0
+    # An upload of a file whose bytes the tenant imported within these days asks for a
+    # confirmation (confirm_duplicate=true) before it is imported again.
+    import_duplicate_window_days: float = Field(default=30.0, ge=0)
 
     @model_validator(mode="after")
     def _sasl_is_complete(self) -> Self:

@@ -27,13 +27,22 @@ from openpyxl.worksheet.worksheet import Worksheet
 
 from shared.rules import IMPORT_MAX_DIGITS
 
-# (row number as the spreadsheet shows it, caller number exactly as written, succeeded, reason)
-ReportRow = tuple[int, str, bool, str]
-REPORT_HEADER = ("Row", "Caller Number", "Result", "Reason")
-REPORT_COLUMN_WIDTHS = (10.0, 24.0, 10.0, 60.0)
+# (row number as the spreadsheet shows it, caller number exactly as written, succeeded, reason,
+# the row's OU as a path of names ("" Unorganized), its description, and for an import started
+# from a dry run, what the dry run said of the row if that differs, else "")
+ReportRow = tuple[int, str, bool, str, str, str, str]
+REPORT_HEADER = ("Row", "Caller Number", "Result", "Reason", "Organization Unit", "Description")
+REPORT_COLUMN_WIDTHS = (10.0, 24.0, 10.0, 60.0, 30.0, 40.0, 30.0)
+# The column a report of an import started from a dry run adds.
+CHANGED_HEADER = "Changed since the check"
+# A dry run's report says so where a user looks first: its sheet's name.
+REPORT_SHEET, PREVIEW_SHEET = "Report", "Preview - nothing imported"
 
 TEMPLATE_SHEET = "Caller Numbers"
 TEMPLATE_HEADER = "Caller Number"
+# Optional columns that may follow, in any order: a row's own OU and description.
+ORG_UNIT_HEADER = "Organization Unit"
+DESCRIPTION_HEADER = "Description"
 TEXT_FORMAT = "@"
 
 # A hostile cell could otherwise make every report of a million rows weigh gigabytes; a real
@@ -60,14 +69,16 @@ def template_xlsx(*, max_rows: int = 1_048_575) -> bytes:
 
 def _fill_numbers_sheet(sheet: Worksheet) -> None:
     sheet.title = TEMPLATE_SHEET
-    # A column style, not a million cell styles: Excel gives it to every cell typed later.
-    column = sheet.column_dimensions["A"]
-    column.number_format = TEXT_FORMAT
-    column.width = 26
-    header = sheet["A1"]
-    header.value = TEMPLATE_HEADER
-    header.number_format = TEXT_FORMAT
-    header.font = Font(bold=True)
+    headers = ((TEMPLATE_HEADER, 26), (ORG_UNIT_HEADER, 30), (DESCRIPTION_HEADER, 50))
+    for letter, (title, width) in zip("ABC", headers, strict=True):
+        # A column style, not a million cell styles: Excel gives it to every cell typed later.
+        column = sheet.column_dimensions[letter]
+        column.number_format = TEXT_FORMAT
+        column.width = width
+        header = sheet[f"{letter}1"]
+        header.value = title
+        header.number_format = TEXT_FORMAT
+        header.font = Font(bold=True)
     sheet.freeze_panes = "A2"
 
 
@@ -80,6 +91,11 @@ def _fill_instructions_sheet(sheet: Worksheet, *, max_rows: int) -> None:
         f"Each number has 1 to {IMPORT_MAX_DIGITS} digits.",
         "Keep column A formatted as Text, so Excel keeps leading zeros and long numbers "
         "exactly as typed.",
+        f"Optional: column {ORG_UNIT_HEADER!r} holds the row's organization unit, by its id or "
+        "its path of names from the top, such as Sales / North; column "
+        f"{DESCRIPTION_HEADER!r} holds its description (at most 255 characters). An empty cell "
+        "takes the organization unit or description chosen on the upload form.",
+        "Delete the optional columns you do not use, or leave them empty.",
         "Blank rows are skipped.",
         f"At most {max_rows:,} rows per file.",
     ]
@@ -101,29 +117,40 @@ def text_workbook(path: Path) -> xlsxwriter.Workbook:
     return xlsxwriter.Workbook(str(path), options)
 
 
-class XlsxReportWriter:
-    """Writes the report incrementally to a file path with flat memory."""
+def report_header(*, compared: bool) -> tuple[str, ...]:
+    return (*REPORT_HEADER, CHANGED_HEADER) if compared else REPORT_HEADER
 
-    def __init__(self, path: Path) -> None:
+
+class XlsxReportWriter:
+    """Writes the report incrementally to a file path with flat memory; `preview` names the
+    sheet for a dry run, `compared` adds the column of rows changed since the dry run."""
+
+    def __init__(self, path: Path, *, preview: bool = False, compared: bool = False) -> None:
         self._workbook = text_workbook(path)
-        self._sheet = self._workbook.add_worksheet("Report")
+        self._sheet = self._workbook.add_worksheet(PREVIEW_SHEET if preview else REPORT_SHEET)
         for column, width in enumerate(REPORT_COLUMN_WIDTHS):
             self._sheet.set_column(column, column, width)
         # quotePrefix: Excel keeps such a cell text even when the user edits it later.
         self._quoted = self._workbook.add_format({"quote_prefix": True})
         bold = self._workbook.add_format({"bold": True})
-        self._sheet.write_row(0, 0, REPORT_HEADER, bold)
+        self._sheet.write_row(0, 0, report_header(compared=compared), bold)
         self._sheet.freeze_panes(1, 0)
         self._next_row = 1
 
     def write(self, rows: Sequence[ReportRow]) -> None:
         sheet, row = self._sheet, self._next_row
-        for row_number, caller_number, succeeded, reason in rows:
+        for row_number, caller_number, succeeded, reason, org_unit, description, changed in rows:
             sheet.write_number(row, 0, row_number)
             self._write_text(row, 1, caller_number)
             sheet.write_string(row, 2, _result(succeeded))
             if reason:
                 self._write_text(row, 3, reason)
+            if org_unit:
+                self._write_text(row, 4, org_unit)
+            if description:
+                self._write_text(row, 5, description)
+            if changed:
+                self._write_text(row, 6, changed)
             row += 1
         self._next_row = row
 
@@ -137,20 +164,30 @@ class XlsxReportWriter:
         self._workbook.close()
 
 
-def csv_report_chunk(rows: Sequence[ReportRow], *, header: bool) -> bytes:
-    """UTF-8 CSV with CRLF line ends; the BOM on the header chunk makes Excel read it as UTF-8."""
+def csv_report_chunk(rows: Sequence[ReportRow], *, header: bool, compared: bool = False) -> bytes:
+    """UTF-8 CSV with CRLF line ends; the BOM on the header chunk makes Excel read it as UTF-8.
+    `compared` adds the column of rows changed since the dry run."""
     buffer = io.StringIO()
     writer = csv.writer(buffer, lineterminator="\r\n")
     if header:
-        writer.writerow(REPORT_HEADER)
-    writer.writerows(_csv_cells(row) for row in rows)
+        writer.writerow(report_header(compared=compared))
+    cells = (_csv_cells(row) for row in rows)
+    writer.writerows(cells if compared else (line[:-1] for line in cells))
     data = buffer.getvalue().encode("utf-8")
     return codecs.BOM_UTF8 + data if header else data
 
 
-def _csv_cells(row: ReportRow) -> tuple[int, str, str, str]:
-    row_number, caller_number, succeeded, reason = row
-    return row_number, formula_safe(caller_number), _result(succeeded), formula_safe(reason)
+def _csv_cells(row: ReportRow) -> tuple[int | str, ...]:
+    row_number, caller_number, succeeded, reason, org_unit, description, changed = row
+    return (
+        row_number,
+        formula_safe(caller_number),
+        _result(succeeded),
+        formula_safe(reason),
+        formula_safe(org_unit),
+        formula_safe(description),
+        changed,
+    )
 
 
 def looks_like_formula(text: str) -> bool:

@@ -129,6 +129,12 @@ class ImportTaskOut(BaseModel):
     results_deleted_at: datetime | None
     # The report is stored and may be downloaded (a finished task's report is written first).
     report_ready: bool
+    # A dry run ("Check file"): nothing written; its counters are what an import would reach.
+    dry_run: bool
+    # The dry run this import was started from ("Import for real"), and on a dry run, the
+    # import started from it.
+    preview_of: UUID | None
+    imported_as: UUID | None
 
 
 class ImportTaskPage(BaseModel):

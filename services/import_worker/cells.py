@@ -1,11 +1,14 @@
-"""The rule for one Caller Number cell of an import file, as the reader says the cell shows it."""
+"""The rules for the cells of one import row, as the reader says the cells show them: the
+Caller Number cell here; the OU and description are checked by the registry, which knows them."""
 
 import re
 import unicodedata
+from typing import NamedTuple
 
+from services.import_worker.columns import Line, column_name
 from services.import_worker.filetypes import Cell, Refused
 from services.import_worker.formats import FORMAT_AS_TEXT
-from shared.rules import IMPORT_MAX_DIGITS, Reason, Rejection, check_number
+from shared.rules import IMPORT_MAX_DIGITS, Reason, Rejection, check_number, storable
 from shared.spreadsheets import MAX_CELL_CHARS
 
 NUMBER_NOT_TEXT = Rejection(
@@ -79,3 +82,44 @@ def character_name(char: str) -> str:
 
 def _invisible(char: str) -> bool:
     return char != " " and unicodedata.category(char) in _INVISIBLE_CATEGORIES
+
+
+class CheckedLine(NamedTuple):
+    as_written: str
+    number: str
+    org_unit: str | None  # the OU cell's text; None when empty (the upload's OU applies)
+    description: str | None  # likewise, the upload's description
+    rejection: Rejection | None
+
+
+# What a row's own OU or description cell that is not text fails with.
+_NOT_TEXT = {"org_unit": Reason.ORG_UNIT_NOT_FOUND, "description": Reason.DESCRIPTION_INVALID}
+
+
+def check_line(line: Line) -> CheckedLine:
+    """The Caller Number cell's check, then the OU and description cells': text (or plain
+    digits), trimmed; a cell that shows anything else (a date, a decimal, an error, a formula
+    without a result) fails the row."""
+    as_written, number, rejection = check_cell(line.number)
+    if line.org_unit is None and line.description is None:  # the hot path: column A alone
+        return CheckedLine(as_written, number, None, None, rejection)
+    org_unit, org_unit_rejection = _text(line.org_unit, "org_unit")
+    description, description_rejection = _text(line.description, "description")
+    rejection = rejection or org_unit_rejection or description_rejection
+    return CheckedLine(as_written, number, org_unit, description, rejection)
+
+
+def _text(cell: Cell, field: str) -> tuple[str | None, Rejection | None]:
+    if isinstance(cell, Refused):
+        if cell.rejection.reason is Reason.FORMULA_WITHOUT_RESULT:
+            return cell.as_written[:MAX_CELL_CHARS] or None, cell.rejection
+        name = column_name(field)
+        message = f"The {name} cell shows {cell.as_written[:40]!r}, which is not text: "
+        message += f"format the {name} column as Text and enter it again."
+        return cell.as_written[:MAX_CELL_CHARS], Rejection(_NOT_TEXT[field], message)
+    text = (cell or "").strip()[:MAX_CELL_CHARS]
+    try:
+        return storable(text) or None, None
+    except ValueError as error:  # what neither PostgreSQL nor JSON can hold goes no further
+        message = f"The {column_name(field)} cell cannot be stored: {error}."
+        return visible(text), Rejection(_NOT_TEXT[field], message)

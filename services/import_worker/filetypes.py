@@ -41,10 +41,11 @@ class BadFile(Exception):
         self.code = code
 
 
-# (row number, first cell, where other cells of the row hold something: xlsx column letters or
-# CSV field positions, at most MAX_OTHERS + 1 of them, so a reason can say "and more"); blank
-# rows left out
-Row = tuple[int, Cell, tuple[str, ...]]
+# (row number, first cell, the other filled cells of the row with where they are: xlsx column
+# letters or CSV field positions, at most MAX_OTHERS + 1 of them, so a reason can say "and
+# more"; a CSV row with other fields also comes as its whole line, as the file wrote it);
+# blank rows left out
+Row = tuple[int, Cell, tuple[tuple[str, Cell], ...], str | None]
 MAX_OTHERS = 5
 
 CHUNK = 64 * 1024

@@ -15,6 +15,7 @@ from itertools import chain, islice
 from pathlib import Path
 from typing import TextIO
 
+from services.import_worker.columns import EXPECTED, Columns, Line, line_of, optional_columns
 from services.import_worker.filetypes import (
     CHUNK,
     HEADER,
@@ -55,8 +56,8 @@ def check_file(path: Path, limits: FileLimits) -> Kind:
 
 
 def count_data_rows(path: Path, kind: Kind, limits: FileLimits) -> int:
-    """The rows iter_rows yields, counted before the import so that nothing is applied in vain."""
-    count = sum(1 for _ in iter_rows(path, kind, limits))
+    """The rows iter_lines yields, counted before the import so that nothing is applied in vain."""
+    count = sum(1 for _ in iter_lines(path, kind, limits))
     if count == 0:
         message = f"{_source(path, kind)} has no caller numbers below the '{HEADER}' header."
         raise BadFile("empty", _capital(message))
@@ -66,21 +67,36 @@ def count_data_rows(path: Path, kind: Kind, limits: FileLimits) -> int:
 def iter_rows(
     path: Path, kind: Kind, limits: FileLimits
 ) -> Generator[tuple[int, Cell], None, None]:
-    """(row number as a spreadsheet app shows it, what its Caller Number cell shows) of each
-    non-blank data row; a row with values beside that column comes as Refused.
+    """(row number, what its Caller Number cell shows) of each line iter_lines yields."""
+    lines = iter_lines(path, kind, limits)
+    with closing(lines):
+        for row_number, line in lines:
+            yield row_number, line.number
+
+
+def iter_lines(
+    path: Path, kind: Kind, limits: FileLimits
+) -> Generator[tuple[int, Line], None, None]:
+    """(row number as a spreadsheet app shows it, what its cells show) of each non-blank data
+    row; a row with values in a column without a recognised header comes as a Refused number.
 
     A generator: close it when stopping early, and the file is closed at once.
     """
     rows = xlsx_rows(path, limits) if kind == "xlsx" else _csv_rows(path)
     with closing(rows):
-        _check_header(next(rows, None), kind, lambda: _source(path, kind))
-        for count, (row_number, first, others) in enumerate(rows, start=1):
+        columns = _check_header(next(rows, None), kind, lambda: _source(path, kind))
+        for count, (row_number, first, others, whole) in enumerate(rows, start=1):
             if count > limits.max_rows:
                 message = f"{_capital(_source(path, kind))} has more than {limits.max_rows:,} rows "
                 message += "of caller numbers: "
                 message += f"split it into files of at most {limits.max_rows:,} rows."
                 raise BadFile("too_many_rows", message)
-            yield row_number, _beside(first, others, kind) if others else first
+            if not others:
+                yield row_number, Line(first)
+            elif unknown := tuple(where for where, _ in others if where not in columns):
+                yield row_number, Line(_beside(first, unknown, whole, kind))
+            else:
+                yield row_number, line_of(first, others, columns)
 
 
 def _source(path: Path, kind: Kind) -> str:
@@ -91,17 +107,18 @@ def _capital(text: str) -> str:
     return text[:1].upper() + text[1:]
 
 
-def _beside(first: Cell, others: tuple[str, ...], kind: Kind) -> Refused:
+def _beside(first: Cell, others: tuple[str, ...], whole: str | None, kind: Kind) -> Refused:
     """The row fails with its own reason: nothing the user wrote beside the number is dropped."""
     as_written = first.as_written if isinstance(first, Refused) else first or ""
+    as_written = whole if whole is not None else as_written
     # An unquoted 2,150,001,234 is four fields to any CSV reader.
     hint = " (a number written with thousands separators is split there)" if kind == "csv" else ""
     message = f"The row has values in {_where(others, kind)}, which have no header{hint}: "
-    message += f"keep only the '{HEADER}' column."
+    message += f"keep only the columns {EXPECTED}."
     return Refused(as_written, Rejection(Reason.UNEXPECTED_COLUMNS, message))
 
 
-def _check_header(row: Row | None, kind: Kind, source: Callable[[], str]) -> None:
+def _check_header(row: Row | None, kind: Kind, source: Callable[[], str]) -> Columns:
     cell = "Cell A1" if kind == "xlsx" else "The first line"
     if row is None or row[0] != 1 or not isinstance(row[1], str):
         message = f"{cell} of {source()} must hold the column header '{HEADER}'."
@@ -109,9 +126,7 @@ def _check_header(row: Row | None, kind: Kind, source: Callable[[], str]) -> Non
     if row[1].strip().casefold() != HEADER.casefold():
         message = f"{cell} of {source()} must hold the column header '{HEADER}', "
         raise BadFile("missing_header", message + f"not '{row[1].strip()[:40]}'.")
-    if row[2]:
-        message = f"{_capital(source())} must have one column, '{HEADER}'; "
-        raise BadFile("unexpected_columns", message + f"remove {_where(row[2], kind)}.")
+    return optional_columns(row[2], "column" if kind == "xlsx" else "field")
 
 
 def _where(others: tuple[str, ...], kind: Kind) -> str:
@@ -186,9 +201,9 @@ def _csv_rows(path: Path) -> Generator[Row, None, None]:
             for row_number, record in enumerate(records, start=1):
                 if _filled(record):
                     others = _other_fields(record)
-                    # A data row's split fields are shown as the line wrote them: 2,150,001,234.
-                    shown = delimiter.join(record) if others and row_number > 1 else record[0]
-                    yield row_number, shown, others
+                    # A row refused for its fields is shown as the line wrote it: 2,150,001,234.
+                    whole = delimiter.join(record) if others else None
+                    yield row_number, record[0], others, whole
         except UnicodeDecodeError:
             if encoding == "utf-16":
                 message = (
@@ -202,9 +217,9 @@ def _csv_rows(path: Path) -> Generator[Row, None, None]:
             raise BadFile("not_a_spreadsheet", message) from None
 
 
-def _other_fields(record: list[str]) -> tuple[str, ...]:
-    """The positions (2, 3...) of the filled fields after the first, at most MAX_OTHERS + 1."""
-    filled = (str(n) for n, field in enumerate(record[1:], start=2) if field.strip())
+def _other_fields(record: list[str]) -> tuple[tuple[str, Cell], ...]:
+    """The filled fields after the first with their positions (2, 3...), at most MAX_OTHERS + 1."""
+    filled = ((str(n), field) for n, field in enumerate(record[1:], start=2) if field.strip())
     return tuple(islice(filled, MAX_OTHERS + 1))
 
 

@@ -17,6 +17,7 @@ from uuid import UUID
 import asyncpg
 
 from shared.db import Connection, imports
+from shared.db.imports import ImportTask
 from shared.db.pool import tenant_transaction
 from shared.spreadsheets import ReportRow, XlsxReportWriter, csv_report_chunk
 
@@ -31,32 +32,50 @@ async def store(pool: asyncpg.Pool, *, tenant_id: str, task_id: UUID) -> bool:
         async with tenant_transaction(pool, tenant_id) as conn:
             if not await imports.lock_for_report(conn, task_id=task_id):
                 return False
-            await _write(conn, task_id, xlsx, csv)
+            task = await imports.get_task(conn, task_id=task_id)
+            assert task is not None  # locked just now
+            await _write(conn, task, xlsx, csv)
             for format in imports.REPORT_FORMATS:
                 await _add(conn, task_id, format, xlsx if format == "xlsx" else csv)
             await imports.report_stored(conn, task_id=task_id)
     return True
 
 
-async def _write(conn: Connection, task_id: UUID, xlsx: Path, csv: Path) -> None:
-    writer = XlsxReportWriter(xlsx)
+async def _write(conn: Connection, task: ImportTask, xlsx: Path, csv: Path) -> None:
+    compared = task.preview_of is not None
+    writer = XlsxReportWriter(xlsx, preview=task.dry_run, compared=compared)
     with csv.open("wb") as csv_out:
         header = True
-        async for chunk in _chunks(conn, task_id):
+        async for chunk in _chunks(conn, task):
             await asyncio.to_thread(writer.write, chunk)  # CPU work off the event loop
-            csv_out.write(await asyncio.to_thread(csv_report_chunk, chunk, header=header))
+            data = await asyncio.to_thread(
+                csv_report_chunk, chunk, header=header, compared=compared
+            )
+            csv_out.write(data)
             header = False
     await asyncio.to_thread(writer.close)
 
 
-async def _chunks(conn: Connection, task_id: UUID) -> AsyncIterator[list[ReportRow]]:
+async def _chunks(conn: Connection, task: ImportTask) -> AsyncIterator[list[ReportRow]]:
     chunk: list[ReportRow] = []
-    async for row in imports.report_rows(conn, task_id=task_id):
-        chunk.append((row[0], row[1], row[2], row[3]))
+    rows = imports.report_rows(conn, task_id=task.id, preview_of=task.preview_of)
+    async for row in rows:
+        changed = _changed(row) if task.preview_of is not None else ""
+        chunk.append((row[0], row[1], row[2], row[3], row[4] or "", row[5] or "", changed))
         if len(chunk) == _ROWS_PER_CHUNK:
             yield chunk
             chunk = []
     yield chunk
+
+
+def _changed(row: asyncpg.Record) -> str:
+    """What the dry run said of a row whose outcome is not the same now, else ""."""
+    before = (row["preview_succeeded"], row["preview_reason_code"])
+    if before == (row["succeeded"], row["reason_code"]):
+        return ""
+    if before[0] is None:
+        return "not in the check"
+    return "check: success" if before[0] else f"check: failure ({before[1]})"
 
 
 async def _add(conn: Connection, task_id: UUID, format: imports.ReportFormat, path: Path) -> None:

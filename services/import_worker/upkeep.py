@@ -20,10 +20,11 @@ from uuid import UUID
 import asyncpg
 
 from services.import_worker import reports, storage
-from services.import_worker.filetypes import BadFile, Cell
+from services.import_worker.columns import Line
+from services.import_worker.filetypes import BadFile
 from services.import_worker.progress import Progress
 from services.import_worker.readers import check_file
-from services.import_worker.readers import iter_rows as read_rows
+from services.import_worker.readers import iter_lines as read_rows
 from services.import_worker.runner import ImportRunner, failed_row, next_rows, split
 from shared.contracts import ImportRowResult
 from shared.db import Connection, imports
@@ -165,16 +166,32 @@ class Upkeep:
 
 
 async def _lost(
-    conn: Connection, task: ImportTask, rows: list[tuple[int, Cell]]
+    conn: Connection, task: ImportTask, rows: list[tuple[int, Line]]
 ) -> list[ImportRowResult]:
     valid, invalid = split(rows)
     written = await imports.rows_written(
-        conn, tenant_id=task.tenant_id, task_id=task.id, rows=[r.row_number for r in valid]
+        conn,
+        tenant_id=task.tenant_id,
+        task_id=task.id,
+        rows=[r.row_number for r in valid],
+        dry_run=task.dry_run,
     )
     rejection = NOT_PROCESSED if task.status is Status.CANCELLING else NOT_APPLIED
     return invalid + [
-        ImportRowResult(row_number=row.row_number, as_written=row.as_written, succeeded=True)
+        ImportRowResult(
+            row_number=row.row_number,
+            as_written=row.as_written,
+            succeeded=True,
+            org_unit=row.org_unit,
+            description=row.description,
+        )
         if row.row_number in written
-        else failed_row(row.row_number, row.as_written, rejection)
+        else failed_row(
+            row.row_number,
+            row.as_written,
+            rejection,
+            org_unit=row.org_unit,
+            description=row.description,
+        )
         for row in valid
     ]

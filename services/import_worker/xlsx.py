@@ -517,7 +517,7 @@ class _SheetReader:
         self._row_number = self._column = 0
         self._first: Cell = None
         self._filled = False
-        self._others: list[str] = []
+        self._others: list[tuple[str, Cell]] = []
         self._type = self._style = ""
         self._formula = False
         self._text = _Text()
@@ -557,9 +557,9 @@ class _SheetReader:
             if not _is_blank(value):
                 self._filled = True
                 if self._column != 1 and len(self._others) <= MAX_OTHERS:
-                    self._others.append(_column_letter(self._column))
+                    self._others.append((_column_letter(self._column), value))
         elif local == "row" and self._filled:
-            self._done.append((self._row_number, self._first, tuple(self._others)))
+            self._done.append((self._row_number, self._first, tuple(self._others), None))
         elif local == "rPh":
             self._phonetic = False
 

@@ -84,8 +84,10 @@ def create_router(settings: Settings) -> KafkaRouter:
             task_id=batch.task_id,
             results=results,
         )
+        # Every field that may be null has null as its default: leaving nulls out is the same
+        # message, a quarter smaller (most rows have no reason code, OU or description).
         await import_results.publish(
-            applied.model_dump_json().encode(), key=batch.tenant_id.encode()
+            applied.model_dump_json(exclude_none=True).encode(), key=batch.tenant_id.encode()
         )
 
     return router

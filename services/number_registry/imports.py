@@ -3,13 +3,14 @@
 import logging
 from uuid import UUID
 
+from services.number_registry.row_targets import RowTargets, Target
 from shared.access import Operation, write_refusal
 from shared.contracts import ImportRowRead, ImportRowResult, ImportRowsRead
 from shared.db import Connection, caller_numbers, imports, tenants
 from shared.db.imports import Status
 from shared.faults import fail_point
 from shared.kafka import TRANSIENT_ERRORS
-from shared.rules import NOT_APPLIED, NOT_PROCESSED, Reason, Rejection, check_description
+from shared.rules import NOT_APPLIED, NOT_PROCESSED, Reason, Rejection
 
 log = logging.getLogger(__name__)
 
@@ -24,16 +25,36 @@ async def apply(conn: Connection, batch: ImportRowsRead) -> list[ImportRowResult
         return await _answer_without_writing(conn, batch)
     policy = await tenants.load_policy(conn, tenant_id=batch.tenant_id)
     # The uploader's rights, as recorded with the task; the batch carries the worker's name.
-    refusal = write_refusal(
-        writing.uploader, Operation.IMPORT, policy, target_org_units=(batch.org_unit_id,)
-    ) or check_description(batch.description)
-    if refusal is not None:
+    refusal = write_refusal(writing.uploader, Operation.IMPORT, policy)
+    if policy is None or refusal is not None:
+        refusal = refusal or Rejection(Reason.TENANT_NOT_FOUND, "The tenant does not exist.")
         return [_failed(row, refusal) for row in batch.rows]
-    return await _write_splitting(conn, batch, batch.rows)
+    targets = RowTargets(
+        policy,
+        policy.scope_of(writing.uploader),
+        org_unit_id=batch.org_unit_id,
+        description=batch.description,
+    )
+    # Quotas (i17b) check here, on the placed rows, for dry runs and imports alike.
+    placed: list[Placed] = []
+    refused: dict[int, ImportRowResult] = {}
+    for row in batch.rows:
+        target = targets.of(row)
+        if isinstance(target, Target):
+            placed.append((row, target))
+        else:
+            refused[row.row_number] = _failed(row, target, *targets.asked(row))
+    written = (
+        {r.row_number: r for r in await _write_splitting(conn, batch, placed)} if placed else {}
+    )
+    return [refused.get(row.row_number) or written[row.row_number] for row in batch.rows]
+
+
+Placed = tuple[ImportRowRead, Target]
 
 
 async def _write_splitting(
-    conn: Connection, batch: ImportRowsRead, rows: list[ImportRowRead]
+    conn: Connection, batch: ImportRowsRead, rows: list[Placed]
 ) -> list[ImportRowResult]:
     """Write the rows; when that fails, split them in halves and try each, down to the single
     rows that cannot be applied: those fail alone with `not_applied`. Outages are not split:
@@ -45,14 +66,15 @@ async def _write_splitting(
         raise
     except Exception as error:
         if len(rows) == 1:
+            row, target = rows[0]
             log.error(
                 "import %s row %d not applied: %s: %s",
                 batch.task_id,
-                rows[0].row_number,
+                row.row_number,
                 type(error).__name__,
                 error,
             )
-            return [_failed(rows[0], NOT_APPLIED)]
+            return [_failed(row, NOT_APPLIED, target.org_unit_path, target.description)]
         half = len(rows) // 2
         return await _write_splitting(conn, batch, rows[:half]) + await _write_splitting(
             conn, batch, rows[half:]
@@ -60,29 +82,44 @@ async def _write_splitting(
 
 
 async def _write(
-    conn: Connection, batch: ImportRowsRead, rows: list[ImportRowRead]
+    conn: Connection, batch: ImportRowsRead, rows: list[Placed]
 ) -> list[ImportRowResult]:
-    for row in rows:
+    """Decision: a dry run goes through the same rules and the same outcome logic; only its
+    two statements differ: it records the numbers it has seen in import_preview_number (found
+    there when repeated further down the file) instead of writing caller numbers."""
+    for row, _ in rows:
         fail_point("registry.import_row", row.number)
-    pairs = [(row.row_number, row.number) for row in rows]
-    written = await caller_numbers.insert_import_rows(
-        conn,
-        tenant_id=batch.tenant_id,
-        task_id=batch.task_id,
-        org_unit_id=batch.org_unit_id,
-        description=batch.description,
-        rows=pairs,
-    )
+    if batch.dry_run:
+        pairs = [(row.row_number, row.number) for row, _ in rows]
+        written = await caller_numbers.insert_preview_rows(
+            conn, tenant_id=batch.tenant_id, task_id=batch.task_id, rows=pairs
+        )
+    else:
+        written = await caller_numbers.insert_import_rows(
+            conn,
+            tenant_id=batch.tenant_id,
+            task_id=batch.task_id,
+            rows=[
+                (row.row_number, row.number, target.org_unit_id, target.description)
+                for row, target in rows
+            ],
+        )
     first_row: dict[str, int] = {}
-    for row_number, number in pairs:
-        first_row[number] = min(row_number, first_row.get(number, row_number))
+    for row, _ in rows:
+        first_row[row.number] = min(row.row_number, first_row.get(row.number, row.row_number))
     writers: dict[str, tuple[UUID | None, int | None]] = {
         number: (batch.task_id, first_row[number]) for number in written
     }
     # Only for numbers that were there already (none, in the usual import): who wrote them.
     if missing := [number for number in first_row if number not in written]:
-        writers |= await caller_numbers.writers_of(conn, tenant_id=batch.tenant_id, numbers=missing)
-    return [_result(batch, row, writers.get(row.number)) for row in rows]
+        if batch.dry_run:
+            writers |= await caller_numbers.preview_writers_of(
+                conn, task_id=batch.task_id, numbers=missing
+            )
+        writers |= await caller_numbers.writers_of(
+            conn, tenant_id=batch.tenant_id, numbers=[n for n in missing if n not in writers]
+        )
+    return [_result(batch, row, target, writers.get(row.number)) for row, target in rows]
 
 
 async def _answer_without_writing(conn: Connection, batch: ImportRowsRead) -> list[ImportRowResult]:
@@ -91,35 +128,57 @@ async def _answer_without_writing(conn: Connection, batch: ImportRowsRead) -> li
         tenant_id=batch.tenant_id,
         task_id=batch.task_id,
         rows=[row.row_number for row in batch.rows],
+        dry_run=batch.dry_run,
     )
     return [
-        _succeeded(row) if row.row_number in written else _failed(row, NOT_PROCESSED)
+        _succeeded(row, row.org_unit, row.description)
+        if row.row_number in written
+        else _failed(row, NOT_PROCESSED)
         for row in batch.rows
     ]
 
 
 def _result(
-    batch: ImportRowsRead, row: ImportRowRead, writer: tuple[UUID | None, int | None] | None
+    batch: ImportRowsRead,
+    row: ImportRowRead,
+    target: Target,
+    writer: tuple[UUID | None, int | None] | None,
 ) -> ImportRowResult:
     """Success when this row wrote the number, now or in an earlier delivery of the batch."""
+    shown = target.org_unit_path, target.description
     if writer == (batch.task_id, row.row_number):
-        return _succeeded(row)
+        return _succeeded(row, *shown)
     if writer is not None and writer[0] == batch.task_id:
         message = f"The number is repeated in the file; row {writer[1]} added it."
     else:
         message = "The number is already registered for this tenant."
-    return _failed(row, Rejection(Reason.DUPLICATE, message))
+    return _failed(row, Rejection(Reason.DUPLICATE, message), *shown)
 
 
-def _succeeded(row: ImportRowRead) -> ImportRowResult:
-    return ImportRowResult(row_number=row.row_number, as_written=row.as_written, succeeded=True)
+def _succeeded(
+    row: ImportRowRead, org_unit: str | None, description: str | None
+) -> ImportRowResult:
+    return ImportRowResult(
+        row_number=row.row_number,
+        as_written=row.as_written,
+        succeeded=True,
+        org_unit=org_unit,
+        description=description or None,
+    )
 
 
-def _failed(row: ImportRowRead, rejection: Rejection) -> ImportRowResult:
+def _failed(
+    row: ImportRowRead,
+    rejection: Rejection,
+    org_unit: str | None = None,
+    description: str | None = None,
+) -> ImportRowResult:
     return ImportRowResult(
         row_number=row.row_number,
         as_written=row.as_written,
         succeeded=False,
         reason_code=rejection.reason,
         reason=rejection.message,
+        org_unit=org_unit if org_unit is not None else row.org_unit,
+        description=(description if description is not None else row.description) or None,
     )

@@ -137,21 +137,43 @@ async def insert_import_rows(
     *,
     tenant_id: str,
     task_id: UUID,
-    org_unit_id: str | None,
-    description: str,
-    rows: list[tuple[int, str]],
+    rows: list[tuple[int, str, str | None, str]],
 ) -> set[str]:
-    """Insert a batch of (row number, number) in one statement; returns the numbers written."""
+    """Insert a batch of (row number, number, OU id, description) in one statement; returns the
+    numbers written."""
     written = await conn.fetch(
         queries.INSERT_IMPORT_ROWS,
         tenant_id,
-        org_unit_id,
-        description,
         task_id,
-        [row_number for row_number, _ in rows],
-        [number for _, number in rows],
+        [row[0] for row in rows],
+        [row[1] for row in rows],
+        [row[2] for row in rows],
+        [row[3] for row in rows],
     )
     return {record["number"] for record in written}
+
+
+async def insert_preview_rows(
+    conn: Connection, *, tenant_id: str, task_id: UUID, rows: list[tuple[int, str]]
+) -> set[str]:
+    """A dry run's insert_import_rows: the numbers of the (row number, number) batch that an
+    import would write, new to the tenant and to the file so far; it writes no caller number."""
+    written = await conn.fetch(
+        queries.INSERT_PREVIEW_NUMBERS,
+        tenant_id,
+        task_id,
+        [row[0] for row in rows],
+        [row[1] for row in rows],
+    )
+    return {record["number"] for record in written}
+
+
+async def preview_writers_of(
+    conn: Connection, *, task_id: UUID, numbers: list[str]
+) -> dict[str, tuple[UUID | None, int | None]]:
+    """A dry run's writers_of: the first row of the file that had each of these numbers."""
+    records = await conn.fetch(queries.SELECT_PREVIEW_WRITERS, task_id, numbers)
+    return {r["number"]: (r["import_task_id"], r["import_row"]) for r in records}
 
 
 async def writers_of(

@@ -94,6 +94,10 @@ class ImportTask:
     progress_at: datetime
     results_deleted_at: datetime | None
     report_stored_at: datetime | None  # the report is offered for download from then on
+    dry_run: bool  # checks every row, writes no number; its file is kept to import it for real
+    preview_of: UUID | None  # the dry run this import was started from ("Import for real")
+    imported_as: UUID | None  # on a dry run: the import started from it
+    content_sha256: str | None  # of the file's bytes alone: the duplicate-file warning
 
     @classmethod
     def of(cls, record: asyncpg.Record) -> "ImportTask":
@@ -129,6 +133,7 @@ def event_of(task: ImportTask, *, started: bool = False) -> ImportTaskEvent:
         "task_id": task.id,
         "status": task.status.value,
         "counters": task.counters,
+        "dry_run": task.dry_run,
     }
     match task.status:
         case Status.COMPLETED:
@@ -187,6 +192,8 @@ async def finish_upload(
     description: str,
     file_size: int,
     upload_sha256: str,
+    content_sha256: str | None = None,
+    dry_run: bool = False,
 ) -> ImportTask:
     task = _task(
         await conn.fetchrow(
@@ -197,9 +204,49 @@ async def finish_upload(
             description,
             file_size,
             upload_sha256,
+            content_sha256,
+            dry_run,
         )
     )
     assert task is not None
+    return task
+
+
+async def earlier_import_of(
+    conn: Connection,
+    *,
+    tenant_id: str,
+    scope: OrgScope,
+    content_sha256: str,
+    task_id: UUID,
+    window_seconds: float,
+) -> ImportTask | None:
+    """The newest other task within `window_seconds` that imported a file of this content (a
+    real import that did not fail) and that the caller may see; None if there is none."""
+    return _task(
+        await conn.fetchrow(
+            queries.SELECT_EARLIER_IMPORT_OF_CONTENT,
+            tenant_id,
+            *scope_args(scope),
+            content_sha256,
+            task_id,
+            window_seconds,
+        )
+    )
+
+
+async def import_preview(
+    conn: Connection, *, preview_id: UUID, task_id: UUID, principal: dict[str, Any]
+) -> ImportTask | None:
+    """ "Import for real": a new pending task, `task_id`, with the completed dry run's settings
+    and file; None if the dry run is not completed, was imported already, or its file is gone
+    (retention). The caller checks the dry run is visible to it first."""
+    if await conn.fetchrow(queries.CLAIM_IMPORT_PREVIEW, preview_id, task_id) is None:
+        return None
+    task = _task(
+        await conn.fetchrow(queries.INSERT_IMPORT_FROM_PREVIEW, task_id, preview_id, principal)
+    )
+    await conn.execute(queries.MOVE_IMPORT_FILE, preview_id, task_id)
     return task
 
 
@@ -233,9 +280,15 @@ async def list_tasks(
     return [ImportTask.of(row) for row in rows], (rows[0]["total"] if rows else 0)
 
 
-async def report_rows(conn: Connection, *, task_id: UUID) -> AsyncIterator[asyncpg.Record]:
-    """The per-row results in file order (call inside a transaction)."""
-    async for record in conn.cursor(queries.SELECT_IMPORT_ROW_RESULTS, task_id, prefetch=5000):
+async def report_rows(
+    conn: Connection, *, task_id: UUID, preview_of: UUID | None = None
+) -> AsyncIterator[asyncpg.Record]:
+    """The per-row results in file order (call inside a transaction); with `preview_of`, each
+    with the row's outcome in that dry run too (preview_succeeded, preview_reason_code)."""
+    query, args = queries.SELECT_IMPORT_ROW_RESULTS, [task_id]
+    if preview_of is not None:
+        query, args = queries.SELECT_IMPORT_ROW_RESULTS_WITH_PREVIEW, [task_id, preview_of]
+    async for record in conn.cursor(query, *args, prefetch=5000):
         yield record
 
 
@@ -307,7 +360,10 @@ async def _finish_if_done(conn: Connection, *, task_id: UUID) -> ImportTask | No
     """running → completed or cancelling → cancelled once reading is done and every data row
     has a result; the file is deleted. None if not done yet (or final already)."""
     finished = _task(await conn.fetchrow(queries.FINISH_IMPORT_TASK_IF_DONE, task_id))
-    if finished is not None:
+    if finished is not None and finished.dry_run:
+        await conn.execute(queries.DELETE_PREVIEW_NUMBERS, task_id)
+    # A completed dry run keeps its file until it is imported for real or retention passes.
+    if finished is not None and not (finished.dry_run and finished.status is Status.COMPLETED):
         await conn.execute(queries.DELETE_IMPORT_FILE, task_id)
     return finished
 
@@ -326,6 +382,8 @@ async def record_results(
         [r.succeeded for r in results],
         [r.reason_code for r in results],
         [r.reason for r in results],
+        [r.org_unit for r in results],
+        [r.description for r in results],
     )
     codes = [row["reason_code"] for row in recorded]
     succeeded = sum(row["succeeded"] for row in recorded)
@@ -387,10 +445,12 @@ async def rows_without_result(conn: Connection, *, task_id: UUID, rows: list[int
 
 
 async def rows_written(
-    conn: Connection, *, tenant_id: str, task_id: UUID, rows: list[int]
+    conn: Connection, *, tenant_id: str, task_id: UUID, rows: list[int], dry_run: bool = False
 ) -> set[int]:
-    """Which of `rows` wrote their number (the registry records each number's task and row)."""
-    found = await conn.fetch(queries.SELECT_ROWS_WRITTEN_BY_TASK, tenant_id, task_id, rows)
+    """Which of `rows` wrote their number (the registry records each number's task and row;
+    a dry run, the numbers it has seen)."""
+    query = queries.SELECT_PREVIEW_ROWS if dry_run else queries.SELECT_ROWS_WRITTEN_BY_TASK
+    found = await conn.fetch(query, tenant_id, task_id, rows)
     return {row["import_row"] for row in found}
 
 

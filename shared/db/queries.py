@@ -41,7 +41,9 @@ SELECT_TENANT_POLICY = """
 SELECT t.calling_number_anonymization, t.data_isolation_enforced,
        (SELECT value FROM system_parameter WHERE name = $2) AS may_maintain,
        (SELECT coalesce(jsonb_object_agg(id, parent_id), '{}') FROM org_unit WHERE tenant_id = $1)
-           AS parents
+           AS parents,
+       (SELECT coalesce(jsonb_object_agg(id, name), '{}') FROM org_unit WHERE tenant_id = $1)
+           AS names
 FROM tenant t WHERE t.id = $1
 """
 
@@ -248,10 +250,41 @@ SELECT * FROM import_task WHERE tenant_id = $1 AND idempotency_sub = $2 AND idem
 
 FINISH_IMPORT_UPLOAD = """
 UPDATE import_task
-SET file_name = $2, org_unit_id = $3, description = $4, file_size = $5, upload_sha256 = $6
+SET file_name = $2, org_unit_id = $3, description = $4, file_size = $5, upload_sha256 = $6,
+    content_sha256 = $7, dry_run = $8
 WHERE id = $1
 RETURNING *
 """
+
+# The newest task the caller may see that imported a file of the same content lately: a real
+# import (no dry run) that did not fail.
+SELECT_EARLIER_IMPORT_OF_CONTENT = f"""
+SELECT * FROM import_task
+WHERE tenant_id = $1 AND {_SCOPE} AND content_sha256 = $5 AND id <> $6
+  AND NOT dry_run AND status <> 'failed' AND created_at > now() - make_interval(secs => $7)
+ORDER BY created_at DESC
+LIMIT 1
+"""
+
+# "Import for real": a completed dry run whose file is still there is taken once, and the new
+# task gets its settings and (moved, not copied) its file.
+CLAIM_IMPORT_PREVIEW = """
+UPDATE import_task SET imported_as = $2
+WHERE id = $1 AND dry_run AND status = 'completed' AND imported_as IS NULL
+  AND results_deleted_at IS NULL
+RETURNING *
+"""
+
+INSERT_IMPORT_FROM_PREVIEW = """
+INSERT INTO import_task (id, tenant_id, principal, file_name, file_size, org_unit_id, description,
+                         upload_sha256, content_sha256, preview_of)
+SELECT $1, tenant_id, $3, file_name, file_size, org_unit_id, description,
+       upload_sha256, content_sha256, id
+FROM import_task WHERE id = $2
+RETURNING *
+"""
+
+MOVE_IMPORT_FILE = "UPDATE import_file_chunk SET task_id = $2 WHERE task_id = $1"
 
 INSERT_IMPORT_FILE_CHUNK = "INSERT INTO import_file_chunk (task_id, seq, data) VALUES ($1, $2, $3)"
 
@@ -362,8 +395,10 @@ RETURNING *
 
 INSERT_IMPORT_ROW_RESULTS = """
 INSERT INTO import_row_result
-    (task_id, row_number, number_as_written, succeeded, reason_code, reason)
-SELECT $1, * FROM unnest($2::int[], $3::text[], $4::bool[], $5::text[], $6::text[])
+    (task_id, row_number, number_as_written, succeeded, reason_code, reason, org_unit, description)
+SELECT $1, * FROM unnest(
+    $2::int[], $3::text[], $4::bool[], $5::text[], $6::text[], $7::text[], $8::text[]
+)
 -- A final task's counters and report no longer change (nor come back after retention).
 WHERE EXISTS (
     SELECT FROM import_task WHERE id = $1 AND status IN ('pending', 'running', 'cancelling')
@@ -460,8 +495,18 @@ ORDER BY finished_at
 """
 
 SELECT_IMPORT_ROW_RESULTS = """
-SELECT row_number, number_as_written, succeeded, reason FROM import_row_result
+SELECT row_number, number_as_written, succeeded, reason, org_unit, description
+FROM import_row_result
 WHERE task_id = $1 ORDER BY row_number
+"""
+
+# The same, with each row's outcome in the dry run ($2) the import was started from.
+SELECT_IMPORT_ROW_RESULTS_WITH_PREVIEW = """
+SELECT r.row_number, r.number_as_written, r.succeeded, r.reason, r.org_unit, r.description,
+       r.reason_code, p.succeeded AS preview_succeeded, p.reason_code AS preview_reason_code
+FROM import_row_result r
+LEFT JOIN import_row_result p ON p.task_id = $2 AND p.row_number = r.row_number
+WHERE r.task_id = $1 ORDER BY r.row_number
 """
 
 # ---- import rows applied by the registry ----
@@ -469,12 +514,37 @@ WHERE task_id = $1 ORDER BY row_number
 # The first row of the batch holding a number writes it; each row written remembers its task.
 INSERT_IMPORT_ROWS = """
 INSERT INTO caller_number (tenant_id, number, org_unit_id, description, import_task_id, import_row)
-SELECT DISTINCT ON (number) $1, number, $2, $3, $4, row_number
-FROM unnest($5::int[], $6::text[]) AS row (row_number, number)
+SELECT DISTINCT ON (number) $1, number, org_unit_id, description, $2, row_number
+FROM unnest($3::int[], $4::text[], $5::text[], $6::text[])
+    AS row (row_number, number, org_unit_id, description)
 ORDER BY number, row_number
 ON CONFLICT (tenant_id, number) DO NOTHING
 RETURNING number
 """
+
+# A dry run writes no number: it records the numbers it has seen, the first row of each, and
+# returns those new to the tenant and to the file, as INSERT_IMPORT_ROWS would write them.
+INSERT_PREVIEW_NUMBERS = """
+INSERT INTO import_preview_number (tenant_id, task_id, number, row_number)
+SELECT DISTINCT ON (number) $1, $2, number, row_number
+FROM unnest($3::int[], $4::text[]) AS row (row_number, number)
+WHERE NOT EXISTS (SELECT FROM caller_number c WHERE c.tenant_id = $1 AND c.number = row.number)
+ORDER BY number, row_number
+ON CONFLICT (task_id, number) DO NOTHING
+RETURNING number
+"""
+
+SELECT_PREVIEW_WRITERS = """
+SELECT number, task_id AS import_task_id, row_number AS import_row FROM import_preview_number
+WHERE task_id = $1 AND number = ANY($2::text[])
+"""
+
+SELECT_PREVIEW_ROWS = """
+SELECT row_number AS import_row FROM import_preview_number
+WHERE task_id = $2 AND row_number = ANY($3::int[]) AND tenant_id = $1
+"""
+
+DELETE_PREVIEW_NUMBERS = "DELETE FROM import_preview_number WHERE task_id = $1"
 
 SELECT_NUMBERS_WRITTEN_BY = """
 SELECT number, import_task_id, import_row FROM caller_number

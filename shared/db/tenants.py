@@ -60,4 +60,5 @@ async def load_policy(conn: Connection, *, tenant_id: str) -> TenantPolicy | Non
         isolation_enforced=tenant["data_isolation_enforced"],
         tenants_may_maintain=tenant["may_maintain"] is True,
         parents=dict(tenant["parents"]),
+        names=dict(tenant["names"]),
     )

@@ -3,6 +3,7 @@
 import asyncio
 import base64
 import hashlib
+import itertools
 import json
 import re
 import subprocess
@@ -133,6 +134,7 @@ def multipart(parts: list[tuple[str, list[str], bytes]], boundary: str = "b0unda
 
 
 CSV = b"Caller Number\r\n021500000001\r\n"
+_EXAMPLES = itertools.count(1)
 
 
 class TestUploadFormsAreCapped:
@@ -153,7 +155,9 @@ class TestUploadFormsAreCapped:
         headers = f.tenant_admin(await _tenant(http))
         extra = [f"X-Extra-{i}: {'h' * header_bytes}" for i in range(header_lines)]
         parts = [(f"extra{i}", [], b"v" * field_bytes) for i in range(fields)]
-        parts.append(("file", ["Content-Type: text/csv", *extra], CSV))
+        # A file of its own per example: the same bytes again would be a duplicate file (409).
+        csv = CSV + b"%d\r\n" % next(_EXAMPLES)
+        parts.append(("file", ["Content-Type: text/csv", *extra], csv))
         body = multipart(parts)
         response = await http.post(
             IMPORTS,
@@ -338,7 +342,10 @@ class TestRunningImportsPerTenant:
         admin = f.tenant_admin(tenant)
         rows = b"Caller Number\r\n" + b"".join(b"0216%07d\r\n" % i for i in range(300))
         # One after the other: two at once is the tenant's upload limit.
-        tasks = [await upload(http, admin, rows, name=f"part{n}.csv") for n in range(3)]
+        tasks = [
+            await upload(http, admin, rows, name=f"part{n}.csv", confirm_duplicate="true")
+            for n in range(3)
+        ]
         seen_pending_while_two_ran = False
         async for _ in deadline(60, every=0.1):
             listed = (await http.get(IMPORTS, headers=admin)).json()["items"]

@@ -18,10 +18,11 @@ keys = st.text(st.characters(min_codepoint=0x21, max_codepoint=0x7E), min_size=1
 async def send(
     http: httpx.AsyncClient, headers: dict[str, str], key: str, content: bytes = CSV, **form: str
 ) -> httpx.Response:
+    # The same file again is a duplicate on purpose here: confirmed, so the key alone decides.
     return await http.post(
         IMPORTS,
         files={"file": ("n.csv", content)},
-        data=form,
+        data={"confirm_duplicate": "true", **form},
         headers={**headers, "Idempotency-Key": key},
     )
 

@@ -90,8 +90,17 @@ class TestTheMainFlow:
         }
         assert done["started_at"] and done["finished_at"] and done["file_name"] == "numbers.xlsx"
         lines = await report(http, admin, task["id"])
-        assert lines[0] == ("Row", "Caller Number", "Result", "Reason")
-        assert lines[1:] == [(n + 2, numbers[n], "success", None) for n in range(10)]
+        assert lines[0] == (
+            "Row",
+            "Caller Number",
+            "Result",
+            "Reason",
+            "Organization Unit",
+            "Description",
+        )
+        assert lines[1:] == [
+            (n + 2, numbers[n], "success", None, "OU sales", "campaign") for n in range(10)
+        ]
         async with tenant_transaction(db, tenant) as conn:  # the file is not kept once done
             assert await conn.fetchval("SELECT count(*) FROM import_file_chunk") == 0
         listed = await http.get("/api/v1/caller-numbers?org_unit_id=sales&limit=100", headers=admin)

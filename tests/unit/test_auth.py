@@ -93,7 +93,8 @@ def test_only_a_numeric_exp_within_the_lifetime_and_a_real_sub_are_accepted(
         assume(math.isnan(exp) or min(abs(exp - now), abs(exp - now - MAX_LIFETIME)) > 5)
     token = signed(exp=exp, sub=sub)
     in_lifetime = _numeric(exp) and now < exp < now + MAX_LIFETIME
-    if in_lifetime and sub.strip() and len(sub) <= 255:
+    # A NUL cannot be stored (shared.rules.storable): such a sub is refused like a blank one.
+    if in_lifetime and sub.strip() and len(sub) <= 255 and "\x00" not in sub:
         assert decode_token(token, get_settings()).principal.sub == sub
         return
     with pytest.raises(ApiError) as raised:

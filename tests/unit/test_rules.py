@@ -77,6 +77,7 @@ class TestDescriptionAndPrerequisites:
                 unicodedata.category(char) == "Cc"  # C0, DEL and C1
                 or unicodedata.bidirectional(char) in _BIDI_EXPLICIT
                 or char in "\u200e\u200f\u061c"  # LRM, RLM, ALM: marks, not explicit codes
+                or unicodedata.category(char) == "Cs"  # a lone surrogate is not Unicode
             )
 
         rejection = check_description(description)

@@ -68,21 +68,28 @@ class TestTemplate:
 class TestXlsxReport:
     def test_a_report_reads_back_as_written(self, tmp_path: Path) -> None:
         rows = [
-            (2, "0123", True, ""),
-            (3, "00000000000000000001", True, ""),
-            (5, "12a", False, "A caller number may hold digits 0-9 only."),
+            (2, "0123", True, "", "", "", ""),
+            (3, "00000000000000000001", True, "", "", "", ""),
+            (5, "12a", False, "A caller number may hold digits 0-9 only.", "", "", ""),
         ]
         values = write_xlsx(tmp_path / "report.xlsx", rows)
         assert values[0] == REPORT_HEADER
         assert values[1:] == [
-            (2, "0123", "success", None),
-            (3, "00000000000000000001", "success", None),
-            (5, "12a", "failure", "A caller number may hold digits 0-9 only."),
+            (2, "0123", "success", None, None, None),
+            (3, "00000000000000000001", "success", None, None, None),
+            (5, "12a", "failure", "A caller number may hold digits 0-9 only.", None, None),
         ]
 
     def test_caller_numbers_are_string_cells_never_numbers(self, tmp_path: Path) -> None:
         path = tmp_path / "report.xlsx"
-        write_xlsx(path, [(2, "0123", True, ""), (3, "1e5", False, "x"), (4, "TRUE", False, "x")])
+        write_xlsx(
+            path,
+            [
+                (2, "0123", True, "", "", "", ""),
+                (3, "1e5", False, "x", "", "", ""),
+                (4, "TRUE", False, "x", "", "", ""),
+            ],
+        )
         numbers = [row[1] for row in load_workbook(path).active.iter_rows(min_row=2)]
         assert [(cell.value, cell.data_type) for cell in numbers] == [
             ("0123", "s"),
@@ -92,7 +99,9 @@ class TestXlsxReport:
 
     def test_formula_looking_values_stay_plain_strings(self, tmp_path: Path) -> None:
         path = tmp_path / "report.xlsx"
-        rows = [(n + 2, value, False, value) for n, value in enumerate(FORMULA_INJECTIONS)]
+        rows = [
+            (n + 2, value, False, value, "", "", "") for n, value in enumerate(FORMULA_INJECTIONS)
+        ]
         write_xlsx(path, rows)
         sheet = load_workbook(path).active
         cells = [cell for row in sheet.iter_rows(min_row=2) for cell in (row[1], row[3])]
@@ -102,60 +111,74 @@ class TestXlsxReport:
 
     def test_control_characters_are_dropped_and_breaks_become_spaces(self, tmp_path: Path) -> None:
         path = tmp_path / "report.xlsx"
-        values = write_xlsx(path, [(2, "12\x003\x074", False, "\t=1"), (3, "a\r\nb", False, "x")])
+        values = write_xlsx(
+            path,
+            [(2, "12\x003\x074", False, "\t=1", "", "", ""), (3, "a\r\nb", False, "x", "", "", "")],
+        )
         assert values[1][1:4:2] == ("1234", " =1")
         assert values[2][1] == "a  b"
         assert b"<f>" not in zipfile.ZipFile(path).read("xl/worksheets/sheet1.xml")
 
     def test_an_extremely_long_value_is_capped(self, tmp_path: Path) -> None:
-        values = write_xlsx(tmp_path / "report.xlsx", [(2, "9" * 50_000, False, "too long")])
+        values = write_xlsx(
+            tmp_path / "report.xlsx", [(2, "9" * 50_000, False, "too long", "", "", "")]
+        )
         number = values[1][1]
         assert isinstance(number, str)
         assert number.startswith("9" * MAX_CELL_CHARS) and len(number) == MAX_CELL_CHARS + 1
 
     def test_chunks_of_many_rows_arrive_all_and_in_order(self, tmp_path: Path) -> None:
         rows = [
-            (n + 2, f"{n:08d}", n % 3 != 0, "" if n % 3 else "duplicate") for n in range(12_000)
+            (n + 2, f"{n:08d}", n % 3 != 0, "" if n % 3 else "duplicate", "", "", "")
+            for n in range(12_000)
         ]
         chunks = [rows[start : start + 5000] for start in range(0, len(rows), 5000)]
         values = write_xlsx(tmp_path / "report.xlsx", *chunks, [])
         assert len(values) == 1 + len(rows)
-        assert [(row[0], row[1]) for row in values[1:]] == [(n, number) for n, number, _, _ in rows]
-        assert values[-1] == (12_001, "00011999", "success", None)
-        assert values[-2] == (12_000, "00011998", "success", None)
-        assert values[-3] == (11_999, "00011997", "failure", "duplicate")
+        assert [(row[0], row[1]) for row in values[1:]] == [(n, number) for n, number, *_ in rows]
+        assert values[-1] == (12_001, "00011999", "success", None, None, None)
+        assert values[-2] == (12_000, "00011998", "success", None, None, None)
+        assert values[-3] == (11_999, "00011997", "failure", "duplicate", None, None)
 
 
 class TestCsvReport:
     def test_the_header_chunk_starts_with_a_bom_and_later_chunks_do_not(self) -> None:
-        first = csv_report_chunk([(2, "1", True, "")], header=True)
-        later = csv_report_chunk([(3, "2", True, "")], header=False)
+        first = csv_report_chunk([(2, "1", True, "", "", "", "")], header=True)
+        later = csv_report_chunk([(3, "2", True, "", "", "", "")], header=False)
         assert first.startswith(codecs.BOM_UTF8)
         assert not later.startswith(codecs.BOM_UTF8)
         assert read_csv(first + later) == [
             list(REPORT_HEADER),
-            ["2", "1", "success", ""],
-            ["3", "2", "success", ""],
+            ["2", "1", "success", "", "", ""],
+            ["3", "2", "success", "", "", ""],
         ]
 
     def test_lines_end_with_crlf(self) -> None:
-        data = csv_report_chunk([(2, "1", True, ""), (3, "x", False, "bad")], header=True)
+        data = csv_report_chunk(
+            [(2, "1", True, "", "", "", ""), (3, "x", False, "bad", "", "", "")], header=True
+        )
         assert data.count(b"\r\n") == 3
         assert data.replace(b"\r\n", b"").count(b"\n") == 0
 
     def test_values_keep_leading_zeros_and_unicode(self) -> None:
-        data = csv_report_chunk([(2, "0123", False, "Nummer ungültig, «12»")], header=False)
-        assert read_csv(data) == [["2", "0123", "failure", "Nummer ungültig, «12»"]]
+        data = csv_report_chunk(
+            [(2, "0123", False, "Nummer ungültig, «12»", "", "", "")], header=False
+        )
+        assert read_csv(data) == [["2", "0123", "failure", "Nummer ungültig, «12»", "", ""]]
 
     def test_formula_looking_values_are_quote_prefixed(self) -> None:
-        rows = [(n + 2, value, False, value) for n, value in enumerate(FORMULA_INJECTIONS)]
+        rows = [
+            (n + 2, value, False, value, "", "", "") for n, value in enumerate(FORMULA_INJECTIONS)
+        ]
         parsed = read_csv(csv_report_chunk(rows, header=False))
         assert [row[1] for row in parsed] == ["'" + value for value in FORMULA_INJECTIONS]
         assert [row[3] for row in parsed] == ["'" + value for value in FORMULA_INJECTIONS]
 
     def test_a_tab_before_a_formula_is_neutralised_too(self) -> None:
-        parsed = read_csv(csv_report_chunk([(2, "\t=1", False, "a\x00b\x07c")], header=False))
-        assert parsed == [["2", "' =1", "failure", "abc"]]
+        parsed = read_csv(
+            csv_report_chunk([(2, "\t=1", False, "a\x00b\x07c", "", "", "")], header=False)
+        )
+        assert parsed == [["2", "' =1", "failure", "abc", "", ""]]
 
 
 class TestFormulaSafe:
@@ -186,7 +209,13 @@ class TestXlsxReportQuotePrefix:
         """The kind: text starting with =, +, -, @, tab or CR, in the number and the reason."""
         with tempfile.TemporaryDirectory() as folder:
             path = Path(folder) / "report.xlsx"
-            write_xlsx(path, [(2, start + rest, False, start + rest), (3, "0123", True, "")])
+            write_xlsx(
+                path,
+                [
+                    (2, start + rest, False, start + rest, "", "", ""),
+                    (3, "0123", True, "", "", "", ""),
+                ],
+            )
             sheet = load_workbook(path).active
             first, plain = list(sheet.iter_rows(min_row=2))
         assert (first[1].quotePrefix, first[3].quotePrefix) == (True, True)
@@ -194,10 +223,32 @@ class TestXlsxReportQuotePrefix:
 
     def test_a_hyperlink_formula_stays_text_when_edited(self, tmp_path: Path) -> None:
         path = tmp_path / "report.xlsx"
-        write_xlsx(path, [(2, '=HYPERLINK("http://x.example","click")', False, "not_digits")])
+        write_xlsx(
+            path, [(2, '=HYPERLINK("http://x.example","click")', False, "not_digits", "", "", "")]
+        )
         cell = load_workbook(path).active["B2"]
         assert (cell.value, cell.data_type, cell.quotePrefix) == (
             '=HYPERLINK("http://x.example","click")',
             "s",
             True,
         )
+
+
+class TestReportTargets:
+    def test_the_rows_ou_and_description_follow_the_reason(self, tmp_path: Path) -> None:
+        row = (2, "0123", True, "", "Sales / North", "=cmd", "")
+        values = write_xlsx(tmp_path / "report.xlsx", [row])
+        assert values[1] == (2, "0123", "success", None, "Sales / North", "=cmd")
+        parsed = read_csv(csv_report_chunk([row], header=False))
+        assert parsed == [["2", "0123", "success", "", "Sales / North", "'=cmd"]]
+
+
+class TestTemplateColumns:
+    def test_the_optional_columns_follow_as_text(self) -> None:
+        sheet = load_workbook(io.BytesIO(template_xlsx())).worksheets[0]
+        assert [sheet[f"{c}1"].value for c in "ABC"] == [
+            "Caller Number",
+            "Organization Unit",
+            "Description",
+        ]
+        assert all(sheet.column_dimensions[c].number_format == "@" for c in "ABC")

@@ -12,7 +12,7 @@ from uuid import UUID, uuid4
 from aiokafka.errors import KafkaError
 from fastapi import APIRouter, Header, Query, Request, Response
 from fastapi.responses import StreamingResponse
-from pydantic import ValidationError
+from pydantic import TypeAdapter, ValidationError
 
 from services.api_gateway import uploads
 from services.api_gateway.auth import CurrentUser, TenantCaller
@@ -22,7 +22,7 @@ from services.api_gateway.schemas import ImportTaskOut, ImportTaskPage
 from services.api_gateway.strict_json import StrictJsonRoute
 from shared.access import Operation, TenantPolicy, write_refusal
 from shared.contracts import StartImport, org_unit_adapter
-from shared.db import imports
+from shared.db import Connection, imports
 from shared.db.imports import ImportTask, Status
 from shared.db.pool import tenant_transaction
 from shared.rules import check_description
@@ -75,9 +75,17 @@ async def upload(
     upload_slots: UploadSlots,
     idempotency_key: Annotated[str | None, Header()] = None,
 ) -> ImportTaskOut:
-    """Multipart `file` (.xlsx or .csv), optional `org_unit_id` and `description` for every row.
+    """Multipart `file` (.xlsx or .csv), optional `org_unit_id` and `description` for the rows
+    whose Organization Unit and Description cells are empty; optional `dry_run` and
+    `confirm_duplicate` (`true` or `false`, the default).
 
-    The task is created at once and the file read in the background. An `Idempotency-Key`
+    The task is created at once and the file read in the background. With `dry_run=true` it
+    checks every row and writes no number: its counters and report are what an import would
+    reach, and `POST /{id}/import` imports the same file for real. An upload of a file whose
+    bytes the tenant imported within IMPORT_DUPLICATE_WINDOW_DAYS (a real import that did not
+    fail, one the caller may see) is 409 `duplicate_file`, nothing stored, with the earlier
+    task in `details.earlier_task`; send it again with `confirm_duplicate=true` to import it
+    anyway. A dry run is never refused so: it changes nothing. An `Idempotency-Key`
     (1 to 200 characters, else 400) is the caller's own: the same caller sending the same
     upload with it again gets the same task; another upload with it is 422
     `idempotency_key_reused`. 429 with `Retry-After` while the tenant already has
@@ -94,10 +102,15 @@ async def upload(
         if idempotency_key and (known := await _known(pool, user, idempotency_key)):
             return await _replay(pool, user, policy, known, await _fingerprint(request, max_bytes))
         task, sent_again = await _store(
-            request, upload_pool, user, policy, idempotency_key, max_bytes
+            request, upload_pool, user, policy, idempotency_key, settings
         )
     if sent_again is not None:  # another request created it with the same key a moment ago
         return await _replay(pool, user, policy, task, sent_again)
+    await _start(bus, user, task)
+    return task_out(task)
+
+
+async def _start(bus: Bus, user: TenantCaller, task: ImportTask) -> None:
     try:
         command = StartImport(tenant_id=user.tenant_id, principal=user.principal, task_id=task.id)
         await bus.import_commands.publish(
@@ -105,7 +118,6 @@ async def upload(
         )
     except KafkaError as error:  # the task is stored: a worker takes it over after a grace period
         log.warning("import %s: start command not published (%r)", task.id, error)
-    return task_out(task)
 
 
 async def _known(pool: Pool, user: TenantCaller, key: str) -> ImportTask | None:
@@ -166,12 +178,13 @@ async def _store(
     user: TenantCaller,
     policy: TenantPolicy,
     idempotency_key: str | None,
-    max_bytes: int,
+    settings: AppSettings,
 ) -> tuple[ImportTask, str | None]:
     """The task and its file in one transaction: a failed upload leaves nothing behind.
 
     If the key was taken a moment ago, that task and this upload's fingerprint instead."""
-    task_id, seq, fingerprint = uuid4(), count(), _Fingerprint()
+    task_id, seq, fingerprint, content = uuid4(), count(), _Fingerprint(), hashlib.sha256()
+    max_bytes = settings.import_max_upload_bytes
 
     async with tenant_transaction(pool, user.tenant_id) as conn:
         created = await imports.create_task(
@@ -191,6 +204,7 @@ async def _store(
 
         async def write(data: bytes) -> None:
             await fingerprint.add(data)
+            content.update(data)
             await imports.add_file_chunk(conn, task_id=task_id, seq=next(seq), data=data)
 
         received = await uploads.receive(request, max_bytes=max_bytes, write=write)
@@ -198,10 +212,15 @@ async def _store(
             raise ApiError(422, "validation_error", "The form has no `file` part.")
         org_unit_id = _form_org_unit(received.fields.get("org_unit_id"))
         description = received.fields.get("description", "")
+        dry_run = _form_flag(received.fields, "dry_run")
         if refusal := write_refusal(
             user.principal, Operation.IMPORT, policy, target_org_units=(org_unit_id,)
         ) or check_description(description):
             raise refused(refusal)
+        if not dry_run and not _form_flag(received.fields, "confirm_duplicate"):
+            await _refuse_duplicate(
+                conn, user, policy, settings, content_sha256=content.hexdigest(), task_id=task_id
+            )
         task = await imports.finish_upload(
             conn,
             task_id=task_id,
@@ -210,8 +229,52 @@ async def _store(
             description=description,
             file_size=received.size,
             upload_sha256=fingerprint.of(org_unit_id, description),
+            content_sha256=content.hexdigest(),
+            dry_run=dry_run,
         )
         return task, None
+
+
+async def _refuse_duplicate(
+    conn: Connection,
+    user: TenantCaller,
+    policy: TenantPolicy,
+    settings: AppSettings,
+    *,
+    content_sha256: str,
+    task_id: UUID,
+) -> None:
+    """409 `duplicate_file` if the tenant imported a file of these bytes lately."""
+    earlier = await imports.earlier_import_of(
+        conn,
+        tenant_id=user.tenant_id,
+        scope=policy.scope_of(user.principal),
+        content_sha256=content_sha256,
+        task_id=task_id,
+        window_seconds=settings.import_duplicate_window_days * 86400,
+    )
+    if earlier is not None:
+        counters = earlier.counters
+        message = (
+            f"This file was imported on {earlier.created_at:%Y-%m-%d %H:%M} UTC "
+            f"({counters.succeeded:,} rows succeeded, {counters.failed:,} failed). "
+            "Send it again with confirm_duplicate=true to import it anyway."
+        )
+        details = {"earlier_task": task_out(earlier).model_dump(mode="json")}
+        raise ApiError(409, "duplicate_file", message, details)
+
+
+_FLAG = TypeAdapter(bool)
+
+
+def _form_flag(fields: dict[str, str], name: str) -> bool:
+    """A form's yes/no field: true/false (also 1/0, yes/no, on/off); absent or empty is false."""
+    value = fields.get(name, "").strip()
+    try:
+        return bool(value) and _FLAG.validate_python(value)
+    except ValidationError as error:
+        message = f"{name}: give true or false, not {value[:20]!r}."
+        raise ApiError(422, "validation_error", message) from error
 
 
 def _form_org_unit(value: str | None) -> str | None:
@@ -261,6 +324,62 @@ async def get_import(task_id: UUID, user: CurrentUser, pool: Pool) -> ImportTask
     return task_out(await _visible(pool, user, task_id))
 
 
+@router.post("/{task_id}/import", status_code=202)
+async def import_for_real(
+    task_id: UUID,
+    user: CurrentUser,
+    pool: Pool,
+    bus: Bus,
+    settings: AppSettings,
+    confirm_duplicate: bool = False,
+) -> ImportTaskOut:
+    """ "Import for real": a new import of a completed dry run's stored file, with its OU and
+    description, acting as the caller; no upload again. Every row is checked again, and the
+    new task's report marks the rows whose outcome differs from the dry run's.
+
+    404 if the caller may not see the dry run; 409 `not_a_dry_run`, `not_finished` (the dry run
+    is not completed), `already_imported` (`details.task_id` names that import), `file_deleted`
+    (retention passed), or `duplicate_file` as for an upload (`confirm_duplicate=true`)."""
+    preview = await _visible(pool, user, task_id)
+    policy = await tenant_policy(pool, user)
+    if refusal := write_refusal(
+        user.principal, Operation.IMPORT, policy, target_org_units=(preview.org_unit_id,)
+    ):
+        raise refused(refusal)
+    _check_importable(preview)
+    new_id = uuid4()
+    async with tenant_transaction(pool, user.tenant_id) as conn:
+        if not confirm_duplicate and preview.content_sha256 is not None:
+            await _refuse_duplicate(
+                conn, user, policy, settings, content_sha256=preview.content_sha256, task_id=new_id
+            )
+        task = await imports.import_preview(
+            conn,
+            preview_id=task_id,
+            task_id=new_id,
+            principal=user.principal.model_dump(mode="json"),
+        )
+    if task is None:  # imported or deleted meanwhile
+        _check_importable(await _visible(pool, user, task_id))
+        raise ApiError(409, "not_importable", "The dry run cannot be imported now.")
+    await _start(bus, user, task)
+    return task_out(task)
+
+
+def _check_importable(preview: ImportTask) -> None:
+    if not preview.dry_run:
+        raise ApiError(409, "not_a_dry_run", "Only a dry run (Check file) is imported this way.")
+    if preview.imported_as is not None:
+        message = "This dry run was imported already."
+        raise ApiError(409, "already_imported", message, {"task_id": str(preview.imported_as)})
+    if preview.results_deleted_at is not None:
+        message = "The checked file was deleted (retention): upload it again."
+        raise ApiError(409, "file_deleted", message)
+    if preview.status is not Status.COMPLETED:
+        message = f"The dry run is {preview.status}; only a completed one can be imported."
+        raise ApiError(409, "not_finished", message)
+
+
 @router.post("/{task_id}/cancel")
 async def cancel_import(task_id: UUID, user: CurrentUser, pool: Pool, bus: Bus) -> ImportTaskOut:
     """Stop a pending or running import: it is `cancelling` until every data row has a report
@@ -305,7 +424,7 @@ async def download_result(
         raise ApiError(
             409, "report_not_ready", "The report is being written; try again in a moment."
         )
-    name = f"import-result-{task_id}.{format}"
+    name = f"import-{'preview' if task.dry_run else 'result'}-{task_id}.{format}"
     async with tenant_transaction(pool, user.tenant_id) as conn:
         size = await imports.report_size(conn, task_id=task_id, format=format)
     headers = {

@@ -18,6 +18,7 @@ export const stopPolling = () => clearTimeout(poll);
 
 async function startImport(event) {
   event.preventDefault();
+  const dryRun = event.submitter?.id === "import-check";
   const file = $("#import-file").files[0];
   $("#import-error").textContent = "";
   if (!file) {
@@ -25,19 +26,48 @@ async function startImport(event) {
     $("#import-file").focus();
     return;
   }
-  const form = new FormData();
-  form.append("file", file);
-  if ($("#import-ou").value) form.append("org_unit_id", $("#import-ou").value);
-  form.append("description", $("#import-description").value);
+  const send = (confirmDuplicate) => {
+    const form = new FormData();
+    form.append("file", file);
+    if ($("#import-ou").value) form.append("org_unit_id", $("#import-ou").value);
+    form.append("description", $("#import-description").value);
+    if (dryRun) form.append("dry_run", "true");
+    if (confirmDuplicate) form.append("confirm_duplicate", "true");
+    return api("/caller-number-imports", { method: "POST", form });
+  };
   try {
-    await api("/caller-number-imports", { method: "POST", form });
+    if (!await confirmingDuplicates(send, file.name)) return;
   } catch (error) {
     if (error.code !== "feature_disabled") $("#import-error").textContent = error.message;
     return;
   }
   $("#import-file").value = "";
-  announce($("#imports-status"), `Import of ${file.name} started.`);
+  announce($("#imports-status"), `${dryRun ? "Check" : "Import"} of ${file.name} started.`);
   loadImports();
+}
+
+// Sends; a file imported lately (409 duplicate_file) is sent again only if the user says so.
+// True once sent, false if the user chose not to.
+async function confirmingDuplicates(send, name) {
+  try {
+    await send(false);
+    return true;
+  } catch (error) {
+    if (error.code !== "duplicate_file") throw error;
+    const earlier = error.details.earlier_task;
+    const { succeeded, failed } = earlier.counters;
+    const confirmed = await confirmAction({
+      title: `${name} was imported before`,
+      text: `The same file was imported on ${new Date(earlier.created_at).toLocaleString()} ` +
+        `(${plural(succeeded, "row")} succeeded, ${failed.toLocaleString()} failed). ` +
+        "Import it again? Numbers already there are reported as duplicates.",
+      yes: "Import again",
+      no: "Don't import",
+    });
+    if (!confirmed) return false;
+    await send(true);
+    return true;
+  }
 }
 
 export async function loadImports() {
@@ -83,7 +113,9 @@ function changing({ status, counters, report_ready, results_deleted_at }) {
 }
 
 function importRow(task) {
-  const target = `to ${unitName(task.org_unit_id)}` + (task.description ? ` · ${task.description}` : "");
+  const kind = task.dry_run ? "Check only, nothing imported · " : task.preview_of ? "Checked before · " : "";
+  const target = kind + `to ${unitName(task.org_unit_id)}` +
+    (task.description ? ` · ${task.description}` : "");
   const row = h("tr", {},
     cell("Imported", time(task.created_at)),
     cell("File", h("span", { className: "file" }, task.file_name),
@@ -144,14 +176,15 @@ function updateImportRow(row, task, now) {
   row.querySelector(".count").textContent = count;
   row.querySelector(".speed").textContent = speed;
   row.querySelector(".status").textContent =
-    (STATUSES[task.status] ?? task.status) + (task.error_message ? `: ${task.error_message}` : "");
+    (task.dry_run && task.status === "completed" ? "Checked" : STATUSES[task.status] ?? task.status) +
+    (task.error_message ? `: ${task.error_message}` : "");
   row.querySelector(".succeeded").textContent = succeeded.toLocaleString();
   row.querySelector(".failed").textContent = failed.toLocaleString();
   row.querySelector(".duplicates").textContent = duplicates.toLocaleString();
   row.querySelector(".not-processed").textContent =
     (task.counters.not_processed ?? 0).toLocaleString();
   // The Download button comes once the report is stored, which is just after the final state.
-  const shown = `${task.status}:${task.report_ready}`;
+  const shown = `${task.status}:${task.report_ready}:${task.imported_as}`;
   if (row.dataset.status === shown) return;
   row.dataset.status = shown;
   const operation = row.querySelector(".operation");
@@ -162,12 +195,30 @@ function updateImportRow(row, task, now) {
     button.onclick = () => download(`/caller-number-imports/${task.id}/result`, "result.xlsx")
       .catch((error) => announce($("#imports-status"), error.message));
     operation.append(button);
+    if (task.dry_run && task.status === "completed" && !task.imported_as) {
+      const label = `Import ${task.file_name} for real`;
+      operation.append(writeButton("Import for real", label, () => importForReal(task)));
+    }
   } else if (CANCELLABLE.has(task.status)) {
     const label = `Cancel the import of ${task.file_name}`;
     operation.append(writeButton("Cancel", label, () => cancelImport(task)));
   } else if (task.status === "cancelling") {
     operation.append(h("span", { className: "hint" }, "Stopping; the report comes when every row is counted."));
   }
+}
+
+async function importForReal(task) {
+  const status = $("#imports-status");
+  const path = `/caller-number-imports/${task.id}/import`;
+  try {
+    const send = (confirm) => api(path + (confirm ? "?confirm_duplicate=true" : ""), { method: "POST" });
+    if (await confirmingDuplicates(send, task.file_name)) {
+      announce(status, `Import of ${task.file_name} started.`);
+    }
+  } catch (error) {
+    announce(status, error.message);
+  }
+  loadImports();
 }
 
 async function cancelImport(task) {
