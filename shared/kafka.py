@@ -4,7 +4,7 @@ import asyncio
 import contextlib
 import logging
 import ssl
-from collections.abc import Callable
+from collections.abc import Callable, Iterable
 from types import TracebackType
 from typing import Any, Literal, TypedDict
 
@@ -192,12 +192,22 @@ async def _dead_letter(
     )
 
 
-async def ensure_topics(settings: Settings) -> None:
-    """Create the project's topics that do not exist yet; existing ones are left as they are."""
+def declared_topics(broker: KafkaBroker) -> frozenset[str]:
+    """The topics a service's broker reads and writes: its subscribers' (with their dead-letter
+    topics) and its publishers'. Its Kafka principal is allowed these and no other
+    (scripts/kafka/acls.txt; a contract test holds the two together)."""
+    read = {topic.name for subscriber in broker.subscribers for topic in subscriber.topics}
+    written = {publisher.topic for publisher in broker.publishers}
+    return frozenset({*read, *map(topics.dead_letter_topic, read), *written})
+
+
+async def ensure_topics(settings: Settings, names: Iterable[str]) -> None:
+    """Create those of the named topics that do not exist yet; existing ones are left as they
+    are. A service names its own: its principal may create those only."""
     admin = AIOKafkaAdminClient(**client_options(settings))
     await admin.start()
     try:
-        missing = set(topics.ALL) - set(await admin.list_topics())
+        missing = set(names) - set(await admin.list_topics())
         new = [NewTopic(name, settings.kafka_topic_partitions, 1) for name in sorted(missing)]
         # Another service may create them at the same moment: that is fine.
         with contextlib.suppress(TopicAlreadyExistsError):
