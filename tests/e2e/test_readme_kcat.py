@@ -12,13 +12,14 @@ from tests import factories as f
 from tests.infra import ROOT, Backing
 
 SETTINGS_LINE = "KAFKA=127.0.0.1:9092 TENANT=acme"
+CREDENTIALS = "/var/tmp/caller-number-registry/kafka/credentials/"
 
 
 def readme_example() -> str:
     readme = (ROOT / "README.md").read_text()
     found = re.search(r"<!-- kcat-example -->\s*```bash\n(.*?)```", readme, re.S)
     assert found, "README.md lost its kcat example (after <!-- kcat-example -->)"
-    assert SETTINGS_LINE in found.group(1)
+    assert SETTINGS_LINE in found.group(1) and CREDENTIALS in found.group(1)
     return found.group(1)
 
 
@@ -27,7 +28,13 @@ async def test_the_readme_kcat_example_creates_a_number_and_reads_its_event(
     backing: Backing, http: httpx.AsyncClient
 ) -> None:
     tenant = await f.create_tenant(http)
-    script = readme_example().replace(SETTINGS_LINE, f"KAFKA={backing.kafka} TENANT={tenant}")
+    credentials = backing.env().get("KAFKA_CREDENTIALS_DIR")
+    assert credentials, "the README's example signs in: the test's broker must take credentials"
+    script = (
+        readme_example()
+        .replace(SETTINGS_LINE, f"KAFKA={backing.kafka} TENANT={tenant}")
+        .replace(CREDENTIALS, credentials + "/")
+    )
     process = await asyncio.create_subprocess_exec(
         "bash", "-euo", "pipefail", "-c", script, stdout=asyncio.subprocess.PIPE
     )
