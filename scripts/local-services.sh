@@ -203,9 +203,10 @@ kafka_add_users() {
     kafka_tool kafka.admin.ConfigCommand --bootstrap-server "127.0.0.1:$KAFKA_PORT" \
       --command-config "$KAFKA_CONF/admin.properties" --alter \
       --add-config "SCRAM-SHA-512=[password=$(kafka_password "$name")]" \
-      --entity-type users --entity-name "$name" >/dev/null \
-      || kafka_fail "$(<"$KAFKA_PID_FILE")" "adding the user $name failed"
+      --entity-type users --entity-name "$name" >/dev/null &
+    tool_started "$!"
   done
+  wait_tools || kafka_fail "$(<"$KAFKA_PID_FILE")" "adding the users failed (see above)"
   terminate "$(<"$KAFKA_PID_FILE")" kafka
   rm -f "$KAFKA_PID_FILE"
   say "$want" >"$KAFKA_USERS_DONE"
@@ -229,10 +230,27 @@ kafka_apply_acls() {
       esac
     done
     kafka_tool org.apache.kafka.tools.AclCommand --bootstrap-server "127.0.0.1:$KAFKA_PORT" \
-      --command-config "$KAFKA_CONF/admin.properties" "${args[@]}" >/dev/null \
-      || die "kafka: granting ${args[*]} failed"
+      --command-config "$KAFKA_CONF/admin.properties" "${args[@]}" >/dev/null &
+    tool_started "$!"
   done < <(sed -e 's/#.*//' "$KAFKA_ACLS" | awk 'NF')
+  wait_tools || die "kafka: granting the ACLs failed (see above); the next start tries again"
   say "$stamp" >"$KAFKA_ACLS_DONE"
+}
+
+# Tools run in the background, a JVM each, at most KAFKA_TOOL_JOBS at once (JVM start-up is
+# most of their time); wait_tools fails if any of them failed.
+TOOL_JOBS=() TOOLS_FAILED=0
+tool_started() {
+  TOOL_JOBS+=("$1")
+  ((${#TOOL_JOBS[@]} < ${KAFKA_TOOL_JOBS:-3})) && return 0
+  wait "${TOOL_JOBS[0]}" || TOOLS_FAILED=1
+  TOOL_JOBS=("${TOOL_JOBS[@]:1}")
+}
+wait_tools() {
+  local pid rc=$TOOLS_FAILED
+  for pid in "${TOOL_JOBS[@]}"; do wait "$pid" || rc=1; done
+  TOOL_JOBS=() TOOLS_FAILED=0
+  return "$rc"
 }
 
 # $1 = `unauthenticated` for kafka_add_users' one start without SASL and ACLs.
@@ -365,6 +383,7 @@ kafka_start() {
   if pid=$(kafka_pid); then
     if grep -q '^authorizer.class.name=' "$KAFKA_CONF/server.properties"; then
       say "kafka: already running (pid $pid) on 127.0.0.1:$(kafka_actual_port)"
+      kafka_apply_acls   # unless done: a start that failed before them left it running
       return 0
     fi
     say "kafka: running without authentication: restarting it with SASL and ACLs"
