@@ -156,10 +156,11 @@ kafka_fetch_libs() {
 
 # ------------------------- principals and ACLs -------------------------
 
+# shellcheck source=kafka/acls.sh
+source "$SCRIPT_DIR/kafka/acls.sh"
+
 # admin and every principal named in acls.txt, one a line.
-kafka_principals() {
-  { say "$KAFKA_ADMIN_USER"; sed -e 's/#.*//' "$KAFKA_ACLS" | awk 'NF { print $1 }'; } | awk '!seen[$0]++'
-}
+kafka_principals() { say "$KAFKA_ADMIN_USER"; acl_principals "$KAFKA_ACLS"; }
 
 # One env file per principal, made once per state folder: the settings its clients need.
 kafka_make_credentials() {
@@ -188,17 +189,12 @@ kafka_scram_entries() {
 kafka_users_wanted() { kafka_principals | sort | tr '\n' ' '; }
 
 # Adds the users to a cluster formatted without them (a state folder from before
-# authentication, or a principal new in acls.txt). SCRAM users can only be made through a
-# broker, so a cluster with none gets one short start without authentication, on loopback as
-# it ran until now: the users are added, the broker stopped, and started again with SASL.
+# authentication, or a principal new in acls.txt), as the admin, who signs in with PLAIN.
 kafka_add_users() {
   local want name
   want=$(kafka_users_wanted)
   [[ -f $KAFKA_USERS_DONE && $(<"$KAFKA_USERS_DONE") == "$want" ]] && return 0
-  say "kafka: adding the users $want (one start without authentication first)"
-  kafka_write_config unauthenticated
-  kafka_launch
-  kafka_wait_ready "$(<"$KAFKA_PID_FILE")"
+  say "kafka: adding the users $want"
   for name in $(kafka_principals); do
     kafka_tool kafka.admin.ConfigCommand --bootstrap-server "127.0.0.1:$KAFKA_PORT" \
       --command-config "$KAFKA_CONF/admin.properties" --alter \
@@ -206,33 +202,22 @@ kafka_add_users() {
       --entity-type users --entity-name "$name" >/dev/null &
     tool_started "$!"
   done
-  wait_tools || kafka_fail "$(<"$KAFKA_PID_FILE")" "adding the users failed (see above)"
-  terminate "$(<"$KAFKA_PID_FILE")" kafka
-  rm -f "$KAFKA_PID_FILE"
+  wait_tools || die "kafka: adding the users failed (see above); the next start tries again"
   say "$want" >"$KAFKA_USERS_DONE"
 }
 
 # Grants what acls.txt says, once per content of the file (adding an ACL twice is harmless).
 kafka_apply_acls() {
-  local stamp principal operations resources op resource args
+  local stamp grants args
   stamp=$(sha256sum <"$KAFKA_ACLS" | cut -c1-64)
   [[ -f $KAFKA_ACLS_DONE && $(<"$KAFKA_ACLS_DONE") == "$stamp" ]] && return 0
   say "kafka: granting the ACLs of $KAFKA_ACLS"
-  while read -r principal operations resources; do
-    args=(--add --allow-principal "User:$principal")
-    for op in ${operations//,/ }; do args+=(--operation "$op"); done
-    for resource in $resources; do
-      case $resource in
-        topic:*) args+=(--topic "${resource#topic:}") ;;
-        group:*) args+=(--group "${resource#group:}") ;;
-        group-prefix:*) args+=(--resource-pattern-type prefixed --group "${resource#group-prefix:}") ;;
-        *) die "kafka: $KAFKA_ACLS: unknown resource '$resource'" ;;
-      esac
-    done
+  grants=$(acl_grants "$KAFKA_ACLS") || die "kafka: $KAFKA_ACLS cannot be read"
+  while read -ra args; do
     kafka_tool org.apache.kafka.tools.AclCommand --bootstrap-server "127.0.0.1:$KAFKA_PORT" \
       --command-config "$KAFKA_CONF/admin.properties" "${args[@]}" >/dev/null &
     tool_started "$!"
-  done < <(sed -e 's/#.*//' "$KAFKA_ACLS" | awk 'NF')
+  done <<<"$grants"
   wait_tools || die "kafka: granting the ACLs failed (see above); the next start tries again"
   say "$stamp" >"$KAFKA_ACLS_DONE"
 }
@@ -253,7 +238,6 @@ wait_tools() {
   return "$rc"
 }
 
-# $1 = `unauthenticated` for kafka_add_users' one start without SASL and ACLs.
 kafka_write_config() {
   local admin_password
   mkdir -p "$KAFKA_CONF" "$KAFKA_DATA" "$KAFKA_LOGS"
@@ -267,16 +251,12 @@ kafka_write_config() {
       -e "s|@KAFKA_UPSTREAM_PASSWORD@|$(kafka_password upstream)|g" \
       "$KAFKA_TEMPLATE" >"$KAFKA_CONF/server.properties"
   kafka_write_log4j
-  # The tools' admin client, with short timeouts for the readiness probe.
-  printf '%s\n' request.timeout.ms=5000 default.api.timeout.ms=10000 >"$KAFKA_CONF/admin.properties"
-  if [[ ${1:-} == unauthenticated ]]; then
-    sed -i -e '/^sasl\./d' -e '/^listener\.name\./d' -e '/^authorizer\./d' -e '/^super\.users=/d' \
-      -e '/^allow\.everyone/d' -e 's/SASL_PLAINTEXT/PLAINTEXT/g' "$KAFKA_CONF/server.properties"
-    return 0
-  fi
-  printf '%s\n' security.protocol=SASL_PLAINTEXT sasl.mechanism=SCRAM-SHA-512 \
-    "sasl.jaas.config=org.apache.kafka.common.security.scram.ScramLoginModule required username=\"$KAFKA_ADMIN_USER\" password=\"$admin_password\";" \
-    >>"$KAFKA_CONF/admin.properties"
+  # The tools' admin client (PLAIN: it works before any SCRAM user exists), with short
+  # timeouts for the readiness probe.
+  printf '%s\n' request.timeout.ms=5000 default.api.timeout.ms=10000 \
+    security.protocol=SASL_PLAINTEXT sasl.mechanism=PLAIN \
+    "sasl.jaas.config=org.apache.kafka.common.security.plain.PlainLoginModule required username=\"$KAFKA_ADMIN_USER\" password=\"$admin_password\";" \
+    >"$KAFKA_CONF/admin.properties"
 }
 
 # Broker log -> logs/server.log (rolled); command-line tools -> warnings on stderr only.
@@ -383,7 +363,7 @@ kafka_start() {
   if pid=$(kafka_pid); then
     if grep -q '^authorizer.class.name=' "$KAFKA_CONF/server.properties"; then
       say "kafka: already running (pid $pid) on 127.0.0.1:$(kafka_actual_port)"
-      kafka_apply_acls   # unless done: a start that failed before them left it running
+      kafka_add_users && kafka_apply_acls   # unless done: a failed start left it running
       return 0
     fi
     say "kafka: running without authentication: restarting it with SASL and ACLs"
@@ -396,10 +376,9 @@ kafka_start() {
   kafka_make_credentials
   kafka_write_config
   kafka_format_storage
-  kafka_add_users
-  kafka_write_config
   kafka_launch
   kafka_wait_ready "$(<"$KAFKA_PID_FILE")"
+  kafka_add_users
   kafka_apply_acls
   say "kafka: started (pid $(<"$KAFKA_PID_FILE")) on 127.0.0.1:$KAFKA_PORT, log $KAFKA_LOGS/server.log"
 }

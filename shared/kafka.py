@@ -13,7 +13,9 @@ from aiokafka.admin import AIOKafkaAdminClient, NewTopic
 from aiokafka.errors import TopicAlreadyExistsError
 from faststream import AckPolicy, BaseMiddleware
 from faststream.kafka import KafkaBroker
+from faststream.kafka.publisher.usecase import LogicPublisher
 from faststream.kafka.security import parse_security
+from faststream.kafka.subscriber.usecase import LogicSubscriber
 from faststream.security import BaseSecurity, SASLPlaintext, SASLScram256, SASLScram512
 from pydantic import ValidationError
 
@@ -196,8 +198,10 @@ def declared_topics(broker: KafkaBroker) -> frozenset[str]:
     """The topics a service's broker reads and writes: its subscribers' (with their dead-letter
     topics) and its publishers'. Its Kafka principal is allowed these and no other
     (scripts/kafka/acls.txt; a contract test holds the two together)."""
-    read = {topic.name for subscriber in broker.subscribers for topic in subscriber.topics}
-    written = {publisher.topic for publisher in broker.publishers}
+    subscribers = [s for s in broker.subscribers if isinstance(s, LogicSubscriber)]
+    publishers = [p for p in broker.publishers if isinstance(p, LogicPublisher)]
+    read = {topic.name for subscriber in subscribers for topic in subscriber.topics}
+    written = {publisher.topic for publisher in publishers}
     return frozenset({*read, *map(topics.dead_letter_topic, read), *written})
 
 

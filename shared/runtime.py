@@ -4,7 +4,6 @@ from collections.abc import AsyncIterator
 from contextlib import asynccontextmanager
 
 import asyncpg
-
 from faststream.kafka import KafkaBroker
 
 from shared.db.pool import open_pool

@@ -22,20 +22,20 @@ def read_grants() -> list[Grant]:
         if not fields:
             continue
         principal, operations, *resources = fields
-
-        def named(kind: str) -> frozenset[str]:
-            return frozenset(r.removeprefix(kind) for r in resources if r.startswith(kind))
-
         grants.append(
             Grant(
                 principal,
                 frozenset(operations.split(",")),
-                named("topic:"),
-                named("group:"),
-                named("group-prefix:"),
+                _named(resources, "topic:"),
+                _named(resources, "group:"),
+                _named(resources, "group-prefix:"),
             )
         )
     return grants
+
+
+def _named(resources: list[str], kind: str) -> frozenset[str]:
+    return frozenset(r.removeprefix(kind) for r in resources if r.startswith(kind))
 
 
 def principals() -> list[str]:

@@ -3,8 +3,13 @@
 import re
 
 from tests.infra import ROOT
+from tests.kafka_acls import principals
 
-SECRETS = ("AUTH_JWT_SECRET", "REGISTRY_OWNER_PASSWORD", "REGISTRY_APP_PASSWORD")
+# Kafka: the admin's password and each principal's of scripts/kafka/acls.txt.
+KAFKA_PASSWORDS = tuple(
+    f"KAFKA_{name.upper().replace('-', '_')}_PASSWORD" for name in ("admin", *principals())
+)
+SECRETS = ("AUTH_JWT_SECRET", "REGISTRY_OWNER_PASSWORD", "REGISTRY_APP_PASSWORD", *KAFKA_PASSWORDS)
 
 
 def test_every_secret_comes_from_the_env_file_and_is_required() -> None:
