@@ -293,9 +293,12 @@ EOF
 
 # Runs a Kafka command-line class (storage tool, topic command) with a time limit.
 kafka_tool() {
-  timeout "${KAFKA_TOOL_TIMEOUT:-60}" "$JAVA" -Xmx256m -XX:TieredStopAtLevel=1 \
+  local rc=0 limit=${KAFKA_TOOL_TIMEOUT:-120}
+  timeout "$limit" "$JAVA" -Xmx256m -XX:TieredStopAtLevel=1 \
     -Dlog4j2.configurationFile="$KAFKA_CONF/tools-log4j2.properties" \
-    -cp "$KAFKA_LIBS/*" "$@" 9>&-
+    -cp "$KAFKA_LIBS/*" "$@" 9>&- || rc=$?
+  ((rc != 124)) || printf 'local-services: %s did not finish within %ss\n' "${1##*.}" "$limit" >&2
+  return "$rc"
 }
 
 # Formats the KRaft storage on the first start only (meta.properties marks it done), with
