@@ -3,7 +3,12 @@
 # machine without Docker:
 #   kafka     Apache Kafka (version pinned in scripts/kafka/pom.xml), one KRaft node in
 #             combined broker+controller mode on 127.0.0.1, jars fetched from Maven Central
-#             into a cache folder outside git.
+#             into a cache folder outside git. Clients authenticate (SASL/SCRAM-SHA-512) as one
+#             of the principals of scripts/kafka/acls.txt, or as the super user `admin`, and
+#             may do only what their ACLs allow. Their passwords are made at the first start,
+#             one 0600 env file each in <state dir>/kafka/credentials/. A broker of a state
+#             folder from before authentication is upgraded in place: users and ACLs are added,
+#             topics and offsets kept.
 #   postgres  a private PostgreSQL cluster from Debian's packages on 127.0.0.1, with the
 #             role `registry` (password `registry`) owning the database `caller_numbers`, and
 #             `registry_app` (password `registry_app`), the role the services work as.
@@ -40,6 +45,12 @@ KAFKA_CONF=$KAFKA_STATE/config
 KAFKA_LOGS=$KAFKA_STATE/logs
 KAFKA_PID_FILE=$KAFKA_STATE/kafka.pid
 KAFKA_OUT=$KAFKA_LOGS/kafka.out
+KAFKA_ACLS=$SCRIPT_DIR/kafka/acls.txt
+KAFKA_CREDENTIALS=$KAFKA_STATE/credentials
+KAFKA_ADMIN_USER=admin
+# What this state folder's cluster holds already: its users, and the ACLs of which acls.txt.
+KAFKA_USERS_DONE=$KAFKA_STATE/users.applied
+KAFKA_ACLS_DONE=$KAFKA_STATE/acls.applied
 JAVA=${JAVA_HOME:+$JAVA_HOME/bin/}java
 
 # --- PostgreSQL paths and the application's credentials ---
@@ -112,7 +123,7 @@ kafka_pid() {
 # Port the running broker was configured with (falls back to KAFKA_PORT).
 kafka_actual_port() {
   local p
-  p=$(sed -n 's/^advertised\.listeners=PLAINTEXT:\/\/127\.0\.0\.1:\([0-9]*\)$/\1/p' "$KAFKA_CONF/server.properties" 2>/dev/null || true)
+  p=$(sed -n 's/^advertised\.listeners=[A-Z]*:\/\/127\.0\.0\.1:\([0-9]*\)$/\1/p' "$KAFKA_CONF/server.properties" 2>/dev/null || true)
   say "${p:-$KAFKA_PORT}"
 }
 
@@ -143,15 +154,109 @@ kafka_fetch_libs() {
   mv "$tmp" "$KAFKA_LIBS"
 }
 
+# ------------------------- principals and ACLs -------------------------
+
+# shellcheck source=kafka/acls.sh
+source "$SCRIPT_DIR/kafka/acls.sh"
+
+# admin and every principal named in acls.txt, one a line.
+kafka_principals() { say "$KAFKA_ADMIN_USER"; acl_principals "$KAFKA_ACLS"; }
+
+# One env file per principal, made once per state folder: the settings its clients need.
+kafka_make_credentials() {
+  local name file
+  (umask 077 && mkdir -p "$KAFKA_CREDENTIALS")
+  for name in $(kafka_principals); do
+    file=$KAFKA_CREDENTIALS/$name.env
+    [[ -s $file ]] && continue
+    (umask 077 && printf '%s\n' KAFKA_SECURITY_PROTOCOL=SASL_PLAINTEXT \
+      KAFKA_SASL_MECHANISM=SCRAM-SHA-512 "KAFKA_SASL_USERNAME=$name" \
+      "KAFKA_SASL_PASSWORD=$(head -c 48 /dev/urandom | base64 | tr -dc 'A-Za-z0-9' | head -c 32)" \
+      >"$file.tmp") && mv "$file.tmp" "$file"
+  done
+}
+
+kafka_password() { sed -n 's/^KAFKA_SASL_PASSWORD=//p' "$KAFKA_CREDENTIALS/$1.env"; }
+
+# SCRAM-SHA-512=[name=...,password=...] for every principal (StorageTool format).
+kafka_scram_entries() {
+  local name
+  for name in $(kafka_principals); do
+    say "SCRAM-SHA-512=[name=$name,password=$(kafka_password "$name")]"
+  done
+}
+
+kafka_users_wanted() { kafka_principals | sort | tr '\n' ' '; }
+
+# Adds the users to a cluster formatted without them (a state folder from before
+# authentication, or a principal new in acls.txt), as the admin, who signs in with PLAIN.
+kafka_add_users() {
+  local want name
+  want=$(kafka_users_wanted)
+  [[ -f $KAFKA_USERS_DONE && $(<"$KAFKA_USERS_DONE") == "$want" ]] && return 0
+  say "kafka: adding the users $want"
+  for name in $(kafka_principals); do
+    kafka_tool kafka.admin.ConfigCommand --bootstrap-server "127.0.0.1:$KAFKA_PORT" \
+      --command-config "$KAFKA_CONF/admin.properties" --alter \
+      --add-config "SCRAM-SHA-512=[password=$(kafka_password "$name")]" \
+      --entity-type users --entity-name "$name" >/dev/null &
+    tool_started "$!"
+  done
+  wait_tools || die "kafka: adding the users failed (see above); the next start tries again"
+  say "$want" >"$KAFKA_USERS_DONE"
+}
+
+# Grants what acls.txt says, once per content of the file (adding an ACL twice is harmless).
+kafka_apply_acls() {
+  local stamp grants args
+  stamp=$(sha256sum <"$KAFKA_ACLS" | cut -c1-64)
+  [[ -f $KAFKA_ACLS_DONE && $(<"$KAFKA_ACLS_DONE") == "$stamp" ]] && return 0
+  say "kafka: granting the ACLs of $KAFKA_ACLS"
+  grants=$(acl_grants "$KAFKA_ACLS") || die "kafka: $KAFKA_ACLS cannot be read"
+  while read -ra args; do
+    kafka_tool org.apache.kafka.tools.AclCommand --bootstrap-server "127.0.0.1:$KAFKA_PORT" \
+      --command-config "$KAFKA_CONF/admin.properties" "${args[@]}" >/dev/null &
+    tool_started "$!"
+  done <<<"$grants"
+  wait_tools || die "kafka: granting the ACLs failed (see above); the next start tries again"
+  say "$stamp" >"$KAFKA_ACLS_DONE"
+}
+
+# Tools run in the background, a JVM each, at most KAFKA_TOOL_JOBS at once (JVM start-up is
+# most of their time); wait_tools fails if any of them failed.
+TOOL_JOBS=() TOOLS_FAILED=0
+tool_started() {
+  TOOL_JOBS+=("$1")
+  ((${#TOOL_JOBS[@]} < ${KAFKA_TOOL_JOBS:-3})) && return 0
+  wait "${TOOL_JOBS[0]}" || TOOLS_FAILED=1
+  TOOL_JOBS=("${TOOL_JOBS[@]:1}")
+}
+wait_tools() {
+  local pid rc=$TOOLS_FAILED
+  for pid in "${TOOL_JOBS[@]}"; do wait "$pid" || rc=1; done
+  TOOL_JOBS=() TOOLS_FAILED=0
+  return "$rc"
+}
+
 kafka_write_config() {
+  local admin_password
   mkdir -p "$KAFKA_CONF" "$KAFKA_DATA" "$KAFKA_LOGS"
+  chmod 700 "$KAFKA_CONF"   # the admin's password is in these files
+  admin_password=$(kafka_password "$KAFKA_ADMIN_USER")
   sed -e "s|@KAFKA_PORT@|$KAFKA_PORT|g" \
       -e "s|@KAFKA_CONTROLLER_PORT@|$KAFKA_CONTROLLER_PORT|g" \
       -e "s|@KAFKA_DATA_DIR@|$KAFKA_DATA|g" \
+      -e "s|@KAFKA_ADMIN_USER@|$KAFKA_ADMIN_USER|g" \
+      -e "s|@KAFKA_ADMIN_PASSWORD@|$admin_password|g" \
+      -e "s|@KAFKA_UPSTREAM_PASSWORD@|$(kafka_password upstream)|g" \
       "$KAFKA_TEMPLATE" >"$KAFKA_CONF/server.properties"
   kafka_write_log4j
-  # Short timeouts for the readiness probe's admin client.
-  printf '%s\n' request.timeout.ms=5000 default.api.timeout.ms=10000 >"$KAFKA_CONF/admin.properties"
+  # The tools' admin client (PLAIN: it works before any SCRAM user exists), with short
+  # timeouts for the readiness probe.
+  printf '%s\n' request.timeout.ms=5000 default.api.timeout.ms=10000 \
+    security.protocol=SASL_PLAINTEXT sasl.mechanism=PLAIN \
+    "sasl.jaas.config=org.apache.kafka.common.security.plain.PlainLoginModule required username=\"$KAFKA_ADMIN_USER\" password=\"$admin_password\";" \
+    >"$KAFKA_CONF/admin.properties"
 }
 
 # Broker log -> logs/server.log (rolled); command-line tools -> warnings on stderr only.
@@ -188,20 +293,27 @@ EOF
 
 # Runs a Kafka command-line class (storage tool, topic command) with a time limit.
 kafka_tool() {
-  timeout "${KAFKA_TOOL_TIMEOUT:-60}" "$JAVA" -Xmx256m -XX:TieredStopAtLevel=1 \
+  local rc=0 limit=${KAFKA_TOOL_TIMEOUT:-120}
+  timeout "$limit" "$JAVA" -Xmx256m -XX:TieredStopAtLevel=1 \
     -Dlog4j2.configurationFile="$KAFKA_CONF/tools-log4j2.properties" \
-    -cp "$KAFKA_LIBS/*" "$@" 9>&-
+    -cp "$KAFKA_LIBS/*" "$@" 9>&- || rc=$?
+  ((rc != 124)) || printf 'local-services: %s did not finish within %ss\n' "${1##*.}" "$limit" >&2
+  return "$rc"
 }
 
-# Formats the KRaft storage on the first start only (meta.properties marks it done).
+# Formats the KRaft storage on the first start only (meta.properties marks it done), with
+# every principal's SCRAM user in it.
 kafka_format_storage() {
-  local cluster_id
+  local cluster_id entry scram=()
   [[ -f $KAFKA_DATA/meta.properties ]] && return 0
   cluster_id=$(kafka_tool kafka.tools.StorageTool random-uuid)
   say "kafka: formatting storage in $KAFKA_DATA (cluster id $cluster_id)"
+  while read -r entry; do scram+=(--add-scram "$entry"); done < <(kafka_scram_entries)
+  rm -f "$KAFKA_USERS_DONE" "$KAFKA_ACLS_DONE"
   kafka_tool kafka.tools.StorageTool format --cluster-id "$cluster_id" \
-    --config "$KAFKA_CONF/server.properties" >/dev/null \
+    --config "$KAFKA_CONF/server.properties" "${scram[@]}" >/dev/null \
     || die "kafka: formatting the storage failed (is $KAFKA_CONF/server.properties valid?)"
+  kafka_users_wanted >"$KAFKA_USERS_DONE"
 }
 
 kafka_check_ports_free() {
@@ -252,17 +364,25 @@ kafka_fail() {
 kafka_start() {
   local pid
   if pid=$(kafka_pid); then
-    say "kafka: already running (pid $pid) on 127.0.0.1:$(kafka_actual_port)"
-    return 0
+    if grep -q '^authorizer.class.name=' "$KAFKA_CONF/server.properties"; then
+      say "kafka: already running (pid $pid) on 127.0.0.1:$(kafka_actual_port)"
+      kafka_add_users && kafka_apply_acls   # unless done: a failed start left it running
+      return 0
+    fi
+    say "kafka: running without authentication: restarting it with SASL and ACLs"
+    kafka_stop
   fi
   rm -f "$KAFKA_PID_FILE"
   kafka_check_prereqs
   kafka_check_ports_free
   kafka_fetch_libs
+  kafka_make_credentials
   kafka_write_config
   kafka_format_storage
   kafka_launch
   kafka_wait_ready "$(<"$KAFKA_PID_FILE")"
+  kafka_add_users
+  kafka_apply_acls
   say "kafka: started (pid $(<"$KAFKA_PID_FILE")) on 127.0.0.1:$KAFKA_PORT, log $KAFKA_LOGS/server.log"
 }
 
@@ -307,7 +427,14 @@ kafka_status() {
   return 3
 }
 
-kafka_env() { say "KAFKA_BOOTSTRAP_SERVERS=127.0.0.1:$(kafka_actual_port)"; }
+# The admin's settings (scripts, tests' taps, bench); each principal's are in a file of its own.
+kafka_env() {
+  say "KAFKA_BOOTSTRAP_SERVERS=127.0.0.1:$(kafka_actual_port)"
+  cat "$KAFKA_CREDENTIALS/$KAFKA_ADMIN_USER.env"
+  say "KAFKA_CREDENTIALS_DIR=$KAFKA_CREDENTIALS"
+  say "# each principal's own KAFKA_SASL_* lines, to source over the ones above:"
+  kafka_principals | while read -r name; do say "#   $KAFKA_CREDENTIALS/$name.env"; done
+}
 
 # ============================== PostgreSQL ==============================
 

@@ -15,6 +15,9 @@ declare -A APPS=(
     [number_registry]="services.number_registry.main:create_app ${REGISTRY_PORT:-8001}"
     [import_worker]="services.import_worker.main:create_app ${WORKER_PORT:-8002}"
 )
+# Each service signs in to Kafka as its own principal (scripts/kafka/acls.txt): the
+# KAFKA_SASL_* lines of its file in KAFKA_CREDENTIALS_DIR, which local-services.sh prints.
+declare -A PRINCIPALS=([api_gateway]=api-gateway [number_registry]=number-registry [import_worker]=import-worker)
 
 running() { [[ -f $STATE_DIR/$1.pid ]] && kill -0 "$(cat "$STATE_DIR/$1.pid")" 2>/dev/null; }
 
@@ -31,7 +34,7 @@ wait_healthy() {  # name port
 
 start() {
     bash scripts/bootstrap.sh
-    local started line key
+    local started line key credentials
     started=$(bash scripts/local-services.sh start | tee /dev/stderr)
     # The services' settings as local-services.sh prints them (its ports), unless already set.
     while IFS= read -r line; do
@@ -49,7 +52,10 @@ start() {
     for name in "${!APPS[@]}"; do
         read -r app port <<<"${APPS[$name]}"
         if running "$name"; then echo "$name runs already"; continue; fi
-        nohup .venv/bin/uvicorn --factory "$app" --host 127.0.0.1 --port "$port" >>"$STATE_DIR/$name.log" 2>&1 &
+        credentials=()
+        [[ -n ${KAFKA_CREDENTIALS_DIR:-} ]] && mapfile -t credentials <"$KAFKA_CREDENTIALS_DIR/${PRINCIPALS[$name]}.env"
+        nohup env "${credentials[@]}" .venv/bin/uvicorn --factory "$app" --host 127.0.0.1 --port "$port" \
+            >>"$STATE_DIR/$name.log" 2>&1 &
         echo $! >"$STATE_DIR/$name.pid"
     done
     for name in "${!APPS[@]}"; do

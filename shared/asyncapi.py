@@ -178,6 +178,7 @@ def document() -> dict[str, Any]:
                 "host": "127.0.0.1:9092",
                 "protocol": "kafka",
                 "description": "scripts/run-local.sh; elsewhere the KAFKA_BOOTSTRAP_SERVERS given.",
+                "security": [{"$ref": "#/components/securitySchemes/scram"}],
             }
         },
         "channels": {ch.topic: _channel(ch) for ch in CHANNELS},
@@ -189,6 +190,17 @@ def document() -> dict[str, Any]:
         "components": {
             "messages": {m.__name__: _message(m, refs[(m, "validation")]) for m in MESSAGES},
             "schemas": definitions["$defs"],
+            "securitySchemes": {
+                "scram": {
+                    "type": "scramSha512",
+                    "description": "SASL/SCRAM-SHA-512 (SASL_PLAINTEXT locally, SASL_SSL in "
+                    "production). Each principal may use only the topics and consumer groups its "
+                    "ACLs name (scripts/kafka/acls.txt): an upstream system writes "
+                    "caller-numbers.commands.v1 and reads caller-numbers.events.v1 (every "
+                    "tenant's events: an ACL is per topic) in consumer groups named upstream-*; "
+                    "the other topics are the services' own.",
+                }
+            },
         },
     }
 

@@ -4,7 +4,7 @@ import asyncio
 import contextlib
 import logging
 import ssl
-from collections.abc import Callable
+from collections.abc import Callable, Iterable
 from types import TracebackType
 from typing import Any, Literal, TypedDict
 
@@ -14,7 +14,9 @@ from aiokafka.admin.config_resource import ConfigResource, ConfigResourceType
 from aiokafka.errors import TopicAlreadyExistsError
 from faststream import AckPolicy, BaseMiddleware
 from faststream.kafka import KafkaBroker
+from faststream.kafka.publisher.usecase import LogicPublisher
 from faststream.kafka.security import parse_security
+from faststream.kafka.subscriber.usecase import LogicSubscriber
 from faststream.security import BaseSecurity, SASLPlaintext, SASLScram256, SASLScram512
 from pydantic import ValidationError
 
@@ -207,17 +209,30 @@ async def publish_dead_letter(
     )
 
 
-async def ensure_topics(settings: Settings) -> None:
-    """Create the project's topics that do not exist yet, with their `topics.CONFIGS`; existing
-    ones keep their partitions, and get those configs if they lack them (a topic made before)."""
+def declared_topics(broker: KafkaBroker) -> frozenset[str]:
+    """The topics a service's broker reads and writes: its subscribers' (with their dead-letter
+    topics) and its publishers'. Its Kafka principal is allowed these and no other
+    (scripts/kafka/acls.txt; a contract test holds the two together)."""
+    subscribers = [s for s in broker.subscribers if isinstance(s, LogicSubscriber)]
+    publishers = [p for p in broker.publishers if isinstance(p, LogicPublisher)]
+    read = {topic.name for subscriber in subscribers for topic in subscriber.topics}
+    written = {publisher.topic for publisher in publishers}
+    return frozenset({*read, *map(topics.dead_letter_topic, read), *written})
+
+
+async def ensure_topics(settings: Settings, names: Iterable[str]) -> None:
+    """Create those of the named topics that do not exist yet, with their `topics.CONFIGS`;
+    existing ones keep their partitions, and get those configs if they lack them (a topic made
+    before). A service names its own: its principal may create (and configure) those only."""
     admin = AIOKafkaAdminClient(**client_options(settings))
     await admin.start()
     try:
-        existing = set(await admin.list_topics())
+        wanted = set(names)
+        existing = wanted & set(await admin.list_topics())
         partitions = settings.kafka_topic_partitions
         new = [
             NewTopic(name, partitions, 1, topic_configs=topics.CONFIGS.get(name))
-            for name in sorted(set(topics.ALL) - existing)
+            for name in sorted(wanted - existing)
         ]
         # Another service may create them at the same moment: that is fine.
         with contextlib.suppress(TopicAlreadyExistsError):

@@ -4,15 +4,17 @@ from collections.abc import AsyncIterator
 from contextlib import asynccontextmanager
 
 import asyncpg
+from faststream.kafka import KafkaBroker
 
 from shared.db.pool import open_pool
-from shared.kafka import ensure_topics
+from shared.kafka import declared_topics, ensure_topics
 from shared.settings import Settings
 
 
 @asynccontextmanager
-async def backing_services(settings: Settings) -> AsyncIterator[asyncpg.Pool]:
+async def backing_services(settings: Settings, broker: KafkaBroker) -> AsyncIterator[asyncpg.Pool]:
+    """The service's own topics (those `broker` reads and writes) and its database pool."""
     settings.refuse_development_secrets()  # before anything connects with them
-    await ensure_topics(settings)
+    await ensure_topics(settings, declared_topics(broker))
     async with open_pool(settings) as pool:
         yield pool

@@ -30,10 +30,15 @@ class Backing(NamedTuple):
     # fault suite stops and starts them); None when they are not ours to stop.
     local_services_env: Mapping[str, str] | None = None
 
-    def settings(self, **overrides: Any) -> Settings:
-        """The services' settings on these backing services; the rest from the environment."""
-        env = {name.lower(): value for name, value in self.env().items()}
-        return Settings(**{**env, **overrides})
+    def settings(self, *, principal: str | None = None, **overrides: Any) -> Settings:
+        """The services' settings on these backing services, as the Kafka admin or as
+        `principal` (one of scripts/kafka/acls.txt); the rest from the environment."""
+        env = {**self.env(), **(self.principal_env(principal) if principal else {})}
+        return Settings(**{**{name.lower(): value for name, value in env.items()}, **overrides})
+
+    def principal_env(self, principal: str) -> dict[str, str]:
+        """One Kafka principal's KAFKA_SASL_* settings, over the admin's in `env()`."""
+        return principal_env(self.env(), principal)
 
     def env(self) -> dict[str, str]:
         """The services' settings on these backing services, as environment variables."""
@@ -53,6 +58,13 @@ class Backing(NamedTuple):
             capture_output=True,
             env={**os.environ, **self.local_services_env},
         )
+
+
+def principal_env(env: Mapping[str, str], principal: str) -> dict[str, str]:
+    """The settings of a Kafka principal, from the credentials folder that
+    scripts/local-services.sh made (KAFKA_CREDENTIALS_DIR); none for a broker without one."""
+    folder = env.get("KAFKA_CREDENTIALS_DIR")
+    return read_env_file(Path(folder) / f"{principal}.env") if folder else {}
 
 
 def read_env_file(path: Path) -> dict[str, str]:
@@ -102,6 +114,7 @@ def given_backing() -> Backing:
         os.environ.get("KAFKA_BOOTSTRAP_SERVERS", ""),
         os.environ.get("DATABASE_URL", ""),
         os.environ.get("DATABASE_OWNER_URL", ""),
+        extra_env={name: os.environ[name] for name in _KAFKA_SECURITY if name in os.environ},
     )
     kafka_port = urlsplit("//" + given.kafka.split(",")[0]).port
     pg_port = urlsplit(given.database_owner_url).port
@@ -157,3 +170,11 @@ def _backing() -> Iterator[Backing]:
 
 
 _GIVEN = ("KAFKA_BOOTSTRAP_SERVERS", "DATABASE_URL", "DATABASE_OWNER_URL")
+# How the given broker is reached: the admin's credentials, and where each principal's are.
+_KAFKA_SECURITY = (
+    "KAFKA_SECURITY_PROTOCOL",
+    "KAFKA_SASL_MECHANISM",
+    "KAFKA_SASL_USERNAME",
+    "KAFKA_SASL_PASSWORD",
+    "KAFKA_CREDENTIALS_DIR",
+)

@@ -11,13 +11,19 @@ from pathlib import Path
 
 import httpx
 
-from tests.infra import ROOT, Backing
+from tests.infra import ROOT, Backing, principal_env
 
 # Each service's app factory, run as production runs it: `uvicorn --factory`.
 APPS = {
     "api_gateway": "services.api_gateway.main:create_app",
     "number_registry": "services.number_registry.main:create_app",
     "import_worker": "services.import_worker.main:create_app",
+}
+# Each service's own Kafka principal (scripts/kafka/acls.txt): it may touch its topics only.
+PRINCIPALS = {
+    "api_gateway": "api-gateway",
+    "number_registry": "number-registry",
+    "import_worker": "import-worker",
 }
 
 
@@ -58,7 +64,8 @@ class ServiceProcess:
             "--port",
             str(self.port),
         ]
-        self.process = subprocess.Popen(command, cwd=ROOT, env=self.env, stdout=log, stderr=log)
+        env = {**self.env, **principal_env(self.env, PRINCIPALS[self.name])}
+        self.process = subprocess.Popen(command, cwd=ROOT, env=env, stdout=log, stderr=log)
         self.wait_healthy(timeout=timeout)
 
     def wait_healthy(self, *, timeout: float) -> None:

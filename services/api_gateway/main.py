@@ -54,7 +54,7 @@ def create_app(settings: Settings | None = None) -> FastAPI:
 
     @asynccontextmanager
     async def lifespan(app: FastAPI) -> AsyncIterator[None]:
-        async with backing_services(settings) as pool:
+        async with backing_services(settings, bus.router.broker) as pool:
             # Uploads hold a connection as long as the client takes to send the file: a pool of
             # their own, so that slow uploads never starve the rest of the API.
             uploads = await create_pool(settings.database_url, max_size=settings.upload_pool_size)

@@ -33,7 +33,7 @@ def create_app(settings: Settings | None = None) -> AsgiFastStream:
 
     @asynccontextmanager
     async def lifespan(context: ContextRepo) -> AsyncIterator[None]:
-        async with backing_services(settings) as pool:
+        async with backing_services(settings, broker) as pool:
             progress = Progress(
                 pool=pool,
                 publisher=import_events,

@@ -24,7 +24,7 @@ def create_app(settings: Settings | None = None) -> AsgiFastStream:
 
     @asynccontextmanager
     async def lifespan(context: ContextRepo) -> AsyncIterator[None]:
-        async with backing_services(settings) as pool:
+        async with backing_services(settings, broker) as pool:
             context.set_global("pool", pool)
             yield
 

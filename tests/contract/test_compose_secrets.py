@@ -3,12 +3,18 @@
 import re
 
 from tests.infra import ROOT
+from tests.kafka_acls import principals
 
+# Kafka: the admin's password and each principal's of scripts/kafka/acls.txt.
+KAFKA_PASSWORDS = tuple(
+    f"KAFKA_{name.upper().replace('-', '_')}_PASSWORD" for name in ("admin", *principals())
+)
 SECRETS = (
     "AUTH_JWT_SECRET",
     "REGISTRY_OWNER_PASSWORD",
     "REGISTRY_APP_PASSWORD",
     "COMMAND_SIGNING_KID",  # not secret, but required: it names the key that is
+    *KAFKA_PASSWORDS,
 )
 
 

@@ -20,7 +20,13 @@ async def ops_imports(backing: Backing, *args: str) -> str:
         "ops.imports",
         *args,
         cwd=ROOT,
-        env={**os.environ, **backing.env(), "KAFKA_BOOTSTRAP_SERVERS": "unused:9"},
+        # As the operators' principal, which may read the import events and nothing else.
+        env={
+            **os.environ,
+            **backing.env(),
+            **backing.principal_env("operator"),
+            "KAFKA_BOOTSTRAP_SERVERS": "unused:9",
+        },
         stdout=asyncio.subprocess.PIPE,
     )
     output, _ = await asyncio.wait_for(process.communicate(), 60)

@@ -15,13 +15,14 @@ from tests import factories as f
 from tests.infra import KEYS_DIR, ROOT, Backing
 
 SETTINGS_LINE = "KAFKA=127.0.0.1:9092 TENANT=acme KEYS=/var/tmp/caller-number-registry/app/keys"
+CREDENTIALS = "/var/tmp/caller-number-registry/kafka/credentials/"
 
 
 def readme_example() -> str:
     readme = (ROOT / "README.md").read_text()
     found = re.search(r"<!-- kcat-example -->\s*```bash\n(.*?)```", readme, re.S)
     assert found, "README.md lost its kcat example (after <!-- kcat-example -->)"
-    assert SETTINGS_LINE in found.group(1)
+    assert SETTINGS_LINE in found.group(1) and CREDENTIALS in found.group(1)
     return found.group(1)
 
 
@@ -30,8 +31,12 @@ async def test_the_readme_kcat_example_creates_a_number_and_reads_its_event(
     backing: Backing, http: httpx.AsyncClient
 ) -> None:
     tenant = await f.create_tenant(http)
+    credentials = backing.env().get("KAFKA_CREDENTIALS_DIR")
+    assert credentials, "the README's example signs in: the test's broker must take credentials"
     settings = f"KAFKA={backing.kafka} TENANT={tenant} KEYS={KEYS_DIR}"  # the tests' crm key
-    script = readme_example().replace(SETTINGS_LINE, settings)
+    script = (
+        readme_example().replace(SETTINGS_LINE, settings).replace(CREDENTIALS, credentials + "/")
+    )
     # As the README runs it: in the repository, with the project's Python first on the PATH.
     path = f"{Path(sys.executable).parent}{os.pathsep}{os.environ['PATH']}"
     process = await asyncio.create_subprocess_exec(
