@@ -192,6 +192,17 @@ async def _dead_letter(
     )
 
 
+async def partition_count(settings: Settings, topic: str) -> int:
+    """How many partitions the topic has, as Kafka tells it now."""
+    admin = AIOKafkaAdminClient(**client_options(settings))
+    await admin.start()
+    try:
+        (described,) = await admin.describe_topics([topic])
+    finally:
+        await admin.close()
+    return len(described["partitions"])
+
+
 async def ensure_topics(settings: Settings) -> None:
     """Create the project's topics that do not exist yet; existing ones are left as they are."""
     admin = AIOKafkaAdminClient(**client_options(settings))

@@ -18,18 +18,19 @@ from uuid import UUID
 import asyncpg
 from faststream.kafka.publisher.usecase import DefaultPublisher
 
-from services.import_worker import storage
+from services.import_worker import routing, storage
 from services.import_worker.cells import check_cell
 from services.import_worker.filetypes import BadFile, Cell, FileLimits
 from services.import_worker.progress import Progress
 from services.import_worker.readers import check_file, count_data_rows
 from services.import_worker.readers import iter_rows as read_rows
-from shared import logs, metrics
+from shared import logs, metrics, topics
 from shared.contracts import ImportRowRead, ImportRowResult, ImportRowsRead, Principal
 from shared.db import imports
 from shared.db.imports import ImportTask, Status
 from shared.db.pool import tenant_transaction
 from shared.faults import crash_point
+from shared.kafka import partition_count
 from shared.rules import NOT_PROCESSED, Rejection
 from shared.settings import Settings
 
@@ -150,10 +151,16 @@ class ImportRunner:
         log.info("import %s: every row read and sent", task.id)
 
     async def _send(self, task: ImportTask, rows: Rows) -> None:
-        """Send the rows after the last checkpoint in batches; once the task is cancelling,
-        report the rest `not_processed` instead."""
-        rows_read, batch_size = task.rows_read, self._settings.import_batch_rows
-        while chunk := await asyncio.to_thread(next_rows, rows, batch_size, task.last_row_sent):
+        """Send the rows after the last checkpoint in batches, spread over the rows topic's
+        partitions by number (`routing`); once the task is cancelling, report the rest
+        `not_processed` instead.
+
+        Each chunk is sent whole before its checkpoint, so a resume sends again at most the
+        rows after it: the registry answers those from what it wrote (exactly once)."""
+        partitions = await partition_count(self._settings, topics.IMPORT_ROWS)
+        rows_read = task.rows_read
+        chunk_rows = self._settings.import_batch_rows * partitions  # ~a batch per partition
+        while chunk := await asyncio.to_thread(next_rows, rows, chunk_rows, task.last_row_sent):
             if task.status is Status.CANCELLING:
                 await self._progress.record(
                     task.tenant_id, task.id, [not_written(n, v, NOT_PROCESSED) for n, v in chunk]
@@ -161,8 +168,7 @@ class ImportRunner:
             else:
                 valid, invalid = split(chunk)
                 if valid:
-                    for batch in _by_bytes(valid, self._settings.import_batch_max_bytes):
-                        await self._publish_rows(task, batch)
+                    await self._publish_chunk(task, valid, partitions)
                     crash_point("worker.after_rows_sent")
                 if invalid:
                     await self._progress.record(task.tenant_id, task.id, invalid)
@@ -183,7 +189,23 @@ class ImportRunner:
                 return
             task = checked
 
-    async def _publish_rows(self, task: ImportTask, rows: list[ImportRowRead]) -> None:
+    async def _publish_chunk(
+        self, task: ImportTask, rows: list[ImportRowRead], partitions: int
+    ) -> None:
+        """Each partition's rows in row order, partitions side by side: a partition's batches
+        go one after the other, so its registry instance sees a number's rows in file order."""
+        max_bytes = self._settings.import_batch_max_bytes
+
+        async def to_partition(partition: int, rows: list[ImportRowRead]) -> None:
+            for batch in _by_bytes(rows, max_bytes):
+                await self._publish_rows(task, batch, partition)
+
+        by_partition = routing.by_partition(rows, partitions)
+        await asyncio.gather(*(to_partition(p, rows) for p, rows in by_partition.items()))
+
+    async def _publish_rows(
+        self, task: ImportTask, rows: list[ImportRowRead], partition: int
+    ) -> None:
         batch = ImportRowsRead(
             tenant_id=task.tenant_id,
             principal=Principal.model_validate(task.principal),
@@ -192,7 +214,9 @@ class ImportRunner:
             description=task.description,
             rows=rows,
         )
-        await self._rows.publish(batch.model_dump_json().encode(), key=task.tenant_id.encode())
+        await self._rows.publish(
+            batch.model_dump_json().encode(), key=task.tenant_id.encode(), partition=partition
+        )
 
 
 def next_rows(rows: Rows, count: int, after_row: int = 0) -> list[tuple[int, Cell]]:

@@ -12,7 +12,12 @@ from shared import topics
 from shared.contracts import ImportRowsApplied, ImportRowsRead, outcome_event
 from shared.db.pool import tenant_transaction
 from shared.faults import crash_point, fail_point
-from shared.kafka import BULK_FETCH_BYTES, INTERACTIVE_FETCH_WAIT_MS, at_least_once
+from shared.kafka import (
+    BULK_FETCH_BYTES,
+    INTERACTIVE_FETCH_WAIT_MS,
+    at_least_once,
+    partition_count,
+)
 from shared.settings import Settings
 
 
@@ -21,6 +26,7 @@ def create_router(settings: Settings) -> KafkaRouter:
     router = KafkaRouter()
     events = router.publisher(topics.CALLER_NUMBER_EVENTS, title="caller-number events")
     import_results = router.publisher(topics.IMPORT_ROW_RESULTS, title="import row results")
+    results_partitions: list[int] = []  # asked of Kafka once
 
     # NACK_ON_ERROR: the offset is committed only after the transaction and the events; a crash
     # in between redelivers the command, and `registry.apply` answers it with the stored outcome.
@@ -62,7 +68,11 @@ def create_router(settings: Settings) -> KafkaRouter:
             "number-registry-imports", settings, max_partition_fetch_bytes=BULK_FETCH_BYTES
         ),
     )
-    async def on_import_rows(batch: ImportRowsRead, pool: asyncpg.Pool = Context()) -> None:
+    async def on_import_rows(
+        batch: ImportRowsRead,
+        partition: int = Context("message.raw_message.partition"),
+        pool: asyncpg.Pool = Context(),
+    ) -> None:
         async with tenant_transaction(pool, batch.tenant_id) as conn:
             results = await imports.apply(conn, batch)
         crash_point("registry.after_commit")
@@ -72,8 +82,14 @@ def create_router(settings: Settings) -> KafkaRouter:
             task_id=batch.task_id,
             results=results,
         )
+        # The rows' partition (modulo): one import's results spread over the workers as its
+        # rows spread over the registries; recording them depends on no order.
+        if not results_partitions:
+            results_partitions.append(await partition_count(settings, topics.IMPORT_ROW_RESULTS))
         await import_results.publish(
-            applied.model_dump_json().encode(), key=batch.tenant_id.encode()
+            applied.model_dump_json().encode(),
+            key=batch.tenant_id.encode(),
+            partition=partition % results_partitions[0],
         )
 
     return router

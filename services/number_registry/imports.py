@@ -3,6 +3,7 @@
 import logging
 from uuid import UUID
 
+from shared import metrics
 from shared.access import Operation, write_refusal
 from shared.contracts import ImportRowRead, ImportRowResult, ImportRowsRead
 from shared.db import Connection, caller_numbers, imports, tenants
@@ -19,6 +20,7 @@ async def apply(conn: Connection, batch: ImportRowsRead) -> list[ImportRowResult
 
     Only a running task's rows are written. Once it is cancelling (or final), a batch only
     answers: rows this task wrote before succeeded, the others were not processed."""
+    metrics.IMPORT_ROWS_APPLIED.inc(len(batch.rows))
     status = await imports.lock_for_writing(conn, task_id=batch.task_id)
     if status is not Status.RUNNING:
         return await _answer_without_writing(conn, batch)
