@@ -10,7 +10,7 @@ finished the task in the gateway) left unwritten.
 
 import asyncio
 import tempfile
-from collections.abc import AsyncIterator
+from collections.abc import AsyncIterator, Iterator
 from pathlib import Path
 from uuid import UUID
 
@@ -18,7 +18,7 @@ import asyncpg
 
 from shared.db import Connection, imports
 from shared.db.pool import tenant_transaction
-from shared.spreadsheets import ReportRow, XlsxReportWriter, csv_report_chunk
+from shared.spreadsheets import ReportRow, csv_report_chunk, write_xlsx_report
 
 _ROWS_PER_CHUNK = 5000
 _STORED_CHUNK_BYTES = 1 << 20
@@ -39,14 +39,27 @@ async def store(pool: asyncpg.Pool, *, tenant_id: str, task_id: UUID) -> bool:
 
 
 async def _write(conn: Connection, task_id: UUID, xlsx: Path, csv: Path) -> None:
-    writer = XlsxReportWriter(xlsx)
+    """Both reports in one pass over the results: the xlsx writer pulls the rows in a thread
+    (CPU work off the event loop), each chunk fetched here on the loop and written to the csv
+    on its way."""
+    loop = asyncio.get_running_loop()
+    chunks = _chunks(conn, task_id)
+
+    async def next_chunk() -> list[ReportRow] | None:
+        return await anext(chunks, None)
+
     with csv.open("wb") as csv_out:
-        header = True
-        async for chunk in _chunks(conn, task_id):
-            await asyncio.to_thread(writer.write, chunk)  # CPU work off the event loop
-            csv_out.write(await asyncio.to_thread(csv_report_chunk, chunk, header=header))
-            header = False
-    await asyncio.to_thread(writer.close)
+
+        def rows() -> Iterator[ReportRow]:
+            header = True
+            while (
+                chunk := asyncio.run_coroutine_threadsafe(next_chunk(), loop).result()
+            ) is not None:
+                csv_out.write(csv_report_chunk(chunk, header=header))
+                header = False
+                yield from chunk
+
+        await asyncio.to_thread(write_xlsx_report, xlsx, rows())
 
 
 async def _chunks(conn: Connection, task_id: UUID) -> AsyncIterator[list[ReportRow]]:
