@@ -4,7 +4,7 @@ import asyncio
 import contextlib
 import logging
 import ssl
-from collections.abc import Callable
+from collections.abc import Awaitable, Callable
 from types import TracebackType
 from typing import Any, Literal, TypedDict
 
@@ -14,8 +14,9 @@ from aiokafka.errors import TopicAlreadyExistsError
 from faststream import AckPolicy, BaseMiddleware
 from faststream.kafka import KafkaBroker
 from faststream.kafka.security import parse_security
+from faststream.message import StreamMessage
 from faststream.security import BaseSecurity, SASLPlaintext, SASLScram256, SASLScram512
-from pydantic import ValidationError
+from pydantic import BaseModel, ValidationError
 
 from shared import metrics, observability, topics
 from shared.contracts import DeadLetter
@@ -99,6 +100,18 @@ INTERACTIVE_FETCH_WAIT_MS = 20
 
 # Row batches are ~150 KB: aiokafka's default 1 MB per partition fetch stalls every few of them.
 BULK_FETCH_BYTES = 8 * 1024 * 1024
+
+
+def model_decoder(model: type[BaseModel]) -> Callable[[StreamMessage[Any]], Awaitable[Any]]:
+    """A subscriber's decoder for bulk messages: the JSON straight into its model by pydantic's
+    own parser. FastStream's default goes through json.loads and validates the dict again, a
+    fifth of a worker's CPU on a large import; the handler still declares the model."""
+
+    async def decode(message: StreamMessage[Any]) -> Any:
+        return model.model_validate_json(message.body)
+
+    return decode
+
 
 # acks=all with idempotence: a publish that returned is on every in-sync replica, exactly once.
 PRODUCER_OPTIONS: dict[str, Any] = {"acks": "all", "enable_idempotence": True}

@@ -129,13 +129,15 @@ def write_xlsx_report(path: Path, rows: Iterable[ReportRow]) -> None:
 def _xlsx_cells(row: ReportRow) -> dict[str, int | str]:
     row_number, caller_number, succeeded, reason = row
     # An empty reason leaves the cell out, as a blank cell.
-    return dict(
-        zip(
-            REPORT_HEADER,
-            (row_number, _clean(caller_number), _result(succeeded), _clean(reason)),
-            strict=True,
-        )
-    )
+    return {
+        _ROW: row_number,
+        _NUMBER: _clean(caller_number),
+        _RESULT: "success" if succeeded else "failure",
+        _REASON: _clean(reason) if reason else "",
+    }
+
+
+_ROW, _NUMBER, _RESULT, _REASON = REPORT_HEADER
 
 
 def csv_report_chunk(rows: Sequence[ReportRow], *, header: bool) -> bytes:
@@ -162,7 +164,10 @@ def looks_like_formula(text: str) -> bool:
 
 def formula_safe(text: str) -> str:
     """The value as a CSV cell that no spreadsheet app runs as a formula."""
-    return "'" + _clean(text) if looks_like_formula(text) else _clean(text)
+    clean = _clean(text)
+    if clean.lstrip(" ").startswith(_FORMULA_STARTS) or text.startswith(("\t", "\r")):
+        return "'" + clean  # as looks_like_formula decides, with the value cleaned once
+    return clean
 
 
 def _clean(text: str) -> str:

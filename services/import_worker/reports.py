@@ -63,13 +63,13 @@ async def _write(conn: Connection, task_id: UUID, xlsx: Path, csv: Path) -> None
 
 
 async def _chunks(conn: Connection, task_id: UUID) -> AsyncIterator[list[ReportRow]]:
-    chunk: list[ReportRow] = []
-    async for row in imports.report_rows(conn, task_id=task_id):
-        chunk.append((row[0], row[1], row[2], row[3]))
-        if len(chunk) == _ROWS_PER_CHUNK:
-            yield chunk
-            chunk = []
-    yield chunk
+    """The report's rows in chunks; at least one chunk, empty for a task with no rows."""
+    empty = True
+    async for records in imports.report_rows(conn, task_id=task_id, chunk_rows=_ROWS_PER_CHUNK):
+        empty = False
+        yield [(row[0], row[1], row[2], row[3]) for row in records]
+    if empty:
+        yield []
 
 
 async def _add(conn: Connection, task_id: UUID, format: imports.ReportFormat, path: Path) -> None:

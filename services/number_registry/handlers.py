@@ -16,6 +16,7 @@ from shared.kafka import (
     BULK_FETCH_BYTES,
     INTERACTIVE_FETCH_WAIT_MS,
     at_least_once,
+    model_decoder,
     partition_count,
 )
 from shared.settings import Settings
@@ -67,6 +68,7 @@ def create_router(settings: Settings) -> KafkaRouter:
         **at_least_once(
             "number-registry-imports", settings, max_partition_fetch_bytes=BULK_FETCH_BYTES
         ),
+        decoder=model_decoder(ImportRowsRead),
     )
     async def on_import_rows(
         batch: ImportRowsRead,

@@ -112,12 +112,16 @@ def _result(
     return _failed(row, Rejection(Reason.DUPLICATE, message))
 
 
+# model_construct: the fields come typed from a validated batch, and validating a million
+# results again was a sixth of the registry's CPU on a large import.
 def _succeeded(row: ImportRowRead) -> ImportRowResult:
-    return ImportRowResult(row_number=row.row_number, as_written=row.as_written, succeeded=True)
+    return ImportRowResult.model_construct(
+        row_number=row.row_number, as_written=row.as_written, succeeded=True
+    )
 
 
 def _failed(row: ImportRowRead, rejection: Rejection) -> ImportRowResult:
-    return ImportRowResult(
+    return ImportRowResult.model_construct(
         row_number=row.row_number,
         as_written=row.as_written,
         succeeded=False,
