@@ -21,6 +21,7 @@ import csv
 import io
 import re
 from collections.abc import Iterable, Sequence
+from itertools import islice
 from pathlib import Path
 
 import rustpy_xlsxwriter
@@ -35,6 +36,7 @@ from shared.rules import IMPORT_MAX_DIGITS
 ReportRow = tuple[int, str, bool, str]
 REPORT_HEADER = ("Row", "Caller Number", "Result", "Reason")
 REPORT_COLUMN_WIDTHS = (10.0, 24.0, 10.0, 60.0)
+SHEET_ROWS = 1_048_575  # data rows of one sheet below its header
 
 TEMPLATE_SHEET = "Caller Numbers"
 TEMPLATE_HEADER = "Caller Number"
@@ -105,25 +107,35 @@ def text_workbook(path: Path) -> xlsxwriter.Workbook:
     return xlsxwriter.Workbook(str(path), options)
 
 
-def write_xlsx_report(path: Path, rows: Iterable[ReportRow]) -> None:
+def write_xlsx_report(
+    path: Path, rows: Iterable[ReportRow], *, total_rows: int, sheet_rows: int = SHEET_ROWS
+) -> None:
     """Write the report to `path` with flat memory, pulling `rows` as it goes (in the caller's
-    thread: run it off the event loop). Every caller number and reason is a text cell with
-    quotePrefix (a style of columns B and D): Excel keeps it text even when a user edits it,
-    so neither a formula-looking value nor a number's leading zeros are ever taken otherwise.
-    Rows arrive in report order; a value is cleaned as in csv (controls dropped, capped)."""
+    thread: run it off the event loop). `total_rows` rows make one sheet "Report", or more past
+    `sheet_rows`: "Report 2", "Report 3"... (a csv import may hold more rows than a sheet).
+
+    Every caller number and reason is a text cell with quotePrefix (a style of columns B and
+    D): Excel keeps it text even when a user edits it, so neither a formula-looking value nor a
+    number's leading zeros are ever taken otherwise. Values are cleaned as in the csv.
+    Raises ValueError if `rows` fill more sheets than `total_rows` needs: no report drops a
+    row."""
     quoted, bold = rustpy_xlsxwriter.Format(), rustpy_xlsxwriter.Format()
     quoted.set_quote_prefix()
     bold.set_bold()
     writer = rustpy_xlsxwriter.FastExcel(path, columns=list(REPORT_HEADER))
     writer.freeze(row=1)
-    writer.sheet(
-        "Report",
-        (_xlsx_cells(row) for row in rows),
-        column_widths=list(REPORT_COLUMN_WIDTHS),
-        column_formats={REPORT_HEADER[1]: quoted, REPORT_HEADER[3]: quoted},
-        header_format=bold,
-    )
+    cells = (_xlsx_cells(row) for row in rows)
+    for sheet in range(max(1, -(-total_rows // sheet_rows))):
+        writer.sheet(
+            "Report" if sheet == 0 else f"Report {sheet + 1}",
+            islice(cells, sheet_rows),  # pulled sheet after sheet as the writer saves
+            column_widths=list(REPORT_COLUMN_WIDTHS),
+            column_formats={REPORT_HEADER[1]: quoted, REPORT_HEADER[3]: quoted},
+            header_format=bold,
+        )
     writer.save()
+    if next(cells, None) is not None:
+        raise ValueError(f"the report has more rows than the {total_rows:,} it was written for")
 
 
 def _xlsx_cells(row: ReportRow) -> dict[str, int | str]:

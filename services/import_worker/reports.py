@@ -31,14 +31,17 @@ async def store(pool: asyncpg.Pool, *, tenant_id: str, task_id: UUID) -> bool:
         async with tenant_transaction(pool, tenant_id) as conn:
             if not await imports.lock_for_report(conn, task_id=task_id):
                 return False
-            await _write(conn, task_id, xlsx, csv)
+            task = await imports.get_task(conn, task_id=task_id)
+            assert task is not None  # locked above
+            rows = task.succeeded + task.failed + task.not_processed  # one per result stored
+            await _write(conn, task_id, xlsx, csv, rows=rows)
             for format in imports.REPORT_FORMATS:
                 await _add(conn, task_id, format, xlsx if format == "xlsx" else csv)
             await imports.report_stored(conn, task_id=task_id)
     return True
 
 
-async def _write(conn: Connection, task_id: UUID, xlsx: Path, csv: Path) -> None:
+async def _write(conn: Connection, task_id: UUID, xlsx: Path, csv: Path, *, rows: int) -> None:
     """Both reports in one pass over the results: the xlsx writer pulls the rows in a thread
     (CPU work off the event loop), each chunk fetched here on the loop and written to the csv
     on its way."""
@@ -50,7 +53,7 @@ async def _write(conn: Connection, task_id: UUID, xlsx: Path, csv: Path) -> None
 
     with csv.open("wb") as csv_out:
 
-        def rows() -> Iterator[ReportRow]:
+        def report_rows() -> Iterator[ReportRow]:
             header = True
             while (
                 chunk := asyncio.run_coroutine_threadsafe(next_chunk(), loop).result()
@@ -59,7 +62,7 @@ async def _write(conn: Connection, task_id: UUID, xlsx: Path, csv: Path) -> None
                 header = False
                 yield from chunk
 
-        await asyncio.to_thread(write_xlsx_report, xlsx, rows())
+        await asyncio.to_thread(write_xlsx_report, xlsx, report_rows(), total_rows=rows)
 
 
 async def _chunks(conn: Connection, task_id: UUID) -> AsyncIterator[list[ReportRow]]:

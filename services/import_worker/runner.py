@@ -56,6 +56,7 @@ class ImportRunner:
         self._settings = settings
         self.limits = FileLimits(
             max_rows=settings.import_max_rows,
+            max_csv_rows=settings.import_max_csv_rows,
             max_shared_strings=settings.import_max_shared_strings,
             max_cpu_seconds=settings.import_max_read_cpu_seconds,
             max_uncompressed_bytes=settings.import_max_uncompressed_bytes,

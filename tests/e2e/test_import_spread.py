@@ -31,7 +31,9 @@ def numbers_file() -> list[str]:
     return lines
 
 
-async def import_once(http: httpx.AsyncClient, content: bytes) -> tuple[Any, list[tuple[Any, ...]], bytes]:
+async def import_once(
+    http: httpx.AsyncClient, content: bytes
+) -> tuple[Any, list[tuple[Any, ...]], bytes]:
     """A fresh tenant with REGISTERED in it imports `content`: counters, xlsx and csv reports."""
     _, admin = await import_tenant(http)
     await f.add_numbers(http, admin, REGISTERED)

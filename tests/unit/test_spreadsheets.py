@@ -6,6 +6,7 @@ import zipfile
 from collections.abc import Sequence
 from pathlib import Path
 
+import pytest
 from hypothesis import given
 from hypothesis import strategies as st
 from openpyxl import load_workbook
@@ -24,7 +25,8 @@ FORMULA_INJECTIONS = ["=1+1", "+1", "-1", "@SUM(A1)", '=HYPERLINK("http://evil.t
 
 
 def write_xlsx(path: Path, *chunks: Sequence[ReportRow]) -> list[tuple[object, ...]]:
-    write_xlsx_report(path, (row for chunk in chunks for row in chunk))
+    rows = [row for chunk in chunks for row in chunk]
+    write_xlsx_report(path, rows, total_rows=len(rows))
     workbook = load_workbook(path, read_only=True)
     try:
         return list(workbook.active.values)
@@ -200,3 +202,21 @@ class TestXlsxReportQuotePrefix:
             "s",
             True,
         )
+
+
+class TestXlsxReportPastOneSheet:
+    def test_rows_past_a_sheet_continue_on_the_next_sheets_in_order(self, tmp_path: Path) -> None:
+        path = tmp_path / "report.xlsx"
+        rows = [(n + 2, f"0{n}", True, "") for n in range(7)]
+        write_xlsx_report(path, iter(rows), total_rows=7, sheet_rows=3)
+        workbook = load_workbook(path, read_only=True)
+        sheets = {sheet.title: list(sheet.values) for sheet in workbook.worksheets}
+        assert list(sheets) == ["Report", "Report 2", "Report 3"]
+        assert all(values[0] == REPORT_HEADER for values in sheets.values())
+        read_back = [row[:2] for values in sheets.values() for row in values[1:]]
+        assert read_back == [(n + 2, f"0{n}") for n in range(7)]
+
+    def test_more_rows_than_announced_is_an_error_not_a_short_report(self, tmp_path: Path) -> None:
+        rows = [(n + 2, f"0{n}", True, "") for n in range(4)]
+        with pytest.raises(ValueError, match="more rows than the 3"):
+            write_xlsx_report(tmp_path / "report.xlsx", iter(rows), total_rows=3, sheet_rows=3)
