@@ -16,6 +16,7 @@ from pathlib import Path
 from uuid import UUID
 
 import asyncpg
+import orjson
 from faststream.kafka.publisher.usecase import DefaultPublisher
 
 from services.import_worker import routing, storage
@@ -225,12 +226,17 @@ def next_rows(rows: Rows, count: int, after_row: int = 0) -> list[tuple[int, Cel
     return list(islice((row for row in rows if row[0] > after_row), count))
 
 
+# A row's JSON in a batch, beside its values: the field names, braces and the comma after it
+# (a fifth of the pydantic dump's cost per row).
+_ROW_JSON = len('{"row_number":,"number":,"as_written":},') - len("[,,]")
+
+
 def _by_bytes(rows: list[ImportRowRead], max_bytes: int) -> Iterator[list[ImportRowRead]]:
     """The rows in batches whose JSON stays within max_bytes (one row alone may exceed it)."""
     batch: list[ImportRowRead] = []
     size = 0
     for row in rows:
-        row_bytes = len(row.model_dump_json()) + 1
+        row_bytes = _ROW_JSON + len(orjson.dumps((row.row_number, row.number, row.as_written)))
         if batch and size + row_bytes > max_bytes:
             yield batch
             batch, size = [], 0
