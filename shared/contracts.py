@@ -290,7 +290,7 @@ class ImportRowRead(BaseModel):
 
 
 class ImportRowsRead(Message):
-    """Row events on the wire, batched: rows of one task bound for one partition, in file order."""
+    """Row events on the wire, batched: the rows of one task in file order."""
 
     type: Literal["import_rows_read"] = "import_rows_read"
     task_id: UUID
