@@ -28,7 +28,9 @@ from services.import_worker.cells import check_cell
 from services.import_worker.filetypes import FileLimits
 from services.import_worker.readers import check_file, iter_rows
 from shared.db.tenants import TENANTS_MAY_MAINTAIN
+from shared.kafka import partition_count
 from shared.settings import get_settings
+from shared.topics import IMPORT_ROWS
 from tests.infra import backing_services
 from tests.processes import APPS, ServiceProcess, service_env
 
@@ -193,11 +195,25 @@ def print_figures(rows: int, path: Path, marks: dict[str, float], rss: dict[str,
         print(f"  peak RSS {name:<25} {megabytes:7.1f} MB")
 
 
+def instances(env: dict[str, str], *, registries: int, workers: int) -> dict[str, ServiceProcess]:
+    """One gateway, and `registries` and `workers` instances in their consumer groups."""
+    counts = {"api_gateway": 1, "number_registry": registries, "import_worker": workers}
+    running = {}
+    for name in APPS:
+        for n in range(1, counts[name] + 1):
+            log_dir = LOG_DIR if n == 1 else LOG_DIR / str(n)  # logs named by service
+            log_dir.mkdir(parents=True, exist_ok=True)
+            running[name if n == 1 else f"{name}-{n}"] = ServiceProcess(name, env, log_dir)
+    return running
+
+
 async def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__)
     parser.add_argument("--rows", type=int, default=100_000)
     parser.add_argument("--format", choices=["xlsx", "csv"], default="xlsx")
     parser.add_argument("--ou-column", action="store_true", help="fill the OU column (xlsx)")
+    parser.add_argument("--registries", type=int, default=1, help="number_registry instances")
+    parser.add_argument("--workers", type=int, default=1, help="import_worker instances")
     args = parser.parse_args()
     if args.ou_column:
         path = files.xlsx_with_ou(args.rows)
@@ -205,11 +221,13 @@ async def main() -> None:
         path = files.xlsx(args.rows) if args.format == "xlsx" else files.csv(args.rows)
     with backing_services() as backing:
         env = service_env(backing, secret=SECRET)
-        log_dir = LOG_DIR
-        running = {name: ServiceProcess(name, env, log_dir) for name in APPS}
+        running = instances(env, registries=args.registries, workers=args.workers)
         try:
             for process in running.values():
                 process.start()
+            if args.registries > 1 or args.workers > 1:
+                print(f"  {args.registries} registries, {args.workers} workers", end="")
+                print(f" ({await partition_count(backing.settings(), IMPORT_ROWS)} partitions)")
             before = await table_bytes(backing.database_owner_url)
             marks = await run_pipeline(running["api_gateway"].url, path, args.rows)
             after = await table_bytes(backing.database_owner_url)

@@ -87,13 +87,17 @@ CHANNELS = (
     Channel(
         topics.IMPORT_ROWS,
         "Internal: the well-formed rows of an import, in batches, from import_worker to "
-        "number_registry.",
+        "number_registry. Keyed by the tenant id, but sent to an explicit partition: the CRC-32 "
+        "of the row's number modulo the partition count, so one import spreads over the "
+        "registry instances and each number's rows stay in one partition, in file order.",
         (c.ImportRowsRead,),
         ("send", "receive"),
     ),
     Channel(
         topics.IMPORT_ROW_RESULTS,
-        "Internal: what became of each row, from number_registry back to import_worker.",
+        "Internal: what became of each row, from number_registry back to import_worker. "
+        "Keyed by the tenant id, sent to the partition of the rows they answer (modulo the "
+        "partition count), so one import's results spread over the workers.",
         (c.ImportRowsApplied,),
         ("send", "receive"),
     ),

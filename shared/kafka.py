@@ -4,7 +4,7 @@ import asyncio
 import contextlib
 import logging
 import ssl
-from collections.abc import Callable, Iterable
+from collections.abc import Awaitable, Callable, Iterable
 from types import TracebackType
 from typing import Any, Literal, TypedDict
 
@@ -17,8 +17,9 @@ from faststream.kafka import KafkaBroker
 from faststream.kafka.publisher.usecase import LogicPublisher
 from faststream.kafka.security import parse_security
 from faststream.kafka.subscriber.usecase import LogicSubscriber
+from faststream.message import StreamMessage
 from faststream.security import BaseSecurity, SASLPlaintext, SASLScram256, SASLScram512
-from pydantic import ValidationError
+from pydantic import BaseModel, ValidationError
 
 from shared import metrics, observability, topics
 from shared.contracts import DeadLetter
@@ -107,6 +108,18 @@ COMMAND_BATCH_WAIT_MS = 10
 
 # Row batches are ~150 KB: aiokafka's default 1 MB per partition fetch stalls every few of them.
 BULK_FETCH_BYTES = 8 * 1024 * 1024
+
+
+def model_decoder(model: type[BaseModel]) -> Callable[[StreamMessage[Any]], Awaitable[Any]]:
+    """A subscriber's decoder for bulk messages: the JSON straight into its model by pydantic's
+    own parser. FastStream's default goes through json.loads and validates the dict again, a
+    fifth of a worker's CPU on a large import; the handler still declares the model."""
+
+    async def decode(message: StreamMessage[Any]) -> Any:
+        return model.model_validate_json(message.body)
+
+    return decode
+
 
 # acks=all with idempotence: a publish that returned is on every in-sync replica, exactly once.
 PRODUCER_OPTIONS: dict[str, Any] = {"acks": "all", "enable_idempotence": True}
@@ -207,6 +220,17 @@ async def publish_dead_letter(
         topic=topics.dead_letter_topic(record.topic),
         key=record.key,
     )
+
+
+async def partition_count(settings: Settings, topic: str) -> int:
+    """How many partitions the topic has, as Kafka tells it now."""
+    admin = AIOKafkaAdminClient(**client_options(settings))
+    await admin.start()
+    try:
+        (described,) = await admin.describe_topics([topic])
+    finally:
+        await admin.close()
+    return len(described["partitions"])
 
 
 def declared_topics(broker: KafkaBroker) -> frozenset[str]:

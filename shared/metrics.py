@@ -26,6 +26,9 @@ IMPORT_ROWS_READ = Counter("import_rows_read", "Data rows read from import files
 IMPORT_ROW_RESULTS = Counter(
     "import_row_results", "Per-row results received by the import worker", ["result"]
 )
+IMPORT_ROWS_APPLIED = Counter(
+    "import_rows_applied", "Import rows the registry answered (each delivery of a batch)"
+)
 ACTIVE_IMPORTS = Gauge("imports_active", "Imports whose file this worker is reading")
 
 

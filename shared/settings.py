@@ -73,7 +73,9 @@ class Settings(BaseSettings):
 
     # Bulk import.
     import_max_upload_bytes: int = 100 * 1024 * 1024
-    import_max_rows: int = 1_048_575  # a full Excel sheet below its header
+    import_max_rows: int = 1_048_575  # of an .xlsx: a full Excel sheet below its header
+    # Of a .csv, which has no sheet limit: 5M rows of 15-digit numbers fit the upload limit.
+    import_max_csv_rows: int = 5_000_000
     # Each costs CPU to read: a tiny file of millions of empty texts is refused, not read.
     import_max_shared_strings: int = 1_200_000
     # CPU seconds one pass over an .xlsx may take (a full 1,048,576-row sheet takes ~10 s).

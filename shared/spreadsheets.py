@@ -1,25 +1,30 @@
 """Spreadsheet files of the bulk import: the template to fill in and the per-row result report.
 
-The xlsx report goes through XlsxWriter in constant-memory mode: the reference Python writer,
-well kept for a decade, and fast enough for our targets. Writers measured on the 2-core
-machine, 1,000,000 rows x 4 columns in chunks of 5000, one process each (rows/s, s, peak RSS):
+The xlsx report goes through rustpy-xlsxwriter (MIT), a binding of rust_xlsxwriter, the Rust
+port of XlsxWriter by XlsxWriter's own author; exports and the template stay on the Python
+libraries. Writers measured on the 2-core machine, 1,000,000 rows x 4 columns, one process each
+(rows/s, s, peak RSS):
 
-    xlsxwriter 3.3.1, constant_memory             76k rows/s   13 s   23 MB   chosen
+    rustpy-xlsxwriter 0.8.0 (Rust)               430k rows/s  2.3 s   27 MB   chosen (issue 14:
+                                                                             the report stage)
     rvgsrust-xlsxwriter 0.3.5 (Rust)             370k rows/s  2.7 s   35 MB   young, one maintainer
-    rustpy-xlsxwriter 0.8.0 (Rust)               430k rows/s  2.3 s   27 MB   pulls a generator
+    xlsxwriter 3.3.1, constant_memory             76k rows/s   13 s   23 MB   per-cell formats
     openpyxl 3.1.5, write_only                    39k rows/s   26 s   27 MB
     pyexcelerate 0.13.0                           68k rows/s   15 s  343 MB   holds every row
 
-A 1M-row import still ends, report downloaded, well within its 90 s (see README, Benchmark).
+rustpy-xlsxwriter takes formats per column, not per cell: every caller number and reason cell
+carries quotePrefix, not only the formula-looking ones (see write_xlsx_report).
 """
 
 import codecs
 import csv
 import io
 import re
-from collections.abc import Sequence
+from collections.abc import Iterable, Sequence
+from itertools import islice
 from pathlib import Path
 
+import rustpy_xlsxwriter
 import xlsxwriter
 from openpyxl import Workbook
 from openpyxl.styles import Font
@@ -37,6 +42,7 @@ REPORT_COLUMN_WIDTHS = (10.0, 24.0, 10.0, 60.0, 30.0, 40.0, 30.0)
 CHANGED_HEADER = "Changed since the check"
 # A dry run's report says so where a user looks first: its sheet's name.
 REPORT_SHEET, PREVIEW_SHEET = "Report", "Preview - nothing imported"
+SHEET_ROWS = 1_048_575  # data rows of one sheet below its header
 
 TEMPLATE_SHEET = "Caller Numbers"
 TEMPLATE_HEADER = "Caller Number"
@@ -121,47 +127,64 @@ def report_header(*, compared: bool) -> tuple[str, ...]:
     return (*REPORT_HEADER, CHANGED_HEADER) if compared else REPORT_HEADER
 
 
-class XlsxReportWriter:
-    """Writes the report incrementally to a file path with flat memory; `preview` names the
-    sheet for a dry run, `compared` adds the column of rows changed since the dry run."""
+def write_xlsx_report(
+    path: Path,
+    rows: Iterable[ReportRow],
+    *,
+    total_rows: int,
+    preview: bool = False,
+    compared: bool = False,
+    sheet_rows: int = SHEET_ROWS,
+) -> None:
+    """Write the report to `path` with flat memory, pulling `rows` as it goes (in the caller's
+    thread: run it off the event loop). `total_rows` rows make one sheet "Report", or more past
+    `sheet_rows`: "Report 2", "Report 3"... (a csv import may hold more rows than a sheet).
+    `preview` names the sheets for a dry run ("Preview - nothing imported"); `compared` adds
+    the column of rows changed since the dry run.
 
-    def __init__(self, path: Path, *, preview: bool = False, compared: bool = False) -> None:
-        self._workbook = text_workbook(path)
-        self._sheet = self._workbook.add_worksheet(PREVIEW_SHEET if preview else REPORT_SHEET)
-        for column, width in enumerate(REPORT_COLUMN_WIDTHS):
-            self._sheet.set_column(column, column, width)
-        # quotePrefix: Excel keeps such a cell text even when the user edits it later.
-        self._quoted = self._workbook.add_format({"quote_prefix": True})
-        bold = self._workbook.add_format({"bold": True})
-        self._sheet.write_row(0, 0, report_header(compared=compared), bold)
-        self._sheet.freeze_panes(1, 0)
-        self._next_row = 1
+    Every text column (caller number, reason, OU, description, changed) has quotePrefix (a
+    column style): Excel keeps it text even when a user edits it, so neither a formula-looking
+    value nor a number's leading zeros are ever taken otherwise. Values are cleaned as in the
+    csv. Raises ValueError if `rows` fill more sheets than `total_rows` needs: no report drops a
+    row."""
+    header = report_header(compared=compared)
+    quoted, bold = rustpy_xlsxwriter.Format(), rustpy_xlsxwriter.Format()
+    quoted.set_quote_prefix()
+    bold.set_bold()
+    writer = rustpy_xlsxwriter.FastExcel(path, columns=list(header))
+    writer.freeze(row=1)
+    cells = (_xlsx_cells(row, header) for row in rows)
+    name = PREVIEW_SHEET if preview else REPORT_SHEET
+    for sheet in range(max(1, -(-total_rows // sheet_rows))):
+        writer.sheet(
+            name if sheet == 0 else f"{name} {sheet + 1}",
+            islice(cells, sheet_rows),  # pulled sheet after sheet as the writer saves
+            column_widths=list(REPORT_COLUMN_WIDTHS[: len(header)]),
+            column_formats={column: quoted for column in header if column in _TEXT_COLUMNS},
+            header_format=bold,
+        )
+    writer.save()
+    if next(cells, None) is not None:
+        raise ValueError(f"the report has more rows than the {total_rows:,} it was written for")
 
-    def write(self, rows: Sequence[ReportRow]) -> None:
-        sheet, row = self._sheet, self._next_row
-        for row_number, caller_number, succeeded, reason, org_unit, description, changed in rows:
-            sheet.write_number(row, 0, row_number)
-            self._write_text(row, 1, caller_number)
-            sheet.write_string(row, 2, _result(succeeded))
-            if reason:
-                self._write_text(row, 3, reason)
-            if org_unit:
-                self._write_text(row, 4, org_unit)
-            if description:
-                self._write_text(row, 5, description)
-            if changed:
-                self._write_text(row, 6, changed)
-            row += 1
-        self._next_row = row
 
-    def _write_text(self, row: int, column: int, text: str) -> None:
-        if looks_like_formula(text):
-            self._sheet.write_string(row, column, _clean(text), self._quoted)
-        else:
-            self._sheet.write_string(row, column, _clean(text))
+def _xlsx_cells(row: ReportRow, header: tuple[str, ...]) -> dict[str, int | str]:
+    row_number, caller_number, succeeded, reason, org_unit, description, changed = row
+    # An empty text leaves its cell out, as a blank cell.
+    values = (
+        row_number,
+        _clean(caller_number),
+        _result(succeeded),
+        _clean(reason) if reason else "",
+        _clean(org_unit) if org_unit else "",
+        _clean(description) if description else "",
+        _clean(changed) if changed else "",
+    )
+    return dict(zip(header, values, strict=False))
 
-    def close(self) -> None:
-        self._workbook.close()
+
+# Every column but the row number and the result, which the report writes itself.
+_TEXT_COLUMNS = frozenset((*REPORT_HEADER[1:2], *REPORT_HEADER[3:], CHANGED_HEADER))
 
 
 def csv_report_chunk(rows: Sequence[ReportRow], *, header: bool, compared: bool = False) -> bytes:
@@ -198,7 +221,10 @@ def looks_like_formula(text: str) -> bool:
 
 def formula_safe(text: str) -> str:
     """The value as a CSV cell that no spreadsheet app runs as a formula."""
-    return "'" + _clean(text) if looks_like_formula(text) else _clean(text)
+    clean = _clean(text)
+    if clean.lstrip(" ").startswith(_FORMULA_STARTS) or text.startswith(("\t", "\r")):
+        return "'" + clean  # as looks_like_formula decides, with the value cleaned once
+    return clean
 
 
 def _clean(text: str) -> str:

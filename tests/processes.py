@@ -108,6 +108,7 @@ def service_env(backing: Backing, *, secret: str) -> dict[str, str]:
 # Small limits keep the import tests quick and let them reach every limit.
 TEST_LIMITS = {
     "IMPORT_MAX_ROWS": "1000",
+    "IMPORT_MAX_CSV_ROWS": "1000",
     "IMPORT_BATCH_ROWS": "10",
     "IMPORT_MAX_UPLOAD_BYTES": str(1024 * 1024),
     "IMPORT_PENDING_GRACE_SECONDS": "1",

@@ -25,7 +25,13 @@ HEADER = TEMPLATE_HEADER  # the template's column is the one a file must have
 
 @dataclass(frozen=True)
 class FileLimits:
-    max_rows: int = 1_048_575  # data rows (blank rows not counted): a full Excel sheet
+    max_rows: int = 1_048_575  # data rows of an xlsx (blank rows not counted): a full sheet
+    max_csv_rows: int = 5_000_000  # data rows of a csv: no sheet to fill, memory stays flat
+
+    def rows_of(self, kind: "Kind") -> int:
+        """The most data rows a file of this kind may have."""
+        return self.max_rows if kind == "xlsx" else self.max_csv_rows
+
     max_shared_strings: int = 1_200_000  # every cell of a full sheet, and then some
     max_cpu_seconds: float = 120.0  # per pass over an xlsx; a full sheet takes about 10 s
     max_uncompressed_bytes: int = 512 * 1024 * 1024  # sum over the zip's entries

@@ -8,7 +8,7 @@ from services.import_worker.runner import ImportRunner
 from shared import topics
 from shared.contracts import ImportRowsApplied, StartImport
 from shared.faults import crash_point, fail_point
-from shared.kafka import BULK_FETCH_BYTES, at_least_once
+from shared.kafka import BULK_FETCH_BYTES, at_least_once, model_decoder
 from shared.settings import Settings
 
 
@@ -28,6 +28,7 @@ def create_router(settings: Settings) -> KafkaRouter:
         **at_least_once(
             "import-worker-results", settings, max_partition_fetch_bytes=BULK_FETCH_BYTES
         ),
+        decoder=model_decoder(ImportRowsApplied),
     )
     async def on_rows_applied(applied: ImportRowsApplied, progress: Progress = Context()) -> None:
         fail_point("worker.results", applied.tenant_id)

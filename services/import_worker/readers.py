@@ -85,11 +85,12 @@ def iter_lines(
     rows = xlsx_rows(path, limits) if kind == "xlsx" else _csv_rows(path)
     with closing(rows):
         columns = _check_header(next(rows, None), kind, lambda: _source(path, kind))
+        max_rows = limits.rows_of(kind)
         for count, (row_number, first, others, whole) in enumerate(rows, start=1):
-            if count > limits.max_rows:
-                message = f"{_capital(_source(path, kind))} has more than {limits.max_rows:,} rows "
+            if count > max_rows:
+                message = f"{_capital(_source(path, kind))} has more than {max_rows:,} rows "
                 message += "of caller numbers: "
-                message += f"split it into files of at most {limits.max_rows:,} rows."
+                message += f"split it into files of at most {max_rows:,} rows."
                 raise BadFile("too_many_rows", message)
             if not others:
                 yield row_number, Line(first)

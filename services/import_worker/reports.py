@@ -10,7 +10,7 @@ finished the task in the gateway) left unwritten.
 
 import asyncio
 import tempfile
-from collections.abc import AsyncIterator
+from collections.abc import AsyncIterator, Iterator
 from pathlib import Path
 from uuid import UUID
 
@@ -19,7 +19,7 @@ import asyncpg
 from shared.db import Connection, imports
 from shared.db.imports import ImportTask
 from shared.db.pool import tenant_transaction
-from shared.spreadsheets import ReportRow, XlsxReportWriter, csv_report_chunk
+from shared.spreadsheets import ReportRow, csv_report_chunk, write_xlsx_report
 
 _ROWS_PER_CHUNK = 5000
 _STORED_CHUNK_BYTES = 1 << 20
@@ -33,39 +33,70 @@ async def store(pool: asyncpg.Pool, *, tenant_id: str, task_id: UUID) -> bool:
             if not await imports.lock_for_report(conn, task_id=task_id):
                 return False
             task = await imports.get_task(conn, task_id=task_id)
-            assert task is not None  # locked just now
-            await _write(conn, task, xlsx, csv)
+            assert task is not None  # locked above
+            rows = task.succeeded + task.failed + task.not_processed  # one per result stored
+            await _write(conn, task, xlsx, csv, rows=rows)
             for format in imports.REPORT_FORMATS:
                 await _add(conn, task_id, format, xlsx if format == "xlsx" else csv)
             await imports.report_stored(conn, task_id=task_id)
     return True
 
 
-async def _write(conn: Connection, task: ImportTask, xlsx: Path, csv: Path) -> None:
+async def _write(conn: Connection, task: ImportTask, xlsx: Path, csv: Path, *, rows: int) -> None:
+    """Both reports in one pass over the results: the xlsx writer pulls the rows in a thread
+    (CPU work off the event loop), each chunk fetched here on the loop and written to the csv
+    on its way."""
+    loop = asyncio.get_running_loop()
+    chunks = _chunks(conn, task)
     compared = task.preview_of is not None
-    writer = XlsxReportWriter(xlsx, preview=task.dry_run, compared=compared)
+
+    async def next_chunk() -> list[ReportRow] | None:
+        return await anext(chunks, None)
+
     with csv.open("wb") as csv_out:
-        header = True
-        async for chunk in _chunks(conn, task):
-            await asyncio.to_thread(writer.write, chunk)  # CPU work off the event loop
-            data = await asyncio.to_thread(
-                csv_report_chunk, chunk, header=header, compared=compared
-            )
-            csv_out.write(data)
-            header = False
-    await asyncio.to_thread(writer.close)
+
+        def report_rows() -> Iterator[ReportRow]:
+            header = True
+            while (
+                chunk := asyncio.run_coroutine_threadsafe(next_chunk(), loop).result()
+            ) is not None:
+                csv_out.write(csv_report_chunk(chunk, header=header, compared=compared))
+                header = False
+                yield from chunk
+
+        await asyncio.to_thread(
+            write_xlsx_report,
+            xlsx,
+            report_rows(),
+            total_rows=rows,
+            preview=task.dry_run,
+            compared=compared,
+        )
 
 
 async def _chunks(conn: Connection, task: ImportTask) -> AsyncIterator[list[ReportRow]]:
-    chunk: list[ReportRow] = []
-    rows = imports.report_rows(conn, task_id=task.id, preview_of=task.preview_of)
-    async for row in rows:
-        changed = _changed(row) if task.preview_of is not None else ""
-        chunk.append((row[0], row[1], row[2], row[3], row[4] or "", row[5] or "", changed))
-        if len(chunk) == _ROWS_PER_CHUNK:
-            yield chunk
-            chunk = []
-    yield chunk
+    """The report's rows in chunks; at least one chunk, empty for a task with no rows."""
+    empty = True
+    compared = task.preview_of is not None
+    records = imports.report_rows(
+        conn, task_id=task.id, chunk_rows=_ROWS_PER_CHUNK, preview_of=task.preview_of
+    )
+    async for chunk in records:
+        empty = False
+        yield [
+            (
+                row[0],
+                row[1],
+                row[2],
+                row[3],
+                row[4] or "",
+                row[5] or "",
+                _changed(row) if compared else "",
+            )
+            for row in chunk
+        ]
+    if empty:
+        yield []
 
 
 def _changed(row: asyncpg.Record) -> str:

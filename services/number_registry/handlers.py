@@ -17,6 +17,8 @@ from shared.kafka import (
     COMMAND_BATCH_WAIT_MS,
     INTERACTIVE_FETCH_WAIT_MS,
     at_least_once,
+    model_decoder,
+    partition_count,
     publish_dead_letter,
 )
 from shared.settings import Settings
@@ -29,6 +31,7 @@ def create_router(settings: Settings) -> KafkaRouter:
     verifier = Verifier.from_settings(settings)  # no trusted keys: the registry does not start
     events = router.publisher(topics.CALLER_NUMBER_EVENTS, title="caller-number events")
     import_results = router.publisher(topics.IMPORT_ROW_RESULTS, title="import row results")
+    results_partitions: list[int] = []  # asked of Kafka once
 
     # One fetch of up to COMMAND_BATCH_RECORDS commands is applied together (command_batches),
     # its events are published together and awaited (acks=all), and only then are the offsets
@@ -73,8 +76,13 @@ def create_router(settings: Settings) -> KafkaRouter:
         **at_least_once(
             "number-registry-imports", settings, max_partition_fetch_bytes=BULK_FETCH_BYTES
         ),
+        decoder=model_decoder(ImportRowsRead),
     )
-    async def on_import_rows(batch: ImportRowsRead, pool: asyncpg.Pool = Context()) -> None:
+    async def on_import_rows(
+        batch: ImportRowsRead,
+        partition: int = Context("message.raw_message.partition"),
+        pool: asyncpg.Pool = Context(),
+    ) -> None:
         async with tenant_transaction(pool, batch.tenant_id) as conn:
             results = await imports.apply(conn, batch)
         crash_point("registry.after_commit")
@@ -84,10 +92,15 @@ def create_router(settings: Settings) -> KafkaRouter:
             task_id=batch.task_id,
             results=results,
         )
-        # Every field that may be null has null as its default: leaving nulls out is the same
-        # message, a quarter smaller (most rows have no reason code, OU or description).
+        # Nulls left out: the same message, a quarter smaller (every nullable field defaults to
+        # null). The rows' partition (modulo): one import's results spread over the workers as its
+        # rows spread over the registries; recording them depends on no order.
+        if not results_partitions:
+            results_partitions.append(await partition_count(settings, topics.IMPORT_ROW_RESULTS))
         await import_results.publish(
-            applied.model_dump_json(exclude_none=True).encode(), key=batch.tenant_id.encode()
+            applied.model_dump_json(exclude_none=True).encode(),
+            key=batch.tenant_id.encode(),
+            partition=partition % results_partitions[0],
         )
 
     return router

@@ -4,6 +4,7 @@ import logging
 from uuid import UUID
 
 from services.number_registry.row_targets import RowTargets, Target
+from shared import metrics
 from shared.access import Operation, write_refusal
 from shared.contracts import ImportRowRead, ImportRowResult, ImportRowsRead
 from shared.db import Connection, caller_numbers, imports, tenants
@@ -20,6 +21,7 @@ async def apply(conn: Connection, batch: ImportRowsRead) -> list[ImportRowResult
 
     Only a running task's rows are written. Once it is cancelling (or final), a batch only
     answers: rows this task wrote before succeeded, the others were not processed."""
+    metrics.IMPORT_ROWS_APPLIED.inc(len(batch.rows))
     writing = await imports.lock_for_writing(conn, task_id=batch.task_id)
     if writing is None or writing.status is not Status.RUNNING:
         return await _answer_without_writing(conn, batch)
@@ -155,10 +157,12 @@ def _result(
     return _failed(row, Rejection(Reason.DUPLICATE, message), *shown)
 
 
+# model_construct: the fields come typed from a validated batch, and validating a million
+# results again was a sixth of the registry's CPU on a large import.
 def _succeeded(
     row: ImportRowRead, org_unit: str | None, description: str | None
 ) -> ImportRowResult:
-    return ImportRowResult(
+    return ImportRowResult.model_construct(
         row_number=row.row_number,
         as_written=row.as_written,
         succeeded=True,
@@ -173,7 +177,7 @@ def _failed(
     org_unit: str | None = None,
     description: str | None = None,
 ) -> ImportRowResult:
-    return ImportRowResult(
+    return ImportRowResult.model_construct(
         row_number=row.row_number,
         as_written=row.as_written,
         succeeded=False,

@@ -260,13 +260,16 @@ class TestCounting:
             path = write_csv(tmp_path, "\n".join(["Caller Number", *values]))
         else:
             path = openpyxl_book(tmp_path, {f"A{n}": v for n, v in enumerate(values, start=2) if v})
-        assert count_data_rows(path, kind, FileLimits(max_rows=4)) == 4
-        assert (
-            refusal(lambda: count_data_rows(path, kind, FileLimits(max_rows=3))) == "too_many_rows"
-        )
-        assert (
-            refusal(lambda: list(iter_rows(path, kind, FileLimits(max_rows=3)))) == "too_many_rows"
-        )
+        four, three = FileLimits(max_rows=4, max_csv_rows=4), FileLimits(max_rows=3, max_csv_rows=3)
+        assert count_data_rows(path, kind, four) == 4
+        assert refusal(lambda: count_data_rows(path, kind, three)) == "too_many_rows"
+        assert refusal(lambda: list(iter_rows(path, kind, three))) == "too_many_rows"
+
+    def test_a_csv_may_have_more_rows_than_a_sheet(self, tmp_path: Path) -> None:
+        """The limits are per kind: a csv is not held to the sheet's row count."""
+        path = write_csv(tmp_path, "\n".join(["Caller Number", "1", "2", "3"]))
+        assert count_data_rows(path, "csv", FileLimits(max_rows=2, max_csv_rows=3)) == 3
+        assert FileLimits().max_csv_rows == 5_000_000 > FileLimits().max_rows
 
     def test_a_header_without_rows_is_empty(self, tmp_path: Path) -> None:
         path = write_csv(tmp_path, "Caller Number\r\n\r\n , \r\n")

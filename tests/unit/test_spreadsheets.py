@@ -6,6 +6,7 @@ import zipfile
 from collections.abc import Sequence
 from pathlib import Path
 
+import pytest
 from hypothesis import given
 from hypothesis import strategies as st
 from openpyxl import load_workbook
@@ -14,20 +15,18 @@ from shared.spreadsheets import (
     MAX_CELL_CHARS,
     REPORT_HEADER,
     ReportRow,
-    XlsxReportWriter,
     csv_report_chunk,
     formula_safe,
     template_xlsx,
+    write_xlsx_report,
 )
 
 FORMULA_INJECTIONS = ["=1+1", "+1", "-1", "@SUM(A1)", '=HYPERLINK("http://evil.test","Click")']
 
 
 def write_xlsx(path: Path, *chunks: Sequence[ReportRow]) -> list[tuple[object, ...]]:
-    writer = XlsxReportWriter(path)
-    for chunk in chunks:
-        writer.write(chunk)
-    writer.close()
+    rows = [row for chunk in chunks for row in chunk]
+    write_xlsx_report(path, rows, total_rows=len(rows))
     workbook = load_workbook(path, read_only=True)
     try:
         return list(workbook.active.values)
@@ -219,7 +218,9 @@ class TestXlsxReportQuotePrefix:
             sheet = load_workbook(path).active
             first, plain = list(sheet.iter_rows(min_row=2))
         assert (first[1].quotePrefix, first[3].quotePrefix) == (True, True)
-        assert first[1].data_type == "s" and not plain[1].quotePrefix
+        assert first[1].data_type == "s" == plain[1].data_type
+        # rustpy-xlsxwriter formats whole columns: a plain number keeps its zeros when edited.
+        assert plain[1].quotePrefix
 
     def test_a_hyperlink_formula_stays_text_when_edited(self, tmp_path: Path) -> None:
         path = tmp_path / "report.xlsx"
@@ -252,3 +253,21 @@ class TestTemplateColumns:
             "Description",
         ]
         assert all(sheet.column_dimensions[c].number_format == "@" for c in "ABC")
+
+
+class TestXlsxReportPastOneSheet:
+    def test_rows_past_a_sheet_continue_on_the_next_sheets_in_order(self, tmp_path: Path) -> None:
+        path = tmp_path / "report.xlsx"
+        rows = [(n + 2, f"0{n}", True, "", "", "", "") for n in range(7)]
+        write_xlsx_report(path, iter(rows), total_rows=7, sheet_rows=3)
+        workbook = load_workbook(path, read_only=True)
+        sheets = {sheet.title: list(sheet.values) for sheet in workbook.worksheets}
+        assert list(sheets) == ["Report", "Report 2", "Report 3"]
+        assert all(values[0] == REPORT_HEADER for values in sheets.values())
+        read_back = [row[:2] for values in sheets.values() for row in values[1:]]
+        assert read_back == [(n + 2, f"0{n}") for n in range(7)]
+
+    def test_more_rows_than_announced_is_an_error_not_a_short_report(self, tmp_path: Path) -> None:
+        rows = [(n + 2, f"0{n}", True, "", "", "", "") for n in range(4)]
+        with pytest.raises(ValueError, match="more rows than the 3"):
+            write_xlsx_report(tmp_path / "report.xlsx", iter(rows), total_rows=3, sheet_rows=3)
