@@ -151,7 +151,9 @@ class TestImports:
             ("801", task_id, 2),
             ("802", task_id, 3),
         ]
-        assert {(r["principal_sub"], r["action"]) for r in found} == {("admin", "created")}
+        assert {(r["principal_sub"], r["action"]) for r in found} == {
+            ("t", "created")
+        }  # the uploader
 
 
 class TestReads:
