@@ -13,6 +13,7 @@ from tests import factories as f
 from tests import files
 from tests.e2e.test_imports import IMPORTS, finished, upload
 from tests.kafka import TopicTap
+from tests.signing import signed
 
 
 async def set_quota(http: httpx.AsyncClient, tenant: str, quota: int | None) -> Any:
@@ -114,10 +115,9 @@ class TestUpstreamSystems:
         tenant = await f.create_tenant(http)
         await set_quota(http, tenant, 1)
         command = f.create_command(tenant, ["8101", "8102"])
+        value = command.model_dump_json().encode()
         await producer.send_and_wait(
-            topics.CALLER_NUMBER_COMMANDS,
-            command.model_dump_json().encode(),
-            key=tenant.encode(),
+            topics.CALLER_NUMBER_COMMANDS, value, key=tenant.encode(), headers=signed(value)
         )
         found = await events.wait_for(
             lambda e: e.get("command_id") == str(command.message_id), count=2
@@ -127,9 +127,8 @@ class TestUpstreamSystems:
         rejected = by_type["rejected"]
         assert (rejected["number"], rejected["reason"]) == ("8102", "quota_exceeded")
         assert "1 of 1" in rejected["message"]
-        history = await http.get(
-            "/api/v1/audit", params={"principal": "upstream-crm"}, headers=f.tenant_admin(tenant)
-        )
+        history = await http.get("/api/v1/audit", headers=f.tenant_admin(tenant))
         [record] = history.json()["items"]
         assert (record["number"], record["principal_role"]) == ("8101", "service")
+        assert record["principal_sub"] == by_type["created"]["principal"]["sub"]  # the verified
         assert record["command_id"] == str(command.message_id)
