@@ -18,11 +18,20 @@ from pydantic.json_schema import models_json_schema
 from shared import contracts as c
 from shared import topics
 from shared.message_examples import EXAMPLES
+from shared.rules import Reason
 from shared.signing import Signer
 
 DOCUMENT_PATH = Path(__file__).resolve().parent.parent / "docs" / "asyncapi.json"
 Action = Literal["send", "receive"]
 KEY = {"type": "string", "description": "The tenant id (all of a tenant's messages keep order)."}
+# Stable codes a consumer may match on (`reason`, `reason_code`); codes are added within v1
+# (quota_exceeded was), so a consumer treats one it does not know as a refusal.
+REASON_CODES = (
+    "Reason codes (`reason` of rejected, `reason_code` of a row result): "
+    + ", ".join(Reason)
+    + ". Codes may be added within v1: treat one you do not know as a refusal and show its "
+    "message."
+)
 
 
 @dataclass(frozen=True)
@@ -62,7 +71,10 @@ CHANNELS = (
     Channel(
         topics.CALLER_NUMBER_EVENTS,
         "The outcome of each command, one event per number, naming the command in command_id. "
-        "A redelivered command yields the same events again (same message_id): drop duplicates.",
+        "A redelivered command yields the same events again (same message_id): drop duplicates. "
+        "A create past the tenant's quota (maximum caller numbers) is `rejected` per number "
+        "with reason quota_exceeded, the first new numbers of the command taking the places "
+        "left. " + REASON_CODES,
         (
             c.CallerNumberCreated,
             c.CallerNumberUpdated,
@@ -97,7 +109,8 @@ CHANNELS = (
         topics.IMPORT_ROW_RESULTS,
         "Internal: what became of each row, from number_registry back to import_worker. "
         "Keyed by the tenant id, sent to the partition of the rows they answer (modulo the "
-        "partition count), so one import's results spread over the workers.",
+        "partition count), so one import's results spread over the workers; rows past the "
+        "tenant's quota fail with reason_code quota_exceeded. " + REASON_CODES,
         (c.ImportRowsApplied,),
         ("send", "receive"),
     ),

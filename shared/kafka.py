@@ -36,6 +36,10 @@ TRANSIENT_ERRORS: tuple[type[BaseException], ...] = (
     asyncpg.InterfaceError,
     asyncpg.CannotConnectNowError,
     asyncpg.TooManyConnectionsError,
+    # Two writers of one tenant each waiting for the other (an import batch and a command that
+    # add the same number, both counting the tenant's numbers): PostgreSQL ends one; again, it
+    # passes.
+    asyncpg.DeadlockDetectedError,
 )
 
 _SASL = {"PLAIN": SASLPlaintext, "SCRAM-SHA-256": SASLScram256, "SCRAM-SHA-512": SASLScram512}

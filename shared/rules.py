@@ -36,6 +36,8 @@ class Reason(StrEnum):
     FEATURE_DISABLED = "feature_disabled"
     TENANT_NOT_FOUND = "tenant_not_found"
     NOT_FOUND = "not_found"
+    # The tenant has as many numbers as its quota (maximum caller numbers) allows:
+    QUOTA_EXCEEDED = "quota_exceeded"
     # A command on Kafka that cannot be applied at all:
     MALFORMED_COMMAND = "malformed_command"
     KEY_MISMATCH = "key_mismatch"
@@ -147,3 +149,16 @@ FEATURE_DISABLED = Rejection(
     "must be enabled and the system parameter Allowing Tenants to Maintain Calling Numbers "
     "must be Yes.",
 )
+
+
+def quota_room(*, used: int, allowed: int | None) -> int | None:
+    """How many more numbers a tenant may add; None without a quota. A quota set below what
+    the tenant has leaves no room (its numbers stay; new ones wait until it is under again)."""
+    return None if allowed is None else max(allowed - used, 0)
+
+
+def quota_exceeded(*, used: int, allowed: int) -> Rejection:
+    return Rejection(
+        Reason.QUOTA_EXCEEDED,
+        f"The tenant's quota is reached: {used:,} of {allowed:,} caller numbers are used.",
+    )

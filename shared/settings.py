@@ -105,6 +105,8 @@ class Settings(BaseSettings):
     # An upload of a file whose bytes the tenant imported within these days asks for a
     # confirmation (confirm_duplicate=true) before it is imported again.
     import_duplicate_window_days: float = Field(default=30.0, ge=0)
+    # The caller numbers' audit history is kept this long (two years), apart from imports'.
+    audit_retention_days: float = 730.0
 
     @model_validator(mode="after")
     def _sasl_is_complete(self) -> Self:

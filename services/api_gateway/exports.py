@@ -1,4 +1,5 @@
-"""The caller-number list written out as CSV or xlsx; no cell can run as a formula."""
+"""The caller-number list written out as CSV or xlsx, and the audit history as CSV; no cell can
+run as a formula."""
 
 import codecs
 import csv
@@ -6,6 +7,8 @@ import io
 from collections.abc import Sequence
 from datetime import datetime
 from pathlib import Path
+
+import asyncpg
 
 from shared.spreadsheets import formula_safe, text_workbook
 
@@ -71,3 +74,53 @@ class XlsxExportWriter:
 
     def close(self) -> None:
         self._workbook.close()
+
+
+AUDIT_HEADER = (
+    "Changed",
+    "Caller Number",
+    "Action",
+    "Organization Unit ID Before",
+    "Description Before",
+    "Organization Unit ID After",
+    "Description After",
+    "By",
+    "Role",
+    "Command",
+    "Bulk Operation",
+    "Import Task",
+    "Import Row",
+)
+
+
+def audit_csv_chunk(records: Sequence[asyncpg.Record], *, header: bool) -> bytes:
+    """Audit records (rows of caller_number_audit) as UTF-8 CSV, as `csv_chunk`."""
+    buffer = io.StringIO()
+    writer = csv.writer(buffer, lineterminator="\r\n")
+    if header:
+        writer.writerow(AUDIT_HEADER)
+    for r in records:
+        writer.writerow(
+            (
+                r["changed_at"].isoformat(),
+                r["number"],
+                r["action"],
+                *(
+                    formula_safe(r[field] or "")
+                    for field in (
+                        "org_unit_id_before",
+                        "description_before",
+                        "org_unit_id_after",
+                        "description_after",
+                        "principal_sub",
+                        "principal_role",
+                    )
+                ),
+                *("" if r[field] is None else str(r[field]) for field in _SOURCES),
+            )
+        )
+    data = buffer.getvalue().encode("utf-8")
+    return codecs.BOM_UTF8 + data if header else data
+
+
+_SOURCES = ("command_id", "bulk_operation_id", "import_task_id", "import_row")

@@ -14,6 +14,7 @@ from services.api_gateway.limits import BODY_REFUSALS, BodyLimits, BodyPolicy, T
 from services.api_gateway.observability import RequestObservation
 from services.api_gateway.routes import (
     admin,
+    audit,
     bulk_operations,
     caller_numbers,
     commands,
@@ -81,6 +82,7 @@ def create_app(settings: Settings | None = None) -> FastAPI:
     app.include_router(bus.router)  # starts and stops the Kafka producer with the app
     for routes in (
         admin,
+        audit,
         bulk_operations,
         caller_numbers,
         commands,

@@ -28,12 +28,17 @@ class TenantIn(_Body):
     name: Text = Field(min_length=1, max_length=200)
     calling_number_anonymization: bool = False
     data_isolation_enforced: bool = False
+    # The tenant's quota of caller numbers; null: unlimited.
+    max_caller_numbers: int | None = Field(default=None, ge=0, le=2_000_000_000)
 
 
 class TenantPatch(_Body):
+    """Fields left out keep their value; `max_caller_numbers: null` makes the tenant unlimited."""
+
     name: Text | None = Field(default=None, min_length=1, max_length=200)
     calling_number_anonymization: bool | None = None
     data_isolation_enforced: bool | None = None
+    max_caller_numbers: int | None = Field(default=None, ge=0, le=2_000_000_000)
 
 
 class TenantOut(BaseModel):
@@ -41,6 +46,7 @@ class TenantOut(BaseModel):
     name: str
     calling_number_anonymization: bool
     data_isolation_enforced: bool
+    max_caller_numbers: int | None  # GET /me says how many are used
     created_at: datetime
     updated_at: datetime
 
@@ -194,3 +200,39 @@ class BulkOutcomePage(BaseModel):
     total: int
     limit: int
     offset: int
+
+
+class AuditState(BaseModel):
+    """A caller number's OU (null: Unorganized) and description at one moment."""
+
+    org_unit_id: str | None
+    description: str
+
+
+class AuditRecordOut(BaseModel):
+    """One change of one number: who (`principal_sub`, `principal_role`), when (`changed_at`),
+    what (`before` for updated and deleted, `after` for created and updated), and by what:
+    `command_id` (an add, edit or delete; with `bulk_operation_id` for a bulk one), or
+    `import_task_id` and `import_row` (the spreadsheet row). A change made in the database by
+    hand has none of these and names the database role, `principal_role` `database`."""
+
+    id: int
+    caller_number_id: UUID
+    number: str
+    action: Literal["created", "updated", "deleted"]
+    changed_at: datetime
+    principal_sub: str
+    principal_role: str
+    before: AuditState | None
+    after: AuditState | None
+    command_id: UUID | None
+    bulk_operation_id: UUID | None
+    import_task_id: UUID | None
+    import_row: int | None
+
+
+class AuditPage(BaseModel):
+    """Newest first; `next_cursor` (null on the last page) asks for the next, older, page."""
+
+    items: list[AuditRecordOut]
+    next_cursor: str | None

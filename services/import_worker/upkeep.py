@@ -6,7 +6,8 @@ Each period, any worker (all of them do it; the transitions make doing it twice 
   PostgreSQL answer (an outage is waited out): a task still being read fails `stalled`; a read
   one whose row results were lost gets them settled (`settle`) and completes;
 - stores the report of finished tasks that have none (a crash between the end and the report);
-- deletes the row results, report and file of tasks finished IMPORT_RETENTION_DAYS ago.
+- deletes the row results, report and file of tasks finished IMPORT_RETENTION_DAYS ago, and
+  the caller numbers' audit records older than AUDIT_RETENTION_DAYS.
 """
 
 import asyncio
@@ -14,6 +15,7 @@ import logging
 import tempfile
 import time
 from collections.abc import Awaitable, Callable
+from datetime import UTC, datetime, timedelta
 from pathlib import Path
 from uuid import UUID
 
@@ -27,9 +29,9 @@ from services.import_worker.readers import check_file
 from services.import_worker.readers import iter_lines as read_rows
 from services.import_worker.runner import ImportRunner, failed_row, next_rows, split
 from shared.contracts import ImportRowResult
-from shared.db import Connection, imports
+from shared.db import Connection, audit, imports
 from shared.db.imports import ImportTask, Status
-from shared.db.pool import takeover_transaction, tenant_transaction
+from shared.db.pool import audit_retention_transaction, takeover_transaction, tenant_transaction
 from shared.rules import NOT_APPLIED, NOT_PROCESSED
 from shared.settings import Settings
 
@@ -64,6 +66,7 @@ class Upkeep:
                 self.end_stalled,
                 self.store_reports,
                 self.apply_retention,
+                self.apply_audit_retention,
             ):
                 try:
                     await step()
@@ -163,6 +166,20 @@ class Upkeep:
             async with tenant_transaction(self._pool, task["tenant_id"]) as conn:
                 if await imports.delete_results(conn, task_id=task["id"]):
                     log.info("import %s: row results deleted (retention)", task["id"])
+
+    async def apply_audit_retention(self) -> None:
+        """Delete audit records older than AUDIT_RETENTION_DAYS, a batch per transaction."""
+        cutoff = datetime.now(UTC) - timedelta(days=self._settings.audit_retention_days)
+        while True:
+            async with audit_retention_transaction(self._pool) as conn:
+                deleted = await audit.delete_before(conn, cutoff=cutoff, batch=_AUDIT_BATCH)
+            if deleted:
+                log.info("%d audit records deleted (retention)", deleted)
+            if deleted < _AUDIT_BATCH:
+                return
+
+
+_AUDIT_BATCH = 10_000
 
 
 async def _lost(

@@ -7,7 +7,7 @@ from services.number_registry.row_targets import RowTargets, Target
 from shared import metrics
 from shared.access import Operation, write_refusal
 from shared.contracts import ImportRowRead, ImportRowResult, ImportRowsRead
-from shared.db import Connection, caller_numbers, imports, tenants
+from shared.db import Connection, audit, caller_numbers, imports, quotas, tenants
 from shared.db.imports import Status
 from shared.faults import fail_point
 from shared.kafka import TRANSIENT_ERRORS
@@ -46,6 +46,7 @@ async def apply(conn: Connection, batch: ImportRowsRead) -> list[ImportRowResult
             placed.append((row, target))
         else:
             refused[row.row_number] = _failed(row, target, *targets.asked(row))
+    await audit.set_actor(conn, principal=writing.uploader)  # the numbers name task and row
     written = (
         {r.row_number: r for r in await _write_splitting(conn, batch, placed)} if placed else {}
     )
@@ -91,12 +92,23 @@ async def _write(
     there when repeated further down the file) instead of writing caller numbers."""
     for row, _ in rows:
         fail_point("registry.import_row", row.number)
+    over_quota: dict[int, ImportRowResult] = {}
     if batch.dry_run:
         pairs = [(row.row_number, row.number) for row, _ in rows]
         written = await caller_numbers.insert_preview_rows(
             conn, tenant_id=batch.tenant_id, task_id=batch.task_id, rows=pairs
         )
     else:
+        # The first new numbers in row order get the places the tenant's quota has left.
+        admission = await quotas.admit(
+            conn, tenant_id=batch.tenant_id, numbers=[row.number for row, _ in rows]
+        )
+        over_quota = {
+            row.row_number: _failed(row, admission.rejection())
+            for row, _ in rows
+            if row.number in admission.over_quota
+        }
+        rows = [(row, target) for row, target in rows if row.row_number not in over_quota]
         written = await caller_numbers.insert_import_rows(
             conn,
             tenant_id=batch.tenant_id,
@@ -121,7 +133,10 @@ async def _write(
         writers |= await caller_numbers.writers_of(
             conn, tenant_id=batch.tenant_id, numbers=[n for n in missing if n not in writers]
         )
-    return [_result(batch, row, target, writers.get(row.number)) for row, target in rows]
+    results = [_result(batch, row, target, writers.get(row.number)) for row, target in rows]
+    if not batch.dry_run and over_quota:
+        results += over_quota.values()
+    return results
 
 
 async def _answer_without_writing(conn: Connection, batch: ImportRowsRead) -> list[ImportRowResult]:

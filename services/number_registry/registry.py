@@ -24,7 +24,7 @@ from shared.contracts import (
     UpdateCallerNumber,
     command_adapter,
 )
-from shared.db import Connection, caller_numbers, commands, tenants
+from shared.db import Connection, audit, caller_numbers, commands, quotas, tenants
 from shared.rules import ADD_MAX_DIGITS, Reason, Rejection, check_description, check_numbers
 from shared.signing import CommandRecord, Unauthenticated, Verifier
 
@@ -172,6 +172,12 @@ async def decide(
     `policy` (None: no such tenant) and its writes made."""
     if isinstance(command, Unappliable):
         return [command.outcome]
+    await audit.set_actor(  # who the audit history names for this command's changes
+        conn,
+        principal=command.principal,
+        command_id=command.message_id,
+        bulk_operation_id=getattr(command, "bulk_operation_id", None),
+    )
     return await _decide_and_write(conn, command, policy)
 
 
@@ -203,10 +209,9 @@ async def _decide_and_write(
 async def create_many(
     conn: Connection, commands: list[CreateCallerNumbers], policy: TenantPolicy | None
 ) -> list[list[NumberOutcome]]:
-    """Each command's outcomes, as if applied one after another, with one INSERT for all: a
-    number in two of them is created by the first and a duplicate for the later."""
+    """Each command's outcomes, as if applied one after another: a number in two of them is
+    created by the first and a duplicate for the later."""
     checked: list[Rejection | list[tuple[str, Rejection | None]]] = []
-    new: list[caller_numbers.NewNumber] = []
     for command in commands:
         refusal = write_refusal(
             command.principal, Operation.ADD, policy, target_org_units=(command.org_unit_id,)
@@ -216,19 +221,29 @@ async def create_many(
             continue
         numbers = check_numbers(command.numbers, max_digits=ADD_MAX_DIGITS)
         checked.append(numbers)
-        new += (
+    # One INSERT per command: its audit records name it, and its new numbers get the places the
+    # tenant's quota has left in order (a later command's insert of the same number is a no-op).
+    rows: list[asyncpg.Record] = []
+    admissions: dict[int, quotas.Admission] = {}
+    for index, (command, numbers_or_refusal) in enumerate(zip(commands, checked, strict=True)):
+        if isinstance(numbers_or_refusal, Rejection):
+            continue
+        valid = [number for number, rejection in numbers_or_refusal if rejection is None]
+        await audit.set_actor(conn, principal=command.principal, command_id=command.message_id)
+        admission = await quotas.admit(conn, tenant_id=command.tenant_id, numbers=valid)
+        admissions[index] = admission
+        to_insert = [
             caller_numbers.NewNumber(number, command.org_unit_id, command.description)
-            for number, rejection in numbers
-            if rejection is None
-        )
-    rows = []
-    if new:
-        rows = await caller_numbers.insert_numbers(
-            conn, tenant_id=commands[0].tenant_id, numbers=new
-        )
+            for number in valid
+            if number not in admission.over_quota
+        ]
+        if to_insert:
+            rows += await caller_numbers.insert_numbers(
+                conn, tenant_id=command.tenant_id, numbers=to_insert
+            )
     inserted = {row["number"]: row for row in rows}
     outcomes = []
-    for command, numbers_or_refusal in zip(commands, checked, strict=True):
+    for index, (command, numbers_or_refusal) in enumerate(zip(commands, checked, strict=True)):
         if isinstance(numbers_or_refusal, Rejection):
             outcomes.append([_refused(n.strip(), numbers_or_refusal) for n in command.numbers])
             continue
@@ -236,6 +251,8 @@ async def create_many(
         for number, rejection in numbers_or_refusal:
             if rejection is not None:
                 mine.append(_refused(number, rejection))
+            elif number in admissions[index].over_quota:
+                mine.append(_refused(number, admissions[index].rejection()))
             elif (row := inserted.pop(number, None)) is not None:  # the first to give it
                 mine.append(_done(OutcomeStatus.CREATED, row))
             else:

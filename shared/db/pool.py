@@ -61,3 +61,11 @@ async def takeover_transaction(pool: asyncpg.Pool) -> AsyncIterator[Connection]:
     async with pool.acquire() as conn, conn.transaction():
         await conn.execute("SELECT set_config('app.import_takeover', 'on', true)")
         yield conn
+
+
+@asynccontextmanager
+async def audit_retention_transaction(pool: asyncpg.Pool) -> AsyncIterator[Connection]:
+    """Deletes old audit records of every tenant (caller_number_audit only, by its policy)."""
+    async with pool.acquire() as conn, conn.transaction():
+        await conn.execute("SELECT set_config('app.audit_retention', 'on', true)")
+        yield conn

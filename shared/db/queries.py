@@ -3,8 +3,9 @@
 # ---- tenants, system parameters, organization units ----
 
 INSERT_TENANT = """
-INSERT INTO tenant (id, name, calling_number_anonymization, data_isolation_enforced)
-VALUES ($1, $2, $3, $4)
+INSERT INTO tenant
+    (id, name, calling_number_anonymization, data_isolation_enforced, max_caller_numbers)
+VALUES ($1, $2, $3, $4, $5)
 ON CONFLICT (id) DO NOTHING
 RETURNING *
 """
@@ -14,6 +15,12 @@ UPDATE tenant SET
     name = COALESCE($2, name),
     calling_number_anonymization = COALESCE($3, calling_number_anonymization),
     data_isolation_enforced = COALESCE($4, data_isolation_enforced),
+    -- $5: whether the quota is given at all (null sets it to unlimited); a quota given counts
+    -- the numbers afresh (under the count lock, LOCK_CALLER_NUMBER_COUNT)
+    max_caller_numbers = CASE WHEN $5 THEN $6 ELSE max_caller_numbers END,
+    caller_numbers_used = CASE WHEN $5 AND $6 IS NOT NULL
+        THEN (SELECT count(*) FROM caller_number WHERE tenant_id = $1)
+        ELSE caller_numbers_used END,
     updated_at = now()
 WHERE id = $1
 RETURNING *
@@ -549,4 +556,82 @@ DELETE_PREVIEW_NUMBERS = "DELETE FROM import_preview_number WHERE task_id = $1"
 SELECT_NUMBERS_WRITTEN_BY = """
 SELECT number, import_task_id, import_row FROM caller_number
 WHERE tenant_id = $1 AND number = ANY($2::text[])
+"""
+
+# ---- the audit history (written by triggers on caller_number, migration 0012) ----
+
+# Who acts and by what, for the triggers; transaction-local, so each command sets its own.
+SET_AUDIT_ACTOR = """
+SELECT set_config('app.audit_sub', $1, true), set_config('app.audit_role', $2, true),
+       set_config('app.audit_command_id', $3, true),
+       set_config('app.audit_bulk_operation_id', $4, true)
+"""
+
+# A record is seen by who may see the OU the number was in before or is in after the change.
+_AUDIT_SCOPE = f"""
+    ((action <> 'created' AND {_SCOPE.replace("org_unit_id", "org_unit_id_before")})
+     OR (action <> 'deleted' AND {_SCOPE.replace("org_unit_id", "org_unit_id_after")}))
+"""
+
+# Newest first; $5 a number, $6 a caller number id (found by its digits: in caller_number while
+# it lives, in its `deleted` record after), $7 a principal's sub, $8/$9 changed at or after /
+# before, $10 the cursor (records older than this id); NULL: no such filter.
+_AUDIT_FILTER = f"""
+FROM caller_number_audit
+WHERE tenant_id = $1 AND {_AUDIT_SCOPE}
+  AND ($5::text IS NULL OR number = $5)
+  AND ($6::uuid IS NULL OR (caller_number_id = $6 AND number = (
+        SELECT c.number FROM caller_number c WHERE c.tenant_id = $1 AND c.id = $6
+        UNION ALL
+        SELECT d.number FROM caller_number_audit d
+        WHERE d.tenant_id = $1 AND d.caller_number_id = $6 AND d.action = 'deleted'
+        LIMIT 1)))
+  AND ($7::text IS NULL OR principal_sub = $7)
+  AND ($8::timestamptz IS NULL OR changed_at >= $8)
+  AND ($9::timestamptz IS NULL OR changed_at < $9)
+  AND ($10::bigint IS NULL OR id < $10)
+"""
+
+PAGE_AUDIT = f"SELECT * {_AUDIT_FILTER} ORDER BY id DESC LIMIT $11"
+
+EXPORT_AUDIT = f"SELECT * {_AUDIT_FILTER} ORDER BY id DESC"
+
+# Retention: a batch at a time, so that no transaction holds millions of rows.
+DELETE_AUDIT_BEFORE = """
+DELETE FROM caller_number_audit WHERE ctid = ANY(ARRAY(
+    SELECT ctid FROM caller_number_audit WHERE changed_at < $1 LIMIT $2
+))
+"""
+
+# ---- the quota: the tenant's maximum of caller numbers (migration 0013) ----
+
+# The count is kept only while there is a quota; without one, the numbers are counted.
+SELECT_CALLER_NUMBER_USAGE = """
+SELECT CASE WHEN max_caller_numbers IS NULL
+            THEN (SELECT count(*) FROM caller_number WHERE tenant_id = $1)
+            ELSE caller_numbers_used END AS used,
+       max_caller_numbers AS allowed
+FROM tenant WHERE id = $1
+"""
+
+# Taken alone to count a tenant's numbers: waits for its writers in flight (each holds it shared
+# from its insert or delete to its commit, migration 0013) and holds off new ones until commit.
+# The tenant row first, as a quota's writers take it (quotas.admit) before their count lock: the
+# same order, so neither waits for the other in a circle.
+LOCK_CALLER_NUMBER_COUNT = """
+SELECT pg_advisory_xact_lock(caller_number_count_lock(id)) FROM (
+    SELECT id FROM tenant WHERE id = $1 FOR NO KEY UPDATE OFFSET 0
+) AS locked
+"""
+
+# Only a tenant with a quota is locked: its adds and imports take turns from here to commit, so
+# that two of them cannot both take the last places. Unlimited tenants' writes never wait here.
+LOCK_CALLER_NUMBER_QUOTA = """
+SELECT caller_numbers_used AS used, max_caller_numbers AS allowed FROM tenant
+WHERE id = $1 AND max_caller_numbers IS NOT NULL
+FOR NO KEY UPDATE
+"""
+
+SELECT_EXISTING_NUMBERS = """
+SELECT number FROM caller_number WHERE tenant_id = $1 AND number = ANY($2::text[])
 """

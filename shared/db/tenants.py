@@ -12,9 +12,22 @@ TENANTS_MAY_MAINTAIN = "allowing_tenants_to_maintain_calling_numbers"
 
 
 async def create_tenant(
-    conn: Connection, *, tenant_id: str, name: str, anonymization: bool, isolation: bool
+    conn: Connection,
+    *,
+    tenant_id: str,
+    name: str,
+    anonymization: bool,
+    isolation: bool,
+    max_caller_numbers: int | None = None,
 ) -> asyncpg.Record | None:
-    return await conn.fetchrow(queries.INSERT_TENANT, tenant_id, name, anonymization, isolation)
+    """The new tenant; None if it exists. `max_caller_numbers` None: unlimited."""
+    return await conn.fetchrow(
+        queries.INSERT_TENANT, tenant_id, name, anonymization, isolation, max_caller_numbers
+    )
+
+
+# `update_tenant` leaves the quota as it is unless given one (None sets it unlimited).
+KEEP: Any = object()
 
 
 async def update_tenant(
@@ -24,8 +37,21 @@ async def update_tenant(
     name: str | None,
     anonymization: bool | None,
     isolation: bool | None,
+    max_caller_numbers: int | None = KEEP,
 ) -> asyncpg.Record | None:
-    return await conn.fetchrow(queries.UPDATE_TENANT, tenant_id, name, anonymization, isolation)
+    """None (for a parameter): keep it as it is; the quota keeps unless given (None: unlimited)."""
+    quota_given = max_caller_numbers is not KEEP
+    if quota_given and max_caller_numbers is not None:  # counted afresh: no writer in between
+        await conn.execute(queries.LOCK_CALLER_NUMBER_COUNT, tenant_id)
+    return await conn.fetchrow(
+        queries.UPDATE_TENANT,
+        tenant_id,
+        name,
+        anonymization,
+        isolation,
+        quota_given,
+        max_caller_numbers if quota_given else None,
+    )
 
 
 async def get_tenant(conn: Connection, *, tenant_id: str) -> asyncpg.Record | None:

@@ -4,6 +4,7 @@ import json
 
 from shared import asyncapi, topics
 from shared.message_examples import EXAMPLES
+from shared.rules import Reason
 
 
 def test_the_committed_document_is_current() -> None:
@@ -33,3 +34,11 @@ def test_each_message_names_its_version() -> None:
     assert {m["title"].rsplit(" ", 1)[1] for m in messages.values()} == {"v1"}
     for channel in asyncapi.document()["channels"].values():
         assert ".v1" in channel["address"]
+
+
+def test_every_reason_code_is_documented_where_consumers_read_reasons() -> None:
+    channels = asyncapi.document()["channels"]
+    for topic in (topics.CALLER_NUMBER_EVENTS, topics.IMPORT_ROW_RESULTS):
+        description = channels[topic]["description"]
+        assert all(code.value in description for code in Reason), description
+        assert "quota_exceeded" in description

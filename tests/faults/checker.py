@@ -27,9 +27,14 @@ async def assert_each_command_applied_once(
     async with tenant_transaction(db, tenant) as conn:
         outcomes = await conn.fetch("SELECT command_id, outcome FROM processed_command")
         stored = [r["number"] for r in await conn.fetch("SELECT number FROM caller_number")]
+        audited = await conn.fetch("SELECT number, action, command_id FROM caller_number_audit")
     assert {r["command_id"] for r in outcomes} == {c.message_id for c in commands}
     assert sorted(stored) == sorted(n for c in commands for n in c.numbers)
     assert all(o["status"] == "created" for r in outcomes for o in r["outcome"])
+    # The audit history too: one record per effect, however often a command was delivered.
+    assert sorted((r["number"], r["action"], r["command_id"]) for r in audited) == sorted(
+        (n, "created", c.message_id) for c in commands for n in c.numbers
+    )
 
     by_command: dict[str, dict[str, dict[str, Any]]] = defaultdict(dict)
     for event in events:

@@ -80,9 +80,16 @@ def assert_every_row_told(task: dict[str, Any], report: Report, data_rows: int) 
 
 
 async def numbers_stored(db: asyncpg.Pool, tenant: str) -> int:
+    """How many numbers the tenant has; each must have exactly one audit record, `created` by
+    the task and row that wrote it, however often its batch was delivered."""
     async with tenant_transaction(db, tenant) as conn:
-        count: int = await conn.fetchval("SELECT count(*) FROM caller_number")
-    return count
+        stored = await conn.fetch("SELECT id, import_task_id, import_row FROM caller_number")
+        audited = await conn.fetch(
+            "SELECT caller_number_id, import_task_id, import_row FROM caller_number_audit "
+            "WHERE action = 'created'"
+        )
+    assert sorted(map(tuple, audited)) == sorted(map(tuple, stored))
+    return len(stored)
 
 
 async def file_chunks(db: asyncpg.Pool, tenant: str, task_id: str) -> int:

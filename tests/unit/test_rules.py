@@ -12,6 +12,8 @@ from shared.rules import (
     check_number,
     check_numbers,
     prerequisites_met,
+    quota_exceeded,
+    quota_room,
 )
 
 
@@ -97,3 +99,21 @@ class TestDescriptionAndPrerequisites:
         assert prerequisites_met(anonymization_enabled=True, tenants_may_maintain=True)
         assert not prerequisites_met(anonymization_enabled=False, tenants_may_maintain=True)
         assert not prerequisites_met(anonymization_enabled=True, tenants_may_maintain=False)
+
+
+class TestQuota:
+    @given(used=st.integers(0, 10**6), allowed=st.none() | st.integers(0, 10**6))
+    def test_the_room_left_is_never_negative_and_none_without_a_quota(
+        self, used: int, allowed: int | None
+    ) -> None:
+        room = quota_room(used=used, allowed=allowed)
+        if allowed is None:
+            assert room is None
+        else:
+            assert room is not None and room >= 0 and used + room >= min(allowed, used)
+            assert room == 0 or used + room == allowed
+
+    def test_the_refusal_names_used_and_allowed(self) -> None:
+        rejection = quota_exceeded(used=1000, allowed=1000)
+        assert rejection.reason is Reason.QUOTA_EXCEEDED
+        assert "1,000 of 1,000" in rejection.message

@@ -32,6 +32,7 @@ async def create_tenant(body: TenantIn, _: SystemAdmin, pool: Pool) -> TenantOut
             name=body.name,
             anonymization=body.calling_number_anonymization,
             isolation=body.data_isolation_enforced,
+            max_caller_numbers=body.max_caller_numbers,
         )
     if row is None:
         raise ApiError(409, "conflict", f"The tenant {body.id!r} exists already.")
@@ -40,6 +41,10 @@ async def create_tenant(body: TenantIn, _: SystemAdmin, pool: Pool) -> TenantOut
 
 @router.patch("/tenants/{tenant_id}")
 async def update_tenant(tenant_id: str, body: TenantPatch, _: SystemAdmin, pool: Pool) -> TenantOut:
+    """A quota below what the tenant has keeps its numbers; adds fail until it is under again."""
+    quota = (
+        body.max_caller_numbers if "max_caller_numbers" in body.model_fields_set else tenants.KEEP
+    )
     async with tenant_transaction(pool, tenant_id) as conn:
         row = await tenants.update_tenant(
             conn,
@@ -47,6 +52,7 @@ async def update_tenant(tenant_id: str, body: TenantPatch, _: SystemAdmin, pool:
             name=body.name,
             anonymization=body.calling_number_anonymization,
             isolation=body.data_isolation_enforced,
+            max_caller_numbers=quota,
         )
     if row is None:
         raise not_found("tenant")

@@ -8,9 +8,18 @@ from services.api_gateway.deps import Pool, tenant_policy
 from services.api_gateway.strict_json import StrictJsonRoute
 from shared.access import Operation, may
 from shared.contracts import Role
+from shared.db import quotas
+from shared.db.pool import tenant_transaction
 from shared.rules import FEATURE_DISABLED, prerequisites_met
 
 router = APIRouter(prefix="/api/v1", tags=["caller"], route_class=StrictJsonRoute)
+
+
+class CallerNumberUsage(BaseModel):
+    """The tenant's caller numbers: how many it has, and its quota (null: unlimited)."""
+
+    used: int
+    allowed: int | None
 
 
 class Me(BaseModel):
@@ -21,12 +30,17 @@ class Me(BaseModel):
     permissions: list[str]
     writes_enabled: bool
     writes_disabled_message: str | None
+    caller_numbers: CallerNumberUsage
 
 
 @router.get("/me")
 async def me(user: CurrentUser, pool: Pool) -> Me:
-    """`writes_enabled` is false while the tenant's prerequisites are off (writes answer 403)."""
+    """`writes_enabled` is false while the tenant's prerequisites are off (writes answer 403);
+    `caller_numbers`: how many numbers the tenant has (`used`) and may have (`allowed`)."""
     policy = await tenant_policy(pool, user)
+    async with tenant_transaction(pool, user.tenant_id) as conn:
+        usage = await quotas.usage(conn, tenant_id=user.tenant_id)
+    assert usage is not None  # tenant_policy answered 404 otherwise
     enabled = prerequisites_met(
         anonymization_enabled=policy.anonymization_enabled,
         tenants_may_maintain=policy.tenants_may_maintain,
@@ -40,4 +54,5 @@ async def me(user: CurrentUser, pool: Pool) -> Me:
         permissions=[operation.value for operation in Operation if may(principal, operation)],
         writes_enabled=enabled,
         writes_disabled_message=None if enabled else FEATURE_DISABLED.message,
+        caller_numbers=CallerNumberUsage(used=usage.used, allowed=usage.allowed),
     )

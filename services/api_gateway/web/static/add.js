@@ -2,6 +2,7 @@
 
 import { $, announce, h, plural } from "./dom.js";
 import { command } from "./http.js";
+import { refreshUsage } from "./usage.js";
 
 export const MAX_BOXES = 100;
 const DRAFT = "add-draft"; // sessionStorage: what was typed survives a new sign-in
@@ -177,6 +178,7 @@ export async function saveNumbers(event) {
     return;
   }
   showOutcome(all, outcome.results);
+  refreshUsage();
 }
 
 // Boxes whose number was added go; the others stay with their reason.

@@ -8,6 +8,7 @@ import { installImports, loadImports, stopPolling } from "./imports.js";
 import { installList, showNumbers } from "./list.js";
 import { installSession, openRenew, stopWatching, tokenProblem, useToken } from "./session.js";
 import { PERMISSION, may, state } from "./state.js";
+import { showUsage } from "./usage.js";
 
 const ROLES = { tenant_admin: "Tenant administrator", agent: "Agent" };
 const DOES = {
@@ -43,6 +44,7 @@ async function loadUser() {
     `${ROLES[who.role] ?? who.role} · OU ${who.org_unit_id ?? "none"}`;
   state.permissions = new Set(me.permissions);
   setWritable(me.writes_enabled, me.writes_disabled_message);
+  showUsage(me.caller_numbers);
   state.units = choosable.org_units;
   state.unorganized = choosable.unorganized;
   fillOrgUnitSelects();

@@ -4,6 +4,7 @@ import { $, announce, busy, cell, confirmAction, h, plural, time, unitName, writ
   from "./dom.js";
 import { api, download, request } from "./http.js";
 import { state } from "./state.js";
+import { refreshUsage } from "./usage.js";
 
 const STATUSES = {
   pending: "Pending", running: "Running", cancelling: "Cancelling", completed: "Completed",
@@ -95,7 +96,12 @@ export async function loadImports() {
     tbody.replaceChildren(...rows);
   }
   if (state.view === "import" && page.items.some(changing)) poll = setTimeout(loadImports, 1000);
+  const running = page.items.filter(changing).length;
+  if (running !== lastRunning) refreshUsage(); // an import started or ended: the count moves
+  lastRunning = running;
 }
+
+let lastRunning = 0;
 
 // Rows with an outcome. Not-processed rows are counted apart from failed ones (SPEC); a server
 // that still counts them within failed would go past the total, so they are left out then.

@@ -2,8 +2,10 @@
 
 import { bulkAllowed, clearSelection, installBulk, pageDrawn, selectCell } from "./bulk.js";
 import { $, announce, cell, confirmAction, h, time, unitName, writeButton } from "./dom.js";
+import { showHistory, wireHistory } from "./history.js";
 import { api, command, download } from "./http.js";
 import { PERMISSION, may, state } from "./state.js";
+import { refreshUsage } from "./usage.js";
 
 const SIZES = [20, 50, 100];
 const SORTS = ["number", "org_unit", "created_at"];
@@ -203,6 +205,7 @@ function openEdit(item) {
   $("#edit-description").value = item.description;
   $("#edit-error").textContent = "";
   dialog.showModal();
+  showHistory(item);
 }
 
 function closeEdit() {
@@ -253,6 +256,7 @@ async function deleteNumber(item) {
     message = error.message;
   }
   await loadNumbers();
+  refreshUsage();
   const rows = $("#numbers").children;
   const next = rows[Math.min(position, rows.length - 1)]?.querySelector("button");
   status.textContent = message;
@@ -276,6 +280,7 @@ export function installList() {
     th.querySelector("button").onclick = () => sortBy(th.dataset.sort);
   }
   $("#edit-form").onsubmit = saveEdit;
+  wireHistory();
   $("#edit-cancel").onclick = closeEdit;
   $("#edit-dialog").addEventListener("cancel", (event) => { event.preventDefault(); closeEdit(); });
   const exportAs = (format) => download(`/caller-numbers/export?format=${format}&${filters()}`,
