@@ -6,12 +6,12 @@ registry instance that holds that partition applies them in that order, and the 
 depend on order stay decided by row number, as with one instance: a number repeated in the file
 is added by its first row and its later rows fail naming that row (number_registry/imports.py).
 
-Hook for decisions that span numbers (a per-tenant quota: rows past it fail
-`quota_exceeded`): no partition sees every row, so such a decision cannot be taken on
-arrival at the registry. Take it where rows are still in file order, in the reader
-(runner._send, before `by_partition`), e.g. by reserving the quota's remaining room for the
-first valid rows by row number, and let the registry give back what a row did not use (a
-duplicate): then "the rows past the quota" are the same rows whatever the interleaving.
+Decisions that span numbers (a per-tenant quota: rows past it fail `quota_exceeded`) cannot
+be taken by row number when no partition sees every row. So an import of a tenant with a quota
+goes whole to one partition (its tenant's), in file order: the rows past the quota are the
+last ones by row number, whatever the instances; such an import is applied by one registry
+instance at a time. Whether the tenant has a quota is read at each read pass: a quota set
+while an import runs still bounds it (the registry's lock), and decides the rows read after.
 
 The partition count is read from Kafka at each read pass; add partitions to the rows topic
 only while no import runs (a resumed import would route a number elsewhere).
@@ -28,8 +28,13 @@ def partition_of(number: str, partitions: int) -> int:
     return zlib.crc32(number.encode()) % partitions
 
 
-def by_partition(rows: list[ImportRowRead], partitions: int) -> dict[int, list[ImportRowRead]]:
-    """The rows grouped by partition, each group in the order given (file order)."""
+def by_partition(
+    rows: list[ImportRowRead], partitions: int, *, whole_to: int | None = None
+) -> dict[int, list[ImportRowRead]]:
+    """The rows grouped by partition, each group in the order given (file order); all of them
+    to the partition `whole_to` when given (a tenant with a quota)."""
+    if whole_to is not None:
+        return {whole_to: rows}
     grouped: dict[int, list[ImportRowRead]] = {}
     for row in rows:
         grouped.setdefault(partition_of(row.number, partitions), []).append(row)

@@ -28,7 +28,7 @@ from services.import_worker.readers import check_file, count_data_rows
 from services.import_worker.readers import iter_lines as read_rows
 from shared import logs, metrics, topics
 from shared.contracts import IMPORT_WORKER, ImportRowRead, ImportRowResult, ImportRowsRead
-from shared.db import imports
+from shared.db import imports, quotas
 from shared.db.imports import ImportTask, Status
 from shared.db.pool import tenant_transaction
 from shared.faults import crash_point
@@ -161,6 +161,11 @@ class ImportRunner:
         Each chunk is sent whole before its checkpoint, so a resume sends again at most the
         rows after it: the registry answers those from what it wrote (exactly once)."""
         partitions = await partition_count(self._settings, topics.IMPORT_ROWS)
+        async with tenant_transaction(self._pool, task.tenant_id) as conn:
+            usage = await quotas.usage(conn, tenant_id=task.tenant_id)
+        whole_to = None  # a quota is decided by row number: the import on one partition
+        if usage is not None and usage.allowed is not None:
+            whole_to = routing.partition_of(task.tenant_id, partitions)
         rows_read = task.rows_read
         chunk_rows = self._settings.import_batch_rows * partitions  # ~a batch per partition
         while chunk := await asyncio.to_thread(next_rows, rows, chunk_rows, task.last_row_sent):
@@ -171,7 +176,7 @@ class ImportRunner:
             else:
                 valid, invalid = split(chunk)
                 if valid:
-                    await self._publish_chunk(task, valid, partitions)
+                    await self._publish_chunk(task, valid, partitions, whole_to)
                     crash_point("worker.after_rows_sent")
                 if invalid:
                     await self._progress.record(task.tenant_id, task.id, invalid)
@@ -193,17 +198,18 @@ class ImportRunner:
             task = checked
 
     async def _publish_chunk(
-        self, task: ImportTask, rows: list[ImportRowRead], partitions: int
+        self, task: ImportTask, rows: list[ImportRowRead], partitions: int, whole_to: int | None
     ) -> None:
         """Each partition's rows in row order, partitions side by side: a partition's batches
-        go one after the other, so its registry instance sees a number's rows in file order."""
+        go one after the other, so its registry instance sees a number's rows in file order.
+        `whole_to`: every row to that partition (routing)."""
         max_bytes = self._settings.import_batch_max_bytes
 
         async def to_partition(partition: int, rows: list[ImportRowRead]) -> None:
             for batch in _by_bytes(rows, max_bytes):
                 await self._publish_rows(task, batch, partition)
 
-        by_partition = routing.by_partition(rows, partitions)
+        by_partition = routing.by_partition(rows, partitions, whole_to=whole_to)
         await asyncio.gather(*(to_partition(p, rows) for p, rows in by_partition.items()))
 
     async def _publish_rows(

@@ -92,22 +92,24 @@ async def _write(
     there when repeated further down the file) instead of writing caller numbers."""
     for row, _ in rows:
         fail_point("registry.import_row", row.number)
-    over_quota: dict[int, ImportRowResult] = {}
     if batch.dry_run:
         pairs = [(row.row_number, row.number) for row, _ in rows]
         written = await caller_numbers.insert_preview_rows(
             conn, tenant_id=batch.tenant_id, task_id=batch.task_id, rows=pairs
         )
+        new = [number for number in dict.fromkeys(n for _, n in pairs) if number in written]
+        admission = await quotas.admit_preview(
+            conn, tenant_id=batch.tenant_id, task_id=batch.task_id, new_numbers=new
+        )
+        written -= admission.over_quota
+        over_quota = _over_quota(rows, admission)
+        rows = [(row, target) for row, target in rows if row.row_number not in over_quota]
     else:
         # The first new numbers in row order get the places the tenant's quota has left.
         admission = await quotas.admit(
             conn, tenant_id=batch.tenant_id, numbers=[row.number for row, _ in rows]
         )
-        over_quota = {
-            row.row_number: _failed(row, admission.rejection())
-            for row, _ in rows
-            if row.number in admission.over_quota
-        }
+        over_quota = _over_quota(rows, admission)
         rows = [(row, target) for row, target in rows if row.row_number not in over_quota]
         written = await caller_numbers.insert_import_rows(
             conn,
@@ -134,9 +136,18 @@ async def _write(
             conn, tenant_id=batch.tenant_id, numbers=[n for n in missing if n not in writers]
         )
     results = [_result(batch, row, target, writers.get(row.number)) for row, target in rows]
-    if not batch.dry_run and over_quota:
-        results += over_quota.values()
-    return results
+    return results + list(over_quota.values())
+
+
+def _over_quota(rows: list[Placed], admission: quotas.Admission) -> dict[int, ImportRowResult]:
+    """The rows whose number is past the tenant's quota, by row number, failed with why."""
+    return {
+        row.row_number: _failed(
+            row, admission.rejection(), target.org_unit_path, target.description
+        )
+        for row, target in rows
+        if row.number in admission.over_quota
+    }
 
 
 async def _answer_without_writing(conn: Connection, batch: ImportRowsRead) -> list[ImportRowResult]:

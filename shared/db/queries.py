@@ -541,6 +541,15 @@ ON CONFLICT (task_id, number) DO NOTHING
 RETURNING number
 """
 
+COUNT_PREVIEW_NUMBERS = """
+SELECT count(*) FROM import_preview_number WHERE task_id = $1
+"""
+
+# The numbers of a dry run past the tenant's quota: not numbers the import would create.
+FORGET_PREVIEW_NUMBERS = """
+DELETE FROM import_preview_number WHERE task_id = $1 AND number = ANY($2::text[])
+"""
+
 SELECT_PREVIEW_WRITERS = """
 SELECT number, task_id AS import_task_id, row_number AS import_row FROM import_preview_number
 WHERE task_id = $1 AND number = ANY($2::text[])

@@ -6,6 +6,7 @@ never take more places than are left."""
 
 from collections.abc import Sequence
 from typing import NamedTuple
+from uuid import UUID
 
 from shared.db import Connection, queries
 from shared.rules import Rejection, quota_exceeded, quota_room
@@ -60,6 +61,24 @@ async def admit(conn: Connection, *, tenant_id: str, numbers: Sequence[str]) -> 
     over = over_quota(new, before)
     admitted = len(new) - len(over)
     return Admission(over, Usage(before.used + admitted, before.allowed))
+
+
+async def admit_preview(
+    conn: Connection, *, tenant_id: str, task_id: UUID, new_numbers: Sequence[str]
+) -> Admission:
+    """A dry run's `admit`: `new_numbers` (in row order, no repeats) were just recorded in
+    import_preview_number as numbers the import would create; those past the places left,
+    counting the ones the dry run's earlier batches took, are taken out of it again (so a
+    later row with one of them is refused as the import would refuse it)."""
+    now = await usage(conn, tenant_id=tenant_id)
+    if now is None or now.allowed is None:
+        return UNLIMITED
+    recorded: int = await conn.fetchval(queries.COUNT_PREVIEW_NUMBERS, task_id)
+    before = Usage(now.used + recorded - len(new_numbers), now.allowed)
+    over = over_quota(new_numbers, before)
+    if over:
+        await conn.execute(queries.FORGET_PREVIEW_NUMBERS, task_id, sorted(over))
+    return Admission(over, Usage(before.used + len(new_numbers) - len(over), now.allowed))
 
 
 def over_quota(new_numbers: Sequence[str], usage: Usage) -> frozenset[str]:

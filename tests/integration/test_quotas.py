@@ -22,6 +22,7 @@ from shared.contracts import (
 from shared.db import quotas, tenants
 from shared.db.pool import tenant_transaction
 from shared.rules import Reason
+from tests.integration.conftest import new_tenant
 from tests.integration.test_import_rows import batch, running_task
 
 pytestmark = pytest.mark.integration
@@ -199,3 +200,42 @@ class TestCounting:
             add = CreateCallerNumbers(tenant_id=tenant, principal=SERVICE, numbers=["2"])
             applied = await asyncio.wait_for(apply(pool, add), timeout=10)
         assert applied.outcomes[0].status is OutcomeStatus.CREATED
+
+
+class TestDryRun:
+    @pytest.mark.parametrize("split", [1, 3, 5])
+    async def test_a_dry_run_fails_the_rows_the_import_fails_and_writes_nothing(
+        self, pool: asyncpg.Pool, split: int
+    ) -> None:
+        """The same file's batches, checked then imported, on two tenants alike: the same
+        outcome for every row, wherever the file is cut into batches."""
+        numbers = ["1", "2", "3", "1", "4", "5", "4"]
+        outcomes = []
+        for dry_run in (True, False):
+            tenant = await new_tenant(pool)
+            await apply(
+                pool, CreateCallerNumbers(tenant_id=tenant, principal=SERVICE, numbers=["3"])
+            )
+            await set_quota(pool, tenant, 4)
+            task_id = await running_task(pool, tenant, len(numbers))
+            whole = batch(tenant, task_id, numbers).model_copy(update={"dry_run": dry_run})
+            parts = [whole.rows[:split], whole.rows[split:]]
+            results = []
+            for part in parts:
+                results += await apply_rows(pool, whole.model_copy(update={"rows": part}))
+            again = await apply_rows(pool, whole.model_copy(update={"rows": parts[1]}))
+            assert again == results[split:]  # delivered again: the same
+            outcomes.append([(r.row_number, r.succeeded, r.reason_code) for r in results])
+            stored = (await usage(pool, tenant))[1]
+            assert stored == (1 if dry_run else 4)
+        assert outcomes[0] == outcomes[1]
+        # "3" is there (1 of 4 used): 1, 2 and 4 take the places left, 5 is past the quota.
+        assert [reason for _, _, reason in outcomes[1]] == [
+            None,
+            None,
+            Reason.DUPLICATE,
+            Reason.DUPLICATE,
+            None,
+            Reason.QUOTA_EXCEEDED,
+            Reason.DUPLICATE,
+        ]
