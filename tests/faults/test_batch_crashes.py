@@ -16,6 +16,7 @@ from tests import factories as f
 from tests.faults.checker import processed_count
 from tests.faults.cluster import Cluster
 from tests.kafka import TopicTap
+from tests.signing import signed
 from tests.waiting import deadline
 
 pytestmark = pytest.mark.faults
@@ -57,8 +58,9 @@ async def test_killed_mid_batch_each_command_applies_once_in_order_with_the_same
     tenant = await f.create_tenant(gateway)
     commands = burst(tenant)
     for command in commands:  # as fast as an upstream system can, then the kills
+        value = command.model_dump_json().encode()
         await producer.send(
-            topics.CALLER_NUMBER_COMMANDS, command.model_dump_json().encode(), key=tenant.encode()
+            topics.CALLER_NUMBER_COMMANDS, value, key=tenant.encode(), headers=signed(value)
         )
     await producer.flush()
     async for _ in deadline(300, every=0.05):
