@@ -25,6 +25,7 @@ from shared.db.tenants import TENANTS_MAY_MAINTAIN
 from shared.settings import get_settings
 from tests.infra import backing_services
 from tests.processes import APPS, ServiceProcess, service_env
+from tests.waiting import deadline
 
 QUERIES = [
     "limit=20",
@@ -93,9 +94,12 @@ async def bulk_move(http: httpx.AsyncClient, admin: dict[str, str]) -> None:
     response.raise_for_status()
     operation = response.json()
     accepted = time.monotonic() - started
-    while operation["status"] != "completed":
-        await asyncio.sleep(1)
+    async for _ in deadline(600, every=0.2):
         operation = (await http.get(f"{BULK}/{operation['id']}", headers=admin)).json()
+        if operation["status"] == "completed":
+            break
+    else:
+        raise AssertionError(f"bulk operation {operation['id']} not completed in 600 s")
     elapsed = time.monotonic() - started
     print(f"\nbulk move of all {operation['total']:,} in {operation['commands']} commands")
     print(f"  accepted (set fixed, commands sent) {accepted:6.1f} s")
