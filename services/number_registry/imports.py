@@ -37,7 +37,8 @@ async def apply(conn: Connection, batch: ImportRowsRead) -> list[ImportRowResult
         org_unit_id=batch.org_unit_id,
         description=batch.description,
     )
-    # Quotas (i17b) check here, on the placed rows, for dry runs and imports alike.
+    # Each row's own OU and description first; the quota then counts only the placed rows
+    # (_write), for dry runs and imports alike.
     placed: list[Placed] = []
     refused: dict[int, ImportRowResult] = {}
     for row in batch.rows:
