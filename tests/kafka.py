@@ -1,7 +1,7 @@
 """Test helpers on real Kafka: read a topic from 'now' on, and publish raw bytes."""
 
 import asyncio
-from collections.abc import AsyncIterator, Callable, Iterable
+from collections.abc import AsyncIterator, Callable
 from contextlib import asynccontextmanager
 from typing import Any
 
@@ -43,12 +43,10 @@ class TopicTap:
         count: int = 1,
         within: float = 30.0,
     ) -> list[dict[str, Any]]:
-        """The first `count` distinct messages that match; fails if they do not come `within`
-        seconds. A copy published again (a redelivery: the same message_id) counts once, so
-        waiting for N events waits for N different ones, not for N deliveries."""
+        """The first `count` messages that match; fails if they do not come `within` seconds."""
 
         async def until_enough() -> list[dict[str, Any]]:
-            while len(found := _distinct(m for m in self.seen if match(m))) < count:
+            while len(found := [m for m in self.seen if match(m)]) < count:
                 batch = await self._consumer.getmany(timeout_ms=200)
                 for records in batch.values():
                     self.seen.extend(_decode(r.value) for r in records)
@@ -73,20 +71,6 @@ async def tap(
         yield opened
     finally:
         await opened.close()
-
-
-def _distinct(messages: Iterable[dict[str, Any]]) -> list[dict[str, Any]]:
-    """Each message once, in order of arrival; one without a message_id is its own."""
-    ids: set[str] = set()
-    distinct = []
-    for message in messages:
-        message_id = message.get("message_id")
-        if message_id is not None:
-            if message_id in ids:
-                continue
-            ids.add(message_id)
-        distinct.append(message)
-    return distinct
 
 
 def _decode(value: bytes | None) -> dict[str, Any]:
