@@ -42,11 +42,20 @@ class TopicTap:
         *,
         count: int = 1,
         within: float = 30.0,
+        distinct: bool = False,
     ) -> list[dict[str, Any]]:
-        """The first `count` messages that match; fails if they do not come `within` seconds."""
+        """The first `count` messages that match; fails if they do not come `within` seconds.
+
+        With `distinct`, a copy published again (a redelivery: the same message_id) counts
+        once, so waiting for N events after crashes waits for N different ones.
+        """
+
+        def matching() -> list[dict[str, Any]]:
+            found = [m for m in self.seen if match(m)]
+            return _distinct(found) if distinct else found
 
         async def until_enough() -> list[dict[str, Any]]:
-            while len(found := [m for m in self.seen if match(m)]) < count:
+            while len(found := matching()) < count:
                 batch = await self._consumer.getmany(timeout_ms=200)
                 for records in batch.values():
                     self.seen.extend(_decode(r.value) for r in records)
@@ -71,6 +80,20 @@ async def tap(
         yield opened
     finally:
         await opened.close()
+
+
+def _distinct(messages: list[dict[str, Any]]) -> list[dict[str, Any]]:
+    """Each message once, in order of arrival; one without a message_id is its own."""
+    ids: set[Any] = set()
+    distinct = []
+    for message in messages:
+        message_id = message.get("message_id")
+        if message_id is not None:
+            if message_id in ids:
+                continue
+            ids.add(message_id)
+        distinct.append(message)
+    return distinct
 
 
 def _decode(value: bytes | None) -> dict[str, Any]:

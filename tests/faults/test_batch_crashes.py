@@ -73,7 +73,9 @@ async def test_killed_mid_batch_each_command_applies_once_in_order_with_the_same
     assert kills >= MIN_KILLS
 
     ids = {str(c.message_id) for c in commands}
-    await fault_events.wait_for(lambda e: e.get("command_id") in ids, count=len(commands))
+    await fault_events.wait_for(
+        lambda e: e.get("command_id") in ids, count=len(commands), distinct=True
+    )
     await fault_events.drain()
     copies: dict[str, list[dict[str, Any]]] = defaultdict(list)
     for event in fault_events.seen:

@@ -51,7 +51,9 @@ class TestRegistryCrashes:
         assert cluster.restarts["number_registry"] >= MIN_CRASHES
         print(f"registry: {len(commands)} commands, {cluster.restarts['number_registry']} kills")
         ids = {str(c.message_id) for c in commands}
-        await fault_events.wait_for(lambda e: e.get("command_id") in ids, count=2 * len(commands))
+        await fault_events.wait_for(
+            lambda e: e.get("command_id") in ids, count=2 * len(commands), distinct=True
+        )
         await fault_events.drain()
         mine = [e for e in fault_events.seen if e.get("command_id") in ids]
         await assert_each_command_applied_once(db, tenant, commands, mine)

@@ -51,7 +51,9 @@ async def test_a_registry_joining_and_leaving_under_load_changes_no_outcome(
         if sum(counts) == len(commands):
             break
     ids = {str(c.message_id) for c in commands}
-    await fault_events.wait_for(lambda e: e.get("command_id") in ids, count=len(commands))
+    await fault_events.wait_for(
+        lambda e: e.get("command_id") in ids, count=len(commands), distinct=True
+    )
     await fault_events.drain()
     for tenant in tenants:
         mine = [c for c in commands if c.tenant_id == tenant]

@@ -55,7 +55,9 @@ async def test_a_registry_stopped_mid_stream_loses_nothing_and_stops_in_time(
         if await processed_count(db, tenant) == len(commands):
             break
     ids = {str(c.message_id) for c in commands}
-    await fault_events.wait_for(lambda e: e.get("command_id") in ids, count=len(commands))
+    await fault_events.wait_for(
+        lambda e: e.get("command_id") in ids, count=len(commands), distinct=True
+    )
     await fault_events.drain()
     mine = [e for e in fault_events.seen if e.get("command_id") in ids]
     await assert_each_command_applied_once(db, tenant, commands, mine)
