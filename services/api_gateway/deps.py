@@ -19,32 +19,32 @@ from shared.db.pool import tenant_transaction
 from shared.settings import Settings
 
 
-def _pool(request: Request) -> asyncpg.Pool:
+async def _pool(request: Request) -> asyncpg.Pool:
     pool: asyncpg.Pool = request.app.state.pool
     return pool
 
 
-def _waiter(request: Request) -> CommandWaiter:
+async def _waiter(request: Request) -> CommandWaiter:
     waiter: CommandWaiter = request.app.state.waiter
     return waiter
 
 
-def _upload_pool(request: Request) -> asyncpg.Pool:
+async def _upload_pool(request: Request) -> asyncpg.Pool:
     pool: asyncpg.Pool = request.app.state.upload_pool
     return pool
 
 
-def _bus(request: Request) -> bus.Bus:
+async def _bus(request: Request) -> bus.Bus:
     kafka: bus.Bus = request.app.state.bus
     return kafka
 
 
-def _settings(request: Request) -> Settings:
+async def _settings(request: Request) -> Settings:
     settings: Settings = request.app.state.settings
     return settings
 
 
-def _upload_slots(request: Request) -> TenantSlots:
+async def _upload_slots(request: Request) -> TenantSlots:
     slots: TenantSlots = request.app.state.upload_slots
     return slots
 
@@ -55,10 +55,12 @@ UploadPool = Annotated[asyncpg.Pool, Depends(_upload_pool)]
 Waiter = Annotated[CommandWaiter, Depends(_waiter)]
 Bus = Annotated[bus.Bus, Depends(_bus)]
 AppSettings = Annotated[Settings, Depends(_settings)]
+# The dependencies are `async def` although they never await: FastAPI runs a plain `def` one in
+# a worker thread, a hop that cost more than the request's own work.
 _PREFER_WAIT = re.compile(r"(?:^|[,;\s])wait=(\d+(?:\.\d+)?)")
 
 
-def wait_seconds(settings: AppSettings, prefer: str | None = Header(default=None)) -> float:
+async def wait_seconds(settings: AppSettings, prefer: str | None = Header(default=None)) -> float:
     """RFC 7240 `Prefer: wait=N`, capped by the setting max_wait_seconds."""
     match = _PREFER_WAIT.search(prefer or "")
     return min(float(match.group(1)), settings.max_wait_seconds) if match else 0.0

@@ -221,29 +221,35 @@ async def create_many(
             continue
         numbers = check_numbers(command.numbers, max_digits=ADD_MAX_DIGITS)
         checked.append(numbers)
-    # One INSERT per command: its audit records name it, and its new numbers get the places the
-    # tenant's quota has left in order (a later command's insert of the same number is a no-op).
+    # The new numbers of all commands in one admission and one INSERT, in command order: the
+    # first command to give a number takes it (a later one's is a duplicate), and the places
+    # the tenant's quota has left go to the first new numbers, as if applied one by one.
+    # Each audit record still names its own command and principal (set_actors_by_number).
+    wanted: dict[str, int] = {}  # number -> index of the first command giving it
+    for index, numbers_or_refusal in enumerate(checked):
+        if not isinstance(numbers_or_refusal, Rejection):
+            for number, rejection in numbers_or_refusal:
+                if rejection is None:
+                    wanted.setdefault(number, index)
     rows: list[asyncpg.Record] = []
-    admissions: dict[int, quotas.Admission] = {}
-    for index, (command, numbers_or_refusal) in enumerate(zip(commands, checked, strict=True)):
-        if isinstance(numbers_or_refusal, Rejection):
-            continue
-        valid = [number for number, rejection in numbers_or_refusal if rejection is None]
-        await audit.set_actor(conn, principal=command.principal, command_id=command.message_id)
-        admission = await quotas.admit(conn, tenant_id=command.tenant_id, numbers=valid)
-        admissions[index] = admission
-        to_insert = [
-            caller_numbers.NewNumber(number, command.org_unit_id, command.description)
-            for number in valid
-            if number not in admission.over_quota
-        ]
-        if to_insert:
-            rows += await caller_numbers.insert_numbers(
-                conn, tenant_id=command.tenant_id, numbers=to_insert
+    admission = quotas.UNLIMITED
+    if wanted:
+        tenant_id = commands[0].tenant_id
+        admission = await quotas.admit(conn, tenant_id=tenant_id, numbers=list(wanted))
+        given = {n: i for n, i in wanted.items() if n not in admission.over_quota}
+        if given:
+            await audit.set_actors_by_number(
+                conn,
+                {n: (commands[i].principal, commands[i].message_id) for n, i in given.items()},
             )
+            to_insert = [
+                caller_numbers.NewNumber(n, commands[i].org_unit_id, commands[i].description)
+                for n, i in given.items()
+            ]
+            rows = await caller_numbers.insert_numbers(conn, tenant_id=tenant_id, numbers=to_insert)
     inserted = {row["number"]: row for row in rows}
     outcomes = []
-    for index, (command, numbers_or_refusal) in enumerate(zip(commands, checked, strict=True)):
+    for command, numbers_or_refusal in zip(commands, checked, strict=True):
         if isinstance(numbers_or_refusal, Rejection):
             outcomes.append([_refused(n.strip(), numbers_or_refusal) for n in command.numbers])
             continue
@@ -251,8 +257,8 @@ async def create_many(
         for number, rejection in numbers_or_refusal:
             if rejection is not None:
                 mine.append(_refused(number, rejection))
-            elif number in admissions[index].over_quota:
-                mine.append(_refused(number, admissions[index].rejection()))
+            elif number in admission.over_quota:
+                mine.append(_refused(number, admission.rejection()))
             elif (row := inserted.pop(number, None)) is not None:  # the first to give it
                 mine.append(_done(OutcomeStatus.CREATED, row))
             else:

@@ -3,12 +3,13 @@
 The records are written by triggers on caller_number (migration 0012), in the transaction of
 the change; a writer only says who acts and by what, before it writes."""
 
-from collections.abc import AsyncIterator
+from collections.abc import AsyncIterator, Mapping
 from dataclasses import dataclass
 from datetime import datetime
 from uuid import UUID
 
 import asyncpg
+import orjson
 
 from shared.access import OrgScope
 from shared.contracts import Principal
@@ -31,7 +32,20 @@ async def set_actor(
         principal.role.value,
         "" if command_id is None else str(command_id),
         "" if bulk_operation_id is None else str(bulk_operation_id),
+        "",
     )
+
+
+async def set_actors_by_number(
+    conn: Connection, actors: Mapping[str, tuple[Principal, UUID]]
+) -> None:
+    """Who creates each number, and by which command, for one INSERT of several commands'
+    numbers (migration 0014): {number: (principal, command_id)}. Replaces any set_actor."""
+    by_number = {
+        number: {"sub": principal.sub, "role": principal.role.value, "command_id": str(command)}
+        for number, (principal, command) in actors.items()
+    }
+    await conn.execute(queries.SET_AUDIT_ACTOR, "", "", "", "", orjson.dumps(by_number).decode())
 
 
 @dataclass(frozen=True)

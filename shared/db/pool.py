@@ -20,9 +20,17 @@ async def _init_connection(conn: asyncpg.Connection) -> None:
     )
 
 
+async def _keep_session(conn: asyncpg.Connection) -> None:
+    """Nothing to reset when a connection returns to the pool: every use of one is a
+    transaction whose settings are transaction-local (set_config(..., true)), advisory locks
+    are transaction-level, and nothing LISTENs on a pooled connection. asyncpg still rolls back
+    a transaction left open. Its default reset (UNLISTEN *, RESET ALL, ...) would cost a round
+    trip per transaction."""
+
+
 async def create_pool(dsn: str, *, min_size: int = 1, max_size: int = 10) -> asyncpg.Pool:
     pool = await asyncpg.create_pool(
-        dsn, min_size=min_size, max_size=max_size, init=_init_connection
+        dsn, min_size=min_size, max_size=max_size, init=_init_connection, reset=_keep_session
     )
     assert pool is not None
     return pool

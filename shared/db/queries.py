@@ -573,7 +573,8 @@ WHERE tenant_id = $1 AND number = ANY($2::text[])
 SET_AUDIT_ACTOR = """
 SELECT set_config('app.audit_sub', $1, true), set_config('app.audit_role', $2, true),
        set_config('app.audit_command_id', $3, true),
-       set_config('app.audit_bulk_operation_id', $4, true)
+       set_config('app.audit_bulk_operation_id', $4, true),
+       set_config('app.audit_by_number', $5, true)
 """
 
 # A record is seen by who may see the OU the number was in before or is in after the change.

@@ -23,6 +23,7 @@ from shared.contracts import (
     MoveCallerNumbers,
     OutcomeStatus,
     Principal,
+    Role,
     UpdateCallerNumber,
 )
 from shared.db import caller_numbers
@@ -30,8 +31,10 @@ from shared.db.pool import create_pool, tenant_transaction
 from shared.rules import Reason
 from shared.settings import Settings
 from shared.signing import LOG_APPEND_TIME
-from tests.integration.conftest import SERVICE, new_tenant
-from tests.signing import signed, verifier
+from shared.signing.keyfiles import DEV_UPSTREAM_SYSTEM
+from tests.integration.conftest import new_tenant
+from tests.integration.test_quotas import set_quota
+from tests.signing import gateway, signed, verifier
 
 pytestmark = pytest.mark.integration
 
@@ -51,12 +54,14 @@ class Record:
 
 
 def records(*commands: CallerNumberCommand) -> list[Record]:
-    """The commands as the registry fetches them: signed by the upstream system `crm`."""
+    """The commands as the registry fetches them: signed by the upstream system `crm`, or by
+    the gateway for a user's command (whose principal the command carries)."""
     now = time.time_ns() // 1_000_000
     return [
-        Record(value, c.tenant_id.encode(), offset, signed(value), now)
+        Record(value, c.tenant_id.encode(), offset, signed(value, signer), now)
         for offset, c in enumerate(commands)
         for value in [c.model_dump_json().encode()]
+        for signer in [None if c.principal.role == Role.SERVICE else gateway()]
     ]
 
 
@@ -125,6 +130,25 @@ async def test_a_command_twice_in_one_batch_has_one_effect_and_the_same_answer(
     )
     assert [a.applied for a in batch.answered][2] == batch.answered[0].applied
     assert await numbers_of(pool, tenant) == {}  # created once, deleted once
+
+
+async def test_creates_written_together_are_each_audited_with_their_own_command_and_principal(
+    pool: asyncpg.Pool, tenant: str
+) -> None:
+    by_crm = CreateCallerNumbers(tenant_id=tenant, principal=UPSTREAM, numbers=["0431", "0432"])
+    by_admin = CreateCallerNumbers(tenant_id=tenant, principal=ADMIN, numbers=["0432", "0433"])
+    batch = await command_batches.apply_batch(
+        pool, records(by_crm, by_admin), verifier(), max_attempts=1
+    )
+    assert statuses(batch)[1] == [
+        (OutcomeStatus.REJECTED, Reason.DUPLICATE),
+        (OutcomeStatus.CREATED, None),
+    ]
+    assert await audit_of(pool, tenant) == [
+        ("0431", "created", None, "crm", "service", by_crm.message_id),
+        ("0432", "created", None, "crm", "service", by_crm.message_id),
+        ("0433", "created", None, "admin-a", "tenant_admin", by_admin.message_id),
+    ]
 
 
 async def test_a_failing_command_is_retried_alone_then_dead_lettered_and_the_others_apply(
@@ -246,18 +270,21 @@ async def test_each_tenant_of_a_batch_is_applied_in_its_own_tenant(
 # ---- generated: a batch decides exactly as the same commands one at a time ----
 
 NUMBERS = ["0481", "0482", "0483", "12ab"]
+ADMIN = Principal(sub="admin-a", role=Role.TENANT_ADMIN)
+# The principal the registry takes from the upstream key: what applying alone must be given.
+UPSTREAM = Principal(sub=DEV_UPSTREAM_SYSTEM, role=Role.SERVICE)
 
 
 def commands_for(tenant: str) -> st.SearchStrategy[list[CallerNumberCommand]]:
     numbers = st.lists(st.sampled_from(NUMBERS), min_size=1, max_size=3)
     org_unit = st.sampled_from([None, "sales", "support", "nowhere"])
     one = st.sampled_from(NUMBERS)
-    p = SERVICE
+    p = UPSTREAM
     command: st.SearchStrategy[CallerNumberCommand] = st.one_of(
         st.builds(
             CreateCallerNumbers,
             tenant_id=st.just(tenant),
-            principal=st.just(p),
+            principal=st.sampled_from([p, ADMIN]),
             numbers=numbers,
             org_unit_id=org_unit,
         ),
@@ -284,6 +311,16 @@ def commands_for(tenant: str) -> st.SearchStrategy[list[CallerNumberCommand]]:
     return st.lists(command, min_size=1, max_size=12)
 
 
+async def audit_of(pool: asyncpg.Pool, tenant: str) -> list[tuple[Any, ...]]:
+    """What the tenant's audit history says was done, by whom and by which command."""
+    async with tenant_transaction(pool, tenant) as conn:
+        rows = await conn.fetch(
+            "SELECT number, action, org_unit_id_after, principal_sub, principal_role, command_id"
+            " FROM caller_number_audit"
+        )
+    return sorted((tuple(row) for row in rows), key=repr)
+
+
 def comparable(outcomes: list[Any]) -> list[tuple[Any, ...]]:
     """What a caller sees of each outcome, without the row ids (other tenant, other ids)."""
     return [
@@ -306,13 +343,17 @@ def test_a_batch_decides_as_its_commands_one_at_a_time_in_order(
     settings: Settings, pool: asyncpg.Pool, data: st.DataObject
 ) -> None:
     """`pool` migrates the database; each example opens its own, on its own event loop.
-    Drawn: commands of every kind on a few numbers, some delivered twice in the batch, some
-    failing every time (dead-lettered, as if never sent)."""
+    Drawn: the tenant's quota; commands of every kind on a few numbers, creates by an upstream
+    system or a user, some delivered twice in the batch, some failing every time
+    (dead-lettered, as if never sent). The same outcomes, numbers and audit history."""
 
     async def run() -> None:
         own = await create_pool(settings.database_url, max_size=2)
         try:
             batched, alone = await new_tenant(own), await new_tenant(own)
+            quota = data.draw(st.sampled_from([None, 0, 1, 2, 3]), label="quota")
+            for tenant in (batched, alone):
+                await set_quota(own, tenant, quota)
             drawn = data.draw(commands_for(batched), label="commands")
             sent = drawn + data.draw(st.lists(st.sampled_from(drawn), max_size=3), label="again")
             poison = {
@@ -334,6 +375,7 @@ def test_a_batch_decides_as_its_commands_one_at_a_time_in_order(
                     expected.append(comparable((await registry.apply(conn, again)).outcomes))
             assert [comparable(a.applied.outcomes) for a in batch.answered] == expected
             assert await numbers_of(own, batched) == await numbers_of(own, alone)
+            assert await audit_of(own, batched) == await audit_of(own, alone)
         finally:
             await own.close()
 
