@@ -195,6 +195,13 @@ def dead_letter_middleware(
     return DeadLetterMiddleware
 
 
+async def acknowledged(deliveries: Iterable[Awaitable[Any] | None]) -> None:
+    """Awaits the acknowledgements (acks=all) of messages handed to the producer with
+    `publish(..., no_confirm=True)`, raising the first failure. FastStream's in-memory test
+    broker delivers at once and hands back None: nothing to await."""
+    await asyncio.gather(*(delivery for delivery in deliveries if delivery is not None))
+
+
 def backoff(attempt: int) -> float:
     """Seconds to wait before trying again after `attempt` failures: 0.2, 0.4, ... up to 5."""
     return float(min(0.1 * 2**attempt, 5.0))

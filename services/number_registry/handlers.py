@@ -1,7 +1,5 @@
 """The command subscribers: a thin adapter between Kafka and the registry."""
 
-import asyncio
-
 import asyncpg
 from faststream import Context
 from faststream.kafka import KafkaBroker, KafkaRouter
@@ -16,6 +14,7 @@ from shared.kafka import (
     BULK_FETCH_BYTES,
     COMMAND_BATCH_WAIT_MS,
     INTERACTIVE_FETCH_WAIT_MS,
+    acknowledged,
     at_least_once,
     model_decoder,
     partition_count,
@@ -55,18 +54,21 @@ def create_router(settings: Settings) -> KafkaRouter:
             pool, records, verifier, max_attempts=settings.max_delivery_attempts
         )
         crash_point("registry.after_commit")
-        await asyncio.gather(
-            *(
-                events.publish(
-                    outcome_event(answered.header, index, outcome, answered.applied.processed_at)
-                    .model_dump_json()
-                    .encode(),
-                    key=answered.header.tenant_id.encode(),
-                )
-                for answered in batch.answered
-                for index, outcome in enumerate(answered.applied.outcomes)
+        # Each event handed to the producer in order without waiting, then every acknowledgement
+        # awaited: the producer sends them in a few requests (a coroutine per event, gathered,
+        # woke them all each time a request drained).
+        deliveries = [
+            await events.publish(
+                outcome_event(answered.header, index, outcome, answered.applied.processed_at)
+                .model_dump_json()
+                .encode(),
+                key=answered.header.tenant_id.encode(),
+                no_confirm=True,
             )
-        )
+            for answered in batch.answered
+            for index, outcome in enumerate(answered.applied.outcomes)
+        ]
+        await acknowledged(deliveries)
         crash_point("registry.after_publish")
         for letter in batch.letters:
             await publish_dead_letter(broker, letter.record, letter.error, attempt=letter.attempts)
