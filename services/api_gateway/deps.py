@@ -1,6 +1,8 @@
 """Request-scoped dependencies, and the common answer to a published command."""
 
 import re
+from collections.abc import AsyncIterator
+from contextlib import asynccontextmanager
 from typing import Annotated
 
 import asyncpg
@@ -14,7 +16,7 @@ from services.api_gateway.schemas import CommandStatus
 from services.api_gateway.waiter import CommandWaiter
 from shared.access import TenantPolicy
 from shared.contracts import CallerNumberCommand, NumberOutcome
-from shared.db import commands, tenants
+from shared.db import Connection, commands, tenants
 from shared.db.pool import tenant_transaction
 from shared.settings import Settings
 
@@ -69,7 +71,31 @@ async def wait_seconds(settings: AppSettings, prefer: str | None = Header(defaul
 WaitSeconds = Annotated[float, Depends(wait_seconds)]
 
 
-async def submit(
+@asynccontextmanager
+async def policy_transaction(
+    pool: asyncpg.Pool, user: TenantCaller
+) -> AsyncIterator[tuple[Connection, TenantPolicy]]:
+    """A transaction of the caller's tenant that starts with its policy (404 if the tenant
+    does not exist). A command is decided in one: the policy, what the route reads to decide,
+    and the pending record (`record_pending`), before `publish`; a refusal raised inside
+    leaves nothing written."""
+    async with tenant_transaction(pool, user.tenant_id) as conn:
+        yield conn, await _policy(conn, user)
+
+
+async def record_pending(conn: Connection, command: CallerNumberCommand) -> None:
+    """Known as pending from now on, so that its Location never answers 404: recorded in the
+    policy_transaction, before the command is published."""
+    await commands.record_pending(
+        conn,
+        tenant_id=command.tenant_id,
+        command_id=command.message_id,
+        command_type=command.type,
+        principal_sub=command.principal.sub,
+    )
+
+
+async def publish(
     command: CallerNumberCommand,
     *,
     response: Response,
@@ -78,18 +104,9 @@ async def submit(
     waiter: Waiter,
     wait: float,
 ) -> CommandStatus:
-    """Publish the command; answer 202 with where to poll, or its outcome if it comes in time.
-
-    It is recorded as pending before it is published, so its Location never answers 404."""
+    """Publish a command recorded as pending; answer 202 with where to poll, or its outcome
+    if it comes in time."""
     tenant_id, command_id = command.tenant_id, command.message_id
-    async with tenant_transaction(pool, tenant_id) as conn:
-        await commands.record_pending(
-            conn,
-            tenant_id=tenant_id,
-            command_id=command_id,
-            command_type=command.type,
-            principal_sub=command.principal.sub,
-        )
     with waiter.expecting(tenant_id=tenant_id, command_id=command_id) as expected:
         try:
             await bus.send_command(command)
@@ -111,7 +128,11 @@ async def submit(
 async def tenant_policy(pool: asyncpg.Pool, user: TenantCaller) -> TenantPolicy:
     """The caller's tenant as the rules need it; 404 if the tenant does not exist."""
     async with tenant_transaction(pool, user.tenant_id) as conn:
-        policy = await tenants.load_policy(conn, tenant_id=user.tenant_id)
+        return await _policy(conn, user)
+
+
+async def _policy(conn: Connection, user: TenantCaller) -> TenantPolicy:
+    policy = await tenants.load_policy(conn, tenant_id=user.tenant_id)
     if policy is None:
         raise not_found("tenant")
     return policy

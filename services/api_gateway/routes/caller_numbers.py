@@ -22,7 +22,9 @@ from services.api_gateway.deps import (
     Pool,
     Waiter,
     WaitSeconds,
-    submit,
+    policy_transaction,
+    publish,
+    record_pending,
     tenant_policy,
 )
 from services.api_gateway.errors import ApiError, not_found, refused
@@ -43,7 +45,7 @@ from services.api_gateway.schemas import (
 from services.api_gateway.strict_json import StrictJsonRoute
 from shared.access import Operation, TenantPolicy, subtree, write_refusal
 from shared.contracts import CreateCallerNumbers, DeleteCallerNumber, Text, UpdateCallerNumber
-from shared.db import caller_numbers
+from shared.db import Connection, caller_numbers
 from shared.db.caller_numbers import ListFilter
 from shared.db.pool import tenant_transaction
 from shared.rules import check_description, search_digits
@@ -68,19 +70,20 @@ async def add_caller_numbers(
     """Each number succeeds or fails on its own, with its own reason in the outcome (empty,
     not_digits, too_long, repeated_in_request, duplicate); what concerns the whole request
     (the OU, the description, the caller's rights, the prerequisites) refuses it whole."""
-    policy = await tenant_policy(pool, user)
-    if refusal := write_refusal(
-        user.principal, Operation.ADD, policy, target_org_units=(body.org_unit_id,)
-    ) or check_description(body.description):
-        raise refused(refusal)
-    command = CreateCallerNumbers(
-        tenant_id=user.tenant_id,
-        principal=user.principal,
-        numbers=body.numbers,
-        org_unit_id=body.org_unit_id,
-        description=body.description,
-    )
-    return await submit(command, response=response, bus=bus, pool=pool, waiter=waiter, wait=wait)
+    async with policy_transaction(pool, user) as (conn, policy):
+        if refusal := write_refusal(
+            user.principal, Operation.ADD, policy, target_org_units=(body.org_unit_id,)
+        ) or check_description(body.description):
+            raise refused(refusal)
+        command = CreateCallerNumbers(
+            tenant_id=user.tenant_id,
+            principal=user.principal,
+            numbers=body.numbers,
+            org_unit_id=body.org_unit_id,
+            description=body.description,
+        )
+        await record_pending(conn, command)
+    return await publish(command, response=response, bus=bus, pool=pool, waiter=waiter, wait=wait)
 
 
 ListOrder = Literal["number", "-number", "org_unit", "-org_unit", "created_at", "-created_at"]
@@ -209,26 +212,26 @@ async def _csv(chunks: AsyncIterator[list[ExportRow]]) -> AsyncIterator[bytes]:
 
 
 async def _visible(
-    pool: Pool, user: TenantCaller, caller_number_id: UUID
-) -> tuple[dict[str, Any], TenantPolicy]:
-    policy = await tenant_policy(pool, user)
-    async with tenant_transaction(pool, user.tenant_id) as conn:
-        row = await caller_numbers.get_in_scope(
-            conn,
-            tenant_id=user.tenant_id,
-            scope=policy.scope_of(user.principal),
-            caller_number_id=caller_number_id,
-        )
+    conn: Connection, policy: TenantPolicy, user: TenantCaller, caller_number_id: UUID
+) -> dict[str, Any]:
+    """The caller number if the caller may see it; 404 otherwise."""
+    row = await caller_numbers.get_in_scope(
+        conn,
+        tenant_id=user.tenant_id,
+        scope=policy.scope_of(user.principal),
+        caller_number_id=caller_number_id,
+    )
     if row is None:
         raise not_found("caller number")
-    return dict(row), policy
+    return dict(row)
 
 
 @router.get("/caller-numbers/{caller_number_id}")
 async def get_caller_number(
     caller_number_id: UUID, user: CurrentUser, pool: Pool
 ) -> CallerNumberOut:
-    row, _ = await _visible(pool, user, caller_number_id)
+    async with policy_transaction(pool, user) as (conn, policy):
+        row = await _visible(conn, policy, user, caller_number_id)
     return CallerNumberOut.model_validate(row)
 
 
@@ -243,21 +246,25 @@ async def edit_caller_number(
     wait: WaitSeconds,
     response: Response,
 ) -> CommandStatus:
-    row, policy = await _visible(pool, user, caller_number_id)
-    org_unit_id = body.org_unit_id if "org_unit_id" in body.model_fields_set else row["org_unit_id"]
-    description = row["description"] if body.description is None else body.description
-    if refusal := write_refusal(
-        user.principal, Operation.EDIT, policy, target_org_units=(org_unit_id,)
-    ) or check_description(description):
-        raise refused(refusal)
-    command = UpdateCallerNumber(
-        tenant_id=user.tenant_id,
-        principal=user.principal,
-        number=row["number"],
-        org_unit_id=org_unit_id,
-        description=description,
-    )
-    return await submit(command, response=response, bus=bus, pool=pool, waiter=waiter, wait=wait)
+    async with policy_transaction(pool, user) as (conn, policy):
+        row = await _visible(conn, policy, user, caller_number_id)
+        org_unit_id = (
+            body.org_unit_id if "org_unit_id" in body.model_fields_set else row["org_unit_id"]
+        )
+        description = row["description"] if body.description is None else body.description
+        if refusal := write_refusal(
+            user.principal, Operation.EDIT, policy, target_org_units=(org_unit_id,)
+        ) or check_description(description):
+            raise refused(refusal)
+        command = UpdateCallerNumber(
+            tenant_id=user.tenant_id,
+            principal=user.principal,
+            number=row["number"],
+            org_unit_id=org_unit_id,
+            description=description,
+        )
+        await record_pending(conn, command)
+    return await publish(command, response=response, bus=bus, pool=pool, waiter=waiter, wait=wait)
 
 
 @router.delete("/caller-numbers/{caller_number_id}", responses=_ACCEPTED)
@@ -270,10 +277,12 @@ async def delete_caller_number(
     wait: WaitSeconds,
     response: Response,
 ) -> CommandStatus:
-    row, policy = await _visible(pool, user, caller_number_id)
-    if refusal := write_refusal(user.principal, Operation.DELETE, policy):
-        raise refused(refusal)
-    command = DeleteCallerNumber(
-        tenant_id=user.tenant_id, principal=user.principal, number=row["number"]
-    )
-    return await submit(command, response=response, bus=bus, pool=pool, waiter=waiter, wait=wait)
+    async with policy_transaction(pool, user) as (conn, policy):
+        row = await _visible(conn, policy, user, caller_number_id)
+        if refusal := write_refusal(user.principal, Operation.DELETE, policy):
+            raise refused(refusal)
+        command = DeleteCallerNumber(
+            tenant_id=user.tenant_id, principal=user.principal, number=row["number"]
+        )
+        await record_pending(conn, command)
+    return await publish(command, response=response, bus=bus, pool=pool, waiter=waiter, wait=wait)
