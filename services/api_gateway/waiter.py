@@ -3,9 +3,11 @@
 import asyncio
 import contextlib
 from collections.abc import Iterator
+from datetime import datetime
 from uuid import UUID
 
 import asyncpg
+import orjson
 
 from shared.db import commands
 from shared.db.commands import StoredOutcome
@@ -16,9 +18,19 @@ _CHANNEL = "command_processed"
 _RECHECK_SECONDS = 0.5
 
 
+class _Waiting:
+    """One request waiting for a command: woken by its NOTIFY, which may carry the outcome."""
+
+    __slots__ = ("event", "outcome")
+
+    def __init__(self) -> None:
+        self.event = asyncio.Event()
+        self.outcome: StoredOutcome | None = None
+
+
 class CommandWaiter:
     def __init__(self) -> None:
-        self._waiting: dict[str, set[asyncio.Event]] = {}
+        self._waiting: dict[str, set[_Waiting]] = {}
         self._conn: asyncpg.Connection | None = None
 
     async def start(self, dsn: str) -> None:
@@ -31,19 +43,25 @@ class CommandWaiter:
                 await self._conn.close()
 
     def _on_notify(self, _conn: object, _pid: int, _channel: str, payload: object) -> None:
-        for event in self._waiting.get(str(payload), ()):
-            event.set()
+        # "<tenant>/<command id>", then " <processed_at as JSON> <outcome>" when it fit the
+        # payload (shared/db/queries.py: SAVE_COMMAND_OUTCOMES); read only when one waits.
+        key, _, carried = str(payload).partition(" ")
+        waiting = self._waiting.get(key, ())
+        outcome = _carried_outcome(carried) if waiting and carried else None
+        for one in waiting:
+            one.outcome = outcome
+            one.event.set()
 
     @contextlib.contextmanager
     def expecting(self, *, tenant_id: str, command_id: UUID) -> Iterator["Expected"]:
         """Listens for the command's NOTIFY from now on. Entered before the command is
         published, the wait needs no read until the notification: none can come earlier."""
-        key, event = f"{tenant_id}/{command_id}", asyncio.Event()
-        self._waiting.setdefault(key, set()).add(event)
+        key, waiting = f"{tenant_id}/{command_id}", _Waiting()
+        self._waiting.setdefault(key, set()).add(waiting)
         try:
-            yield Expected(tenant_id, command_id, event)
+            yield Expected(tenant_id, command_id, waiting)
         finally:
-            self._waiting[key].discard(event)
+            self._waiting[key].discard(waiting)
             if not self._waiting[key]:
                 del self._waiting[key]
 
@@ -56,19 +74,27 @@ class CommandWaiter:
             return await expected.outcome(pool, seconds=seconds, read_first=True)
 
 
+def _carried_outcome(carried: str) -> StoredOutcome:
+    processed_at, _, results = carried.partition(" ")
+    return StoredOutcome(orjson.loads(results), datetime.fromisoformat(orjson.loads(processed_at)))
+
+
 class Expected:
-    def __init__(self, tenant_id: str, command_id: UUID, event: asyncio.Event) -> None:
-        self.tenant_id, self.command_id, self._event = tenant_id, command_id, event
+    def __init__(self, tenant_id: str, command_id: UUID, waiting: _Waiting) -> None:
+        self.tenant_id, self.command_id, self._waiting = tenant_id, command_id, waiting
 
     async def outcome(
         self, pool: asyncpg.Pool, *, seconds: float, read_first: bool = False
     ) -> StoredOutcome | None:
-        """The outcome, or None if the command is not processed within `seconds`. Read when
-        notified, and every _RECHECK_SECONDS in case a notification was lost."""
+        """The outcome, or None if the command is not processed within `seconds`: from the
+        NOTIFY when it carried it, else read when notified, and every _RECHECK_SECONDS in case
+        a notification was lost."""
         loop = asyncio.get_running_loop()
         deadline = loop.time() + seconds
         read = read_first
         while True:
+            if self._waiting.outcome is not None:
+                return self._waiting.outcome
             if read:
                 async with tenant_transaction(pool, self.tenant_id) as conn:
                     outcome = await commands.get_outcome(
@@ -80,5 +106,5 @@ class Expected:
             if left <= 0:
                 return None
             with contextlib.suppress(TimeoutError):
-                await asyncio.wait_for(self._event.wait(), min(left, _RECHECK_SECONDS))
+                await asyncio.wait_for(self._waiting.event.wait(), min(left, _RECHECK_SECONDS))
             read = True

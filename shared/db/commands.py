@@ -68,8 +68,8 @@ async def claim(
 async def save_outcome(
     conn: Connection, *, tenant_id: str, command_id: UUID, outcome: list[dict[str, Any]]
 ) -> None:
-    await conn.execute(queries.SAVE_COMMAND_OUTCOME, tenant_id, command_id, outcome)
-    await conn.execute(queries.NOTIFY_COMMAND_PROCESSED, f"{tenant_id}/{command_id}")
+    """The claimed command's outcome, and its NOTIFY (delivered on commit)."""
+    await save_outcomes(conn, tenant_id=tenant_id, outcomes={command_id: outcome})
 
 
 class Claim(NamedTuple):

@@ -218,19 +218,21 @@ SELECT command_id, outcome, processed_at FROM processed_command
 WHERE tenant_id = $1 AND command_id = ANY($2::uuid[])
 """
 
-# Each outcome ($3, JSON text) saved, and each command's NOTIFY sent, in one statement.
+# Each outcome ($3, JSON text) saved, and each command's NOTIFY sent, in one statement. The
+# NOTIFY carries the outcome when it fits the payload's 8000 bytes, so that a waiting request
+# need not read it back: "<tenant>/<command id> <processed_at as JSON> <outcome>"; otherwise
+# it is the key alone (services/api_gateway/waiter.py).
 SAVE_COMMAND_OUTCOMES = """
 WITH saved AS (
     UPDATE processed_command p SET outcome = o.outcome::jsonb
     FROM unnest($2::uuid[], $3::text[]) AS o(id, outcome)
     WHERE p.tenant_id = $1 AND p.command_id = o.id
-    RETURNING p.command_id
+    RETURNING p.command_id, p.processed_at, o.outcome
 )
-SELECT count(pg_notify('command_processed', $1 || '/' || command_id)) FROM saved
-"""
-
-SAVE_COMMAND_OUTCOME = """
-UPDATE processed_command SET outcome = $3 WHERE tenant_id = $1 AND command_id = $2
+SELECT count(pg_notify('command_processed', $1 || '/' || command_id || CASE
+    WHEN octet_length(outcome) <= 7000 THEN ' ' || to_json(processed_at) || ' ' || outcome
+    ELSE '' END))
+FROM saved
 """
 
 SELECT_COMMAND = """
@@ -238,8 +240,6 @@ SELECT outcome, processed_at, principal_sub FROM processed_command
 WHERE tenant_id = $1 AND command_id = $2
 """
 
-# Delivered on commit; the gateway listens to answer `Prefer: wait=N` without polling.
-NOTIFY_COMMAND_PROCESSED = "SELECT pg_notify('command_processed', $1)"
 
 # ---- import tasks ----
 

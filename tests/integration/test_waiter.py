@@ -57,3 +57,39 @@ async def test_a_request_listening_before_it_publishes_is_woken_by_the_notificat
         outcome = await asyncio.wait_for(expected.outcome(pool, seconds=3600), 30)
     assert outcome is not None
     assert outcome.processed_at == applied.processed_at
+
+
+async def test_a_notification_carrying_the_outcome_answers_without_a_read(
+    waiter: CommandWaiter, pool: asyncpg.Pool, tenant: str, service: Principal
+) -> None:
+    command = CreateCallerNumbers(tenant_id=tenant, principal=service, numbers=["0103"])
+    read = mock.AsyncMock(side_effect=AssertionError("read although the NOTIFY carried it"))
+    with (
+        mock.patch.object(waiter_module.commands, "get_outcome", read),
+        waiter.expecting(tenant_id=tenant, command_id=command.message_id) as expected,
+    ):
+        applied = await apply(pool, command)
+        outcome = await asyncio.wait_for(expected.outcome(pool, seconds=3600), 30)
+    assert outcome is not None
+    assert (outcome.results, outcome.processed_at) == (
+        [o.model_dump(mode="json") for o in applied.outcomes],
+        applied.processed_at,
+    )
+
+
+async def test_an_outcome_too_large_for_a_notification_is_read_when_notified(
+    waiter: CommandWaiter, pool: asyncpg.Pool, tenant: str, service: Principal
+) -> None:
+    numbers = [f"0104{i:04d}" for i in range(100)]  # ~15 KB of outcome: the NOTIFY has the key
+    command = CreateCallerNumbers(tenant_id=tenant, principal=service, numbers=numbers)
+    read = mock.AsyncMock(wraps=waiter_module.commands.get_outcome)
+    with (
+        mock.patch.object(waiter_module, "_RECHECK_SECONDS", 3600),  # woken by the NOTIFY alone
+        mock.patch.object(waiter_module.commands, "get_outcome", read),
+        waiter.expecting(tenant_id=tenant, command_id=command.message_id) as expected,
+    ):
+        applied = await apply(pool, command)
+        outcome = await asyncio.wait_for(expected.outcome(pool, seconds=3600), 30)
+    assert outcome is not None and len(outcome.results) == 100
+    assert outcome.results == [o.model_dump(mode="json") for o in applied.outcomes]
+    assert read.await_count == 1
