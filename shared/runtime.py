@@ -1,5 +1,6 @@
 """What every service opens at start: its topics, and a migrated database with a pool."""
 
+import gc
 from collections.abc import AsyncIterator
 from contextlib import asynccontextmanager
 
@@ -17,4 +18,10 @@ async def backing_services(settings: Settings, broker: KafkaBroker) -> AsyncIter
     settings.refuse_development_secrets()  # before anything connects with them
     await ensure_topics(settings, declared_topics(broker))
     async with open_pool(settings) as pool:
+        # What start-up made (modules, the app, the pool) lives as long as the process: kept
+        # out of the collector's reach, a full collection scans only what the work made. A
+        # full collection of it all took ~55 ms, a pause every request or batch in flight felt.
+        # Its garbage is collected first, so that none is kept for good.
+        gc.collect()
+        gc.freeze()
         yield pool
