@@ -197,9 +197,13 @@ def dead_letter_middleware(
 
 async def acknowledged(deliveries: Iterable[Awaitable[Any] | None]) -> None:
     """Awaits the acknowledgements (acks=all) of messages handed to the producer with
-    `publish(..., no_confirm=True)`, raising the first failure. FastStream's in-memory test
-    broker delivers at once and hands back None: nothing to await."""
-    await asyncio.gather(*(delivery for delivery in deliveries if delivery is not None))
+    `publish(..., no_confirm=True)`, every one, then raises the first failure. FastStream's
+    in-memory test broker delivers at once and hands back None: nothing to await."""
+    results = await asyncio.gather(
+        *(delivery for delivery in deliveries if delivery is not None), return_exceptions=True
+    )
+    if failed := next((r for r in results if isinstance(r, BaseException)), None):
+        raise failed
 
 
 def backoff(attempt: int) -> float:

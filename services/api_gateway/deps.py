@@ -20,6 +20,9 @@ from shared.db import Connection, commands, tenants
 from shared.db.pool import tenant_transaction
 from shared.settings import Settings
 
+# The dependencies are `async def` although they never await: FastAPI runs a plain `def` one in
+# a worker thread, a hop that cost more than the request's own work.
+
 
 async def _pool(request: Request) -> asyncpg.Pool:
     pool: asyncpg.Pool = request.app.state.pool
@@ -57,8 +60,6 @@ UploadPool = Annotated[asyncpg.Pool, Depends(_upload_pool)]
 Waiter = Annotated[CommandWaiter, Depends(_waiter)]
 Bus = Annotated[bus.Bus, Depends(_bus)]
 AppSettings = Annotated[Settings, Depends(_settings)]
-# The dependencies are `async def` although they never await: FastAPI runs a plain `def` one in
-# a worker thread, a hop that cost more than the request's own work.
 _PREFER_WAIT = re.compile(r"(?:^|[,;\s])wait=(\d+(?:\.\d+)?)")
 
 

@@ -2,8 +2,10 @@
 
 import asyncio
 import contextlib
+import logging
 from collections.abc import Iterator
 from datetime import datetime
+from typing import Any
 from uuid import UUID
 
 import asyncpg
@@ -12,6 +14,8 @@ import orjson
 from shared.db import commands
 from shared.db.commands import StoredOutcome
 from shared.db.pool import tenant_transaction
+
+log = logging.getLogger(__name__)
 
 _CHANNEL = "command_processed"
 # A lost notification (e.g. while the listening connection reconnects) costs at most this.
@@ -43,11 +47,20 @@ class CommandWaiter:
                 await self._conn.close()
 
     def _on_notify(self, _conn: object, _pid: int, _channel: str, payload: object) -> None:
-        # "<tenant>/<command id>", then " <processed_at as JSON> <outcome>" when it fit the
-        # payload (shared/db/queries.py: SAVE_COMMAND_OUTCOMES); read only when one waits.
-        key, _, carried = str(payload).partition(" ")
-        waiting = self._waiting.get(key, ())
-        outcome = _carried_outcome(carried) if waiting and carried else None
+        # [tenant, command id], plus [processed_at, outcome] when they fit the payload
+        # (shared/db/queries.py: SAVE_COMMAND_OUTCOMES); the outcome is read only if one waits.
+        try:
+            tenant_id, command_id, *carried = orjson.loads(str(payload))
+        except (ValueError, TypeError):  # names no command: whoever waits polls
+            log.warning("unreadable command_processed notification: %.200r", payload)
+            return
+        waiting = self._waiting.get(f"{tenant_id}/{command_id}", ())
+        outcome = None
+        if waiting and carried:
+            try:
+                outcome = _carried_outcome(carried)
+            except (ValueError, TypeError):  # woken all the same: it reads the outcome
+                log.warning("unreadable outcome in notification: %.200r", payload)
         for one in waiting:
             one.outcome = outcome
             one.event.set()
@@ -74,9 +87,9 @@ class CommandWaiter:
             return await expected.outcome(pool, seconds=seconds, read_first=True)
 
 
-def _carried_outcome(carried: str) -> StoredOutcome:
-    processed_at, _, results = carried.partition(" ")
-    return StoredOutcome(orjson.loads(results), datetime.fromisoformat(orjson.loads(processed_at)))
+def _carried_outcome(carried: list[Any]) -> StoredOutcome:
+    processed_at, results = carried
+    return StoredOutcome(list(results), datetime.fromisoformat(processed_at))
 
 
 class Expected:

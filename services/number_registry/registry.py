@@ -210,7 +210,8 @@ async def create_many(
     conn: Connection, commands: list[CreateCallerNumbers], policy: TenantPolicy | None
 ) -> list[list[NumberOutcome]]:
     """Each command's outcomes, as if applied one after another: a number in two of them is
-    created by the first and a duplicate for the later."""
+    created by the first and a duplicate for the later. The commands are one tenant's (a
+    batch applies each tenant in its own transaction)."""
     checked: list[Rejection | list[tuple[str, Rejection | None]]] = []
     for command in commands:
         refusal = write_refusal(
@@ -234,7 +235,7 @@ async def create_many(
     rows: list[asyncpg.Record] = []
     admission = quotas.UNLIMITED
     if wanted:
-        tenant_id = commands[0].tenant_id
+        [tenant_id] = {command.tenant_id for command in commands}
         admission = await quotas.admit(conn, tenant_id=tenant_id, numbers=list(wanted))
         given = {n: i for n, i in wanted.items() if n not in admission.over_quota}
         if given:

@@ -219,19 +219,20 @@ WHERE tenant_id = $1 AND command_id = ANY($2::uuid[])
 """
 
 # Each outcome ($3, JSON text) saved, and each command's NOTIFY sent, in one statement. The
-# NOTIFY carries the outcome when it fits the payload's 8000 bytes, so that a waiting request
-# need not read it back: "<tenant>/<command id> <processed_at as JSON> <outcome>"; otherwise
-# it is the key alone (services/api_gateway/waiter.py).
+# payload is a JSON array: [tenant, command id, processed_at, outcome] when that fits the
+# payload's 8000 bytes, so that a waiting request need not read the outcome back, else
+# [tenant, command id] (services/api_gateway/waiter.py).
 SAVE_COMMAND_OUTCOMES = """
 WITH saved AS (
     UPDATE processed_command p SET outcome = o.outcome::jsonb
     FROM unnest($2::uuid[], $3::text[]) AS o(id, outcome)
     WHERE p.tenant_id = $1 AND p.command_id = o.id
-    RETURNING p.command_id, p.processed_at, o.outcome
+    RETURNING p.command_id, json_build_array($1::text, p.command_id, p.processed_at,
+                                             o.outcome::json)::text AS carrying
 )
-SELECT count(pg_notify('command_processed', $1 || '/' || command_id || CASE
-    WHEN octet_length(outcome) <= 7000 THEN ' ' || to_json(processed_at) || ' ' || outcome
-    ELSE '' END))
+SELECT count(pg_notify('command_processed', CASE
+    WHEN octet_length(carrying) < 7900 THEN carrying
+    ELSE json_build_array($1::text, command_id)::text END))
 FROM saved
 """
 

@@ -280,14 +280,16 @@ def commands_for(tenant: str) -> st.SearchStrategy[list[CallerNumberCommand]]:
     org_unit = st.sampled_from([None, "sales", "support", "nowhere"])
     one = st.sampled_from(NUMBERS)
     p = UPSTREAM
+    create = st.builds(
+        CreateCallerNumbers,
+        tenant_id=st.just(tenant),
+        principal=st.sampled_from([p, ADMIN]),
+        numbers=numbers,
+        org_unit_id=org_unit,
+    )
     command: st.SearchStrategy[CallerNumberCommand] = st.one_of(
-        st.builds(
-            CreateCallerNumbers,
-            tenant_id=st.just(tenant),
-            principal=st.sampled_from([p, ADMIN]),
-            numbers=numbers,
-            org_unit_id=org_unit,
-        ),
+        create,
+        create,  # twice as likely: runs of creates are written together (one INSERT)
         st.builds(DeleteCallerNumber, tenant_id=st.just(tenant), principal=st.just(p), number=one),
         st.builds(
             UpdateCallerNumber,
@@ -328,6 +330,7 @@ def comparable(outcomes: list[Any]) -> list[tuple[Any, ...]]:
             o.number,
             o.status,
             o.reason,
+            o.message,
             o.caller_number and (o.caller_number.org_unit_id, o.caller_number.description),
         )
         for o in outcomes

@@ -12,6 +12,7 @@ from services.api_gateway import waiter as waiter_module
 from services.api_gateway.waiter import CommandWaiter
 from shared.contracts import CreateCallerNumbers, Principal
 from shared.settings import Settings
+from tests.integration.conftest import new_tenant
 from tests.integration.test_registry import apply
 
 
@@ -93,3 +94,51 @@ async def test_an_outcome_too_large_for_a_notification_is_read_when_notified(
     assert outcome is not None and len(outcome.results) == 100
     assert outcome.results == [o.model_dump(mode="json") for o in applied.outcomes]
     assert read.await_count == 1
+
+
+async def settled(waiter: CommandWaiter, pool: asyncpg.Pool, tenant: str, sub: Principal) -> None:
+    """Applies one more command and waits for its NOTIFY: every notification committed before
+    has been handled by then (they come in commit order on the waiter's one connection)."""
+    number = f"09{uuid4().int % 10**8:08d}"
+    marker = CreateCallerNumbers(tenant_id=tenant, principal=sub, numbers=[number])
+    with waiter.expecting(tenant_id=tenant, command_id=marker.message_id) as expected:
+        await apply(pool, marker)
+        assert await asyncio.wait_for(expected.outcome(pool, seconds=3600), 30) is not None
+
+
+async def test_a_notification_of_another_tenant_or_command_leaves_a_waiter_waiting(
+    waiter: CommandWaiter, pool: asyncpg.Pool, tenant: str, service: Principal
+) -> None:
+    other = await new_tenant(pool)
+    command = CreateCallerNumbers(tenant_id=tenant, principal=service, numbers=["0105"])
+    same_id_elsewhere = command.model_copy(update={"tenant_id": other, "numbers": ["0106"]})
+    with (
+        mock.patch.object(waiter_module, "_RECHECK_SECONDS", 3600),
+        waiter.expecting(tenant_id=tenant, command_id=command.message_id) as expected,
+    ):
+        await apply(pool, same_id_elsewhere)
+        await settled(waiter, pool, tenant, service)  # another command of the same tenant
+        assert await expected.outcome(pool, seconds=0) is None
+        applied = await apply(pool, command)
+        outcome = await asyncio.wait_for(expected.outcome(pool, seconds=3600), 30)
+    assert outcome is not None
+    assert outcome.results == [o.model_dump(mode="json") for o in applied.outcomes]
+    assert outcome.results[0]["number"] == "0105"
+
+
+async def test_an_unreadable_notification_wakes_the_waiter_to_read_and_breaks_nothing(
+    waiter: CommandWaiter, pool: asyncpg.Pool, tenant: str, service: Principal
+) -> None:
+    command = CreateCallerNumbers(tenant_id=tenant, principal=service, numbers=["0107"])
+    applied = await apply(pool, command)  # processed, its own NOTIFY handled before we wait
+    await settled(waiter, pool, tenant, service)
+    with (
+        mock.patch.object(waiter_module, "_RECHECK_SECONDS", 3600),  # woken by the NOTIFY alone
+        waiter.expecting(tenant_id=tenant, command_id=command.message_id) as expected,
+    ):
+        for payload in ("not json", "[1]", f'["{tenant}", "{command.message_id}", "noon", []]'):
+            await pool.execute("SELECT pg_notify('command_processed', $1)", payload)
+        outcome = await asyncio.wait_for(expected.outcome(pool, seconds=3600), 30)
+    assert outcome is not None  # read back after the third woke it
+    assert outcome.results == [o.model_dump(mode="json") for o in applied.outcomes]
+    await settled(waiter, pool, tenant, service)  # still listening
