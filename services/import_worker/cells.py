@@ -114,7 +114,8 @@ def _text(cell: Cell, field: str) -> tuple[str | None, Rejection | None]:
         if cell.rejection.reason is Reason.FORMULA_WITHOUT_RESULT:
             return cell.as_written[:MAX_CELL_CHARS] or None, cell.rejection
         name = column_name(field)
-        message = f"The {name} cell shows {cell.as_written[:40]!r}, which is not text: "
+        shows = cell.shows or repr(cell.as_written[:40])  # as its format displays it, if not digits
+        message = f"The {name} cell shows {shows}, which is not text: "
         message += f"format the {name} column as Text and enter it again."
         return cell.as_written[:MAX_CELL_CHARS], Rejection(_NOT_TEXT[field], message)
     text = (cell or "").strip()[:MAX_CELL_CHARS]

@@ -10,10 +10,13 @@ Kind = Literal["xlsx", "csv"]
 
 
 class Refused(NamedTuple):
-    """A cell that holds no caller number, whatever its text: what it shows and why not."""
+    """A cell that holds no caller number, whatever its text: what it shows and why not;
+    `shows` names what its number format displays ("a percentage (0.125)") when that is
+    not digits."""
 
     as_written: str
     rejection: Rejection
+    shows: str | None = None
 
 
 # What a cell displays: text exactly as written (numbers as the digits their format shows), or

@@ -169,7 +169,7 @@ def _as_date(number: int | float, epoch: datetime) -> str | None:
 
 def _not_digits(written: str, shows: str) -> Refused:
     message = f"The cell shows {shows} ({written}), not a caller number: {FORMAT_AS_TEXT}"
-    return Refused(written, Rejection(Reason.NUMBER_NOT_TEXT, message))
+    return Refused(written, Rejection(Reason.NUMBER_NOT_TEXT, message), f"{shows} ({written})")
 
 
 def _refused(written: str, reason: Reason, message: str) -> Refused:

@@ -12,9 +12,9 @@ from pathlib import Path
 
 import pytest
 
-from services.import_worker.cells import check_cell
+from services.import_worker.cells import check_cell, check_line
 from services.import_worker.filetypes import FileLimits
-from services.import_worker.readers import check_file, iter_rows
+from services.import_worker.readers import check_file, iter_lines, iter_rows
 
 OFFICE = Path(__file__).parent.parent / "fixtures" / "office"
 ON_PURPOSE = ("decimals", "15 digits")
@@ -88,3 +88,40 @@ def test_libreoffices_csv_and_unicode_text_exports_import_as_displayed() -> None
         if reason is None:
             assert value == digits
     assert as_csv[7][1] == "number_not_text"  # 1.23456789012346E+017: format as Text
+
+
+# What a refusal names for a display it does not reproduce: the reader renders digits only,
+# and names any other number format by what it shows, with the stored value.
+NAMED_AS = {
+    "13%": "a percentage (0.125)",
+    "2,150,001,234": "a number with thousands separators (2150001234)",
+    "1E+020": "'1E+20'",  # as Excel shows it; LibreOffice pads the exponent
+}
+
+
+def test_ou_and_description_cells_are_taken_as_shown_or_refused_naming_what_they_show() -> None:
+    """Each row's Organization Unit and Description, from a workbook LibreOffice saved, against
+    its "as shown" export: text and plain digits are taken exactly as shown (trimmed; empty
+    means the upload's own); anything else (a date, a decimal, a percentage, TRUE) fails its
+    row with a reason naming the cell's column and what it shows."""
+    with (OFFICE / "targets.csv").open(encoding="utf-8", newline="") as file:
+        shown = {n: line for n, line in enumerate(csv.reader(file), start=1) if n > 1}
+    path = OFFICE / "targets.xlsx"
+    limits = FileLimits()
+    checked = {
+        n: check_line(line) for n, line in iter_lines(path, check_file(path, limits), limits)
+    }
+    assert set(checked) == set(shown), "a row vanished or was invented"
+    for row, (number, org_unit, description) in shown.items():
+        line = checked[row]
+        assert line.number == number, f"row {row}"
+        for column, value, text in (
+            ("Organization Unit", line.org_unit, org_unit),
+            ("Description", line.description, description),
+        ):
+            if line.rejection is not None and column in line.rejection.message:
+                named = NAMED_AS.get(text.strip(), text.strip())
+                assert named in line.rejection.message, f"row {row}: {line.rejection}"
+                assert not text.strip().isdecimal(), f"row {row}: plain digits {text!r} refused"
+            else:
+                assert value == (text.strip() or None), f"row {row}: LibreOffice shows {text!r}"
