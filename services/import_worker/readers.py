@@ -6,8 +6,10 @@ file keeps a current one (xlsx.py, formats.py). CSV fields are text as written.
 """
 
 import codecs
+import contextlib
 import csv
 import io
+import pickle
 import re
 from collections.abc import Callable, Generator, Iterable, Iterator
 from contextlib import closing
@@ -55,13 +57,39 @@ def check_file(path: Path, limits: FileLimits) -> Kind:
     return "csv"
 
 
-def count_data_rows(path: Path, kind: Kind, limits: FileLimits) -> int:
-    """The rows iter_lines yields, counted before the import so that nothing is applied in vain."""
-    count = sum(1 for _ in iter_lines(path, kind, limits))
+def count_data_rows(path: Path, kind: Kind, limits: FileLimits, keep: Path | None = None) -> int:
+    """The rows iter_lines yields, counted before the import so that nothing is applied in vain.
+
+    With `keep`, each (row number, Line) is also written there (pickled, _KEPT_CHUNK at a
+    time), for `kept_lines` to send them without reading the spreadsheet a second time: its
+    parse is most of a worker's reading (~9 s per million xlsx rows), the kept lines ~1 s."""
+    count = 0
+    with contextlib.ExitStack() as stack:
+        out = stack.enter_context(keep.open("wb")) if keep is not None else None
+        lines = stack.enter_context(closing(iter_lines(path, kind, limits)))
+        while chunk := list(islice(lines, _KEPT_CHUNK)):
+            count += len(chunk)
+            if out is not None:
+                pickle.dump(chunk, out, protocol=pickle.HIGHEST_PROTOCOL)
     if count == 0:
         message = f"{_source(path, kind)} has no caller numbers below the '{HEADER}' header."
         raise BadFile("empty", _capital(message))
     return count
+
+
+_KEPT_CHUNK = 10_000
+
+
+def kept_lines(keep: Path) -> Generator[tuple[int, Line], None, None]:
+    """The lines count_data_rows kept, in order. The file is this process's own, written in
+    its private folder: unpickling it runs nothing a client sent."""
+    with keep.open("rb") as file:
+        while True:
+            try:
+                chunk: list[tuple[int, Line]] = pickle.load(file)
+            except EOFError:
+                return
+            yield from chunk
 
 
 def iter_rows(

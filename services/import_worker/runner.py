@@ -24,8 +24,7 @@ from services.import_worker.cells import check_cell, check_line
 from services.import_worker.columns import Line
 from services.import_worker.filetypes import BadFile, FileLimits
 from services.import_worker.progress import Progress
-from services.import_worker.readers import check_file, count_data_rows
-from services.import_worker.readers import iter_lines as read_rows
+from services.import_worker.readers import check_file, count_data_rows, kept_lines
 from shared import logs, metrics, topics
 from shared.contracts import IMPORT_WORKER, ImportRowRead, ImportRowResult, ImportRowsRead
 from shared.db import imports, quotas
@@ -125,7 +124,8 @@ class ImportRunner:
     async def _read(self, task: ImportTask, path: Path) -> None:
         try:
             kind = await asyncio.to_thread(check_file, path, self.limits)
-            total = await asyncio.to_thread(count_data_rows, path, kind, self.limits)
+            kept = path.with_name("lines")
+            total = await asyncio.to_thread(count_data_rows, path, kind, self.limits, kept)
         except BadFile as error:
             await self.fail(task, error)
             return
@@ -146,7 +146,7 @@ class ImportRunner:
             total,
             started.last_row_sent,
         )
-        rows = read_rows(path, kind, self.limits)
+        rows = kept_lines(kept)
         try:
             await self._send(started, rows)
         finally:

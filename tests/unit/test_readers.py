@@ -12,7 +12,13 @@ from openpyxl.utils.datetime import CALENDAR_MAC_1904
 from services.import_worker import xlsx
 from services.import_worker.cells import check_cell
 from services.import_worker.filetypes import BadFile, Cell, FileLimits, Kind
-from services.import_worker.readers import check_file, count_data_rows, iter_rows
+from services.import_worker.readers import (
+    check_file,
+    count_data_rows,
+    iter_lines,
+    iter_rows,
+    kept_lines,
+)
 
 LIMITS = FileLimits()
 MAIN = "http://schemas.openxmlformats.org/spreadsheetml/2006/main"
@@ -270,6 +276,27 @@ class TestCounting:
         path = write_csv(tmp_path, "\n".join(["Caller Number", "1", "2", "3"]))
         assert count_data_rows(path, "csv", FileLimits(max_rows=2, max_csv_rows=3)) == 3
         assert FileLimits().max_csv_rows == 5_000_000 > FileLimits().max_rows
+
+    @pytest.mark.parametrize("kind", ["xlsx", "csv"])
+    def test_the_lines_kept_while_counting_are_the_lines_a_second_read_gives(
+        self, tmp_path: Path, kind: Kind
+    ) -> None:
+        """What the worker sends comes from the kept lines: every line, cell and refusal (a
+        date, a formula without result) the same as reading the file again, in order, across
+        the chunks it is kept in."""
+        count = 25_001  # three chunks of 10,000
+        if kind == "csv":
+            lines = ["Caller Number,Organization Unit,Description"]
+            lines += [f"{n:011d},{'Sales' if n % 3 else ''},{'x' * (n % 5)}" for n in range(count)]
+            path = write_csv(tmp_path, "\n".join(lines))
+        else:
+            cells: dict[str, object] = {"A1": "Caller Number", "B1": "Description"}
+            cells |= {f"A{n}": f"{n:011d}" for n in range(2, count + 2)}
+            cells |= {"A3": date(2024, 1, 2), "A4": "=1+1", "B5": 1.5, "B6": " note "}
+            path = openpyxl_book(tmp_path, cells)
+        kept = tmp_path / "lines"
+        assert count_data_rows(path, kind, LIMITS, kept) == count
+        assert list(kept_lines(kept)) == list(iter_lines(path, kind, LIMITS))
 
     def test_a_header_without_rows_is_empty(self, tmp_path: Path) -> None:
         path = write_csv(tmp_path, "Caller Number\r\n\r\n , \r\n")
