@@ -81,7 +81,10 @@ async def policy_transaction(
     and the pending record (`record_pending`), before `publish`; a refusal raised inside
     leaves nothing written."""
     async with tenant_transaction(pool, user.tenant_id) as conn:
-        yield conn, await _policy(conn, user)
+        policy = await tenants.load_policy(conn, tenant_id=user.tenant_id)
+        if policy is None:
+            raise not_found("tenant")
+        yield conn, policy
 
 
 async def record_pending(conn: Connection, command: CallerNumberCommand) -> None:
@@ -128,12 +131,5 @@ async def publish(
 
 async def tenant_policy(pool: asyncpg.Pool, user: TenantCaller) -> TenantPolicy:
     """The caller's tenant as the rules need it; 404 if the tenant does not exist."""
-    async with tenant_transaction(pool, user.tenant_id) as conn:
-        return await _policy(conn, user)
-
-
-async def _policy(conn: Connection, user: TenantCaller) -> TenantPolicy:
-    policy = await tenants.load_policy(conn, tenant_id=user.tenant_id)
-    if policy is None:
-        raise not_found("tenant")
-    return policy
+    async with policy_transaction(pool, user) as (_, policy):
+        return policy

@@ -23,9 +23,8 @@ async def _init_connection(conn: asyncpg.Connection) -> None:
 async def _keep_session(conn: asyncpg.Connection) -> None:
     """Nothing to reset when a connection returns to the pool: settings are only ever set
     transaction-local (set_config(..., true)), advisory locks are transaction-level, and
-    nothing LISTENs on a pooled connection. asyncpg still rolls back
-    a transaction left open. Its default reset (UNLISTEN *, RESET ALL, ...) would cost a round
-    trip per transaction."""
+    nothing LISTENs on a pooled connection. asyncpg still rolls back a transaction left open.
+    Its default reset (UNLISTEN *, RESET ALL, ...) would cost a round trip per transaction."""
 
 
 async def create_pool(dsn: str, *, min_size: int = 1, max_size: int = 10) -> asyncpg.Pool:

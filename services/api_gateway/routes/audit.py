@@ -12,7 +12,7 @@ from fastapi.responses import StreamingResponse
 from pydantic import AfterValidator
 
 from services.api_gateway.auth import CurrentUser
-from services.api_gateway.deps import Pool, tenant_policy
+from services.api_gateway.deps import Pool, policy_transaction, tenant_policy
 from services.api_gateway.errors import not_found
 from services.api_gateway.exports import audit_csv_chunk
 from services.api_gateway.schemas import AuditPage, AuditRecordOut, AuditState
@@ -107,9 +107,8 @@ async def tenant_audit(
     `number` (digits, typed as people write numbers), `caller_number_id`, `principal` (a `sub`),
     `changed_from` (inclusive) and `changed_until` (exclusive), ISO 8601 times. Pass
     `next_cursor` as `cursor` for the next page."""
-    policy = await tenant_policy(pool, user)
-    where = query.where(policy.scope_of(user.principal), cursor)
-    async with tenant_transaction(pool, user.tenant_id) as conn:
+    async with policy_transaction(pool, user) as (conn, policy):
+        where = query.where(policy.scope_of(user.principal), cursor)
         records = await audit.page(conn, tenant_id=user.tenant_id, where=where, limit=limit)
     return _page(records, limit)
 

@@ -132,8 +132,7 @@ async def list_caller_numbers(
     that OU and every OU below it.
     `unorganized=true`: only numbers without an OU.
     """
-    policy = await tenant_policy(pool, user)
-    async with tenant_transaction(pool, user.tenant_id) as conn:
+    async with policy_transaction(pool, user) as (conn, policy):
         rows, total = await caller_numbers.list_numbers(
             conn,
             tenant_id=user.tenant_id,

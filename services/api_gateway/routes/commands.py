@@ -5,7 +5,7 @@ from uuid import UUID
 from fastapi import APIRouter
 
 from services.api_gateway.auth import CurrentUser, TenantCaller
-from services.api_gateway.deps import Pool, tenant_policy
+from services.api_gateway.deps import Pool, policy_transaction
 from services.api_gateway.errors import not_found
 from services.api_gateway.schemas import CommandStatus
 from services.api_gateway.strict_json import StrictJsonRoute
@@ -13,7 +13,6 @@ from shared.access import OrgScope
 from shared.contracts import NumberOutcome
 from shared.db import commands
 from shared.db.commands import KnownCommand
-from shared.db.pool import tenant_transaction
 
 router = APIRouter(prefix="/api/v1", tags=["commands"], route_class=StrictJsonRoute)
 
@@ -23,8 +22,7 @@ async def get_command(command_id: UUID, user: CurrentUser, pool: Pool) -> Comman
     """`pending` from the moment the gateway answered 202 until the registry has processed it;
     an upstream system's command once processed. 404 for an id this tenant never sent, and for
     a command the caller may not see (see `_may_see`)."""
-    policy = await tenant_policy(pool, user)
-    async with tenant_transaction(pool, user.tenant_id) as conn:
+    async with policy_transaction(pool, user) as (conn, policy):
         known = await commands.lookup(conn, tenant_id=user.tenant_id, command_id=command_id)
     if known is None or not _may_see(user, policy.scope_of(user.principal), known):
         raise not_found("command")

@@ -16,7 +16,15 @@ from pydantic import TypeAdapter, ValidationError
 
 from services.api_gateway import uploads
 from services.api_gateway.auth import CurrentUser, TenantCaller
-from services.api_gateway.deps import AppSettings, Bus, Pool, UploadPool, UploadSlots, tenant_policy
+from services.api_gateway.deps import (
+    AppSettings,
+    Bus,
+    Pool,
+    UploadPool,
+    UploadSlots,
+    policy_transaction,
+    tenant_policy,
+)
 from services.api_gateway.errors import ApiError, not_found, refused
 from services.api_gateway.schemas import ImportTaskOut, ImportTaskPage
 from services.api_gateway.strict_json import StrictJsonRoute
@@ -294,8 +302,7 @@ async def list_imports(
     offset: Annotated[int, Query(ge=0, le=10_000_000)] = 0,
 ) -> ImportTaskPage:
     """Newest first by import time, within the OUs the caller may see."""
-    policy = await tenant_policy(pool, user)
-    async with tenant_transaction(pool, user.tenant_id) as conn:
+    async with policy_transaction(pool, user) as (conn, policy):
         rows, total = await imports.list_tasks(
             conn,
             tenant_id=user.tenant_id,
@@ -309,8 +316,7 @@ async def list_imports(
 
 
 async def _visible(pool: Pool, user: TenantCaller, task_id: UUID) -> ImportTask:
-    policy = await tenant_policy(pool, user)
-    async with tenant_transaction(pool, user.tenant_id) as conn:
+    async with policy_transaction(pool, user) as (conn, policy):
         task = await imports.get_task_in_scope(
             conn, tenant_id=user.tenant_id, scope=policy.scope_of(user.principal), task_id=task_id
         )

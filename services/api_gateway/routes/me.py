@@ -4,12 +4,11 @@ from fastapi import APIRouter
 from pydantic import BaseModel
 
 from services.api_gateway.auth import CurrentUser
-from services.api_gateway.deps import Pool, tenant_policy
+from services.api_gateway.deps import Pool, policy_transaction
 from services.api_gateway.strict_json import StrictJsonRoute
 from shared.access import Operation, may
 from shared.contracts import Role
 from shared.db import quotas
-from shared.db.pool import tenant_transaction
 from shared.rules import FEATURE_DISABLED, prerequisites_met
 
 router = APIRouter(prefix="/api/v1", tags=["caller"], route_class=StrictJsonRoute)
@@ -37,10 +36,9 @@ class Me(BaseModel):
 async def me(user: CurrentUser, pool: Pool) -> Me:
     """`writes_enabled` is false while the tenant's prerequisites are off (writes answer 403);
     `caller_numbers`: how many numbers the tenant has (`used`) and may have (`allowed`)."""
-    policy = await tenant_policy(pool, user)
-    async with tenant_transaction(pool, user.tenant_id) as conn:
+    async with policy_transaction(pool, user) as (conn, policy):
         usage = await quotas.usage(conn, tenant_id=user.tenant_id)
-    assert usage is not None  # tenant_policy answered 404 otherwise
+    assert usage is not None  # policy_transaction answered 404 otherwise
     enabled = prerequisites_met(
         anonymization_enabled=policy.anonymization_enabled,
         tenants_may_maintain=policy.tenants_may_maintain,
