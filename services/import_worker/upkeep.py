@@ -57,6 +57,7 @@ class Upkeep:
         self._settings, self._services_answer = settings, services_answer
         # A worker that just started has not seen the services answer for long.
         self._answering_since = time.monotonic()
+        self._audit_retention_due = 0.0  # the first period looks, then every interval
 
     async def forever(self) -> None:
         while True:
@@ -168,7 +169,13 @@ class Upkeep:
                     log.info("import %s: row results deleted (retention)", task["id"])
 
     async def apply_audit_retention(self) -> None:
-        """Delete audit records older than AUDIT_RETENTION_DAYS, a batch per transaction."""
+        """Delete audit records older than AUDIT_RETENTION_DAYS, a batch per transaction, once
+        per AUDIT_RETENTION_INTERVAL_SECONDS."""
+        if time.monotonic() < self._audit_retention_due:
+            return
+        self._audit_retention_due = (
+            time.monotonic() + self._settings.audit_retention_interval_seconds
+        )
         cutoff = datetime.now(UTC) - timedelta(days=self._settings.audit_retention_days)
         while True:
             async with audit_retention_transaction(self._pool) as conn:

@@ -8,6 +8,7 @@ from uuid import uuid4
 import asyncpg
 import pytest
 
+from services.import_worker.upkeep import Upkeep
 from services.number_registry import imports as registry_imports
 from services.number_registry import registry
 from shared import faults
@@ -24,6 +25,7 @@ from shared.contracts import (
 )
 from shared.db import audit
 from shared.db.pool import audit_retention_transaction, tenant_transaction
+from shared.settings import Settings
 from tests.integration.test_import_rows import batch, running_task
 
 pytestmark = pytest.mark.integration
@@ -208,3 +210,28 @@ class TestRowsThatFail:
                 await registry_imports.apply(conn, batch(tenant, task_id, ["901", "902", "903"]))
         found = await records(pool, tenant)
         assert sorted(r["number"] for r in found) == ["901", "903"]
+
+    async def test_the_workers_upkeep_looks_once_per_interval(
+        self, pool: asyncpg.Pool, settings: Settings
+    ) -> None:
+        """Each look reads the audit pages not yet summarised by VACUUM: once per interval."""
+        looks = mock.AsyncMock(return_value=0)
+
+        def upkeep(interval: float) -> Upkeep:
+            return Upkeep(
+                pool=pool,
+                runner=mock.Mock(),
+                progress=mock.Mock(),
+                settings=settings.model_copy(update={"audit_retention_interval_seconds": interval}),
+                services_answer=mock.AsyncMock(return_value=True),
+            )
+
+        with mock.patch.object(audit, "delete_before", looks):
+            hourly = upkeep(3600)
+            await hourly.apply_audit_retention()
+            await hourly.apply_audit_retention()
+            assert looks.await_count == 1
+            every_time = upkeep(0)
+            await every_time.apply_audit_retention()
+            await every_time.apply_audit_retention()
+        assert looks.await_count == 3
