@@ -377,28 +377,19 @@ async def record_results(
     """Count each row's first result only; the task and, if this finished it, the finished task.
 
     (None, None) for a task that is gone (retention deleted it)."""
-    recorded = await conn.fetch(
-        queries.INSERT_IMPORT_ROW_RESULTS,
-        task_id,
-        [r.row_number for r in results],
-        [r.as_written for r in results],
-        [r.succeeded for r in results],
-        [r.reason_code for r in results],
-        [r.reason for r in results],
-        [r.org_unit for r in results],
-        [r.description for r in results],
-    )
-    codes = [row["reason_code"] for row in recorded]
-    succeeded = sum(row["succeeded"] for row in recorded)
-    not_processed = codes.count(Reason.NOT_PROCESSED)
     task = _task(
         await conn.fetchrow(
-            queries.ADD_IMPORT_COUNTERS,
+            queries.RECORD_IMPORT_ROW_RESULTS,
             task_id,
-            succeeded,
-            len(recorded) - succeeded - not_processed,
-            codes.count(Reason.DUPLICATE),
-            not_processed,
+            [r.row_number for r in results],
+            [r.as_written for r in results],
+            [r.succeeded for r in results],
+            [r.reason_code for r in results],
+            [r.reason for r in results],
+            [r.org_unit for r in results],
+            [r.description for r in results],
+            Reason.NOT_PROCESSED.value,
+            Reason.DUPLICATE.value,
         )
     )
     if task is None:

@@ -401,27 +401,37 @@ WHERE id = $1 AND status IN ('running', 'cancelling')
 RETURNING *
 """
 
-INSERT_IMPORT_ROW_RESULTS = """
-INSERT INTO import_row_result
-    (task_id, row_number, number_as_written, succeeded, reason_code, reason, org_unit, description)
-SELECT $1, * FROM unnest(
-    $2::int[], $3::text[], $4::bool[], $5::text[], $6::text[], $7::text[], $8::text[]
+# Each row's first result, and the counters by what it added, in one statement: the counts
+# come back instead of a row per result ($9, $10: the not_processed and duplicate codes).
+RECORD_IMPORT_ROW_RESULTS = """
+WITH recorded AS (
+    INSERT INTO import_row_result
+        (task_id, row_number, number_as_written, succeeded, reason_code, reason, org_unit,
+         description)
+    SELECT $1, * FROM unnest(
+        $2::int[], $3::text[], $4::bool[], $5::text[], $6::text[], $7::text[], $8::text[]
+    )
+    -- A final task's counters and report no longer change (nor come back after retention).
+    WHERE EXISTS (
+        SELECT FROM import_task WHERE id = $1 AND status IN ('pending', 'running', 'cancelling')
+    )
+    ON CONFLICT (task_id, row_number) DO NOTHING
+    RETURNING succeeded, reason_code
+), added AS (
+    SELECT count(*) FILTER (WHERE succeeded) AS succeeded,
+           count(*) FILTER (WHERE NOT succeeded AND reason_code IS DISTINCT FROM $9) AS failed,
+           count(*) FILTER (WHERE reason_code = $10) AS duplicates,
+           count(*) FILTER (WHERE reason_code = $9) AS not_processed
+    FROM recorded
 )
--- A final task's counters and report no longer change (nor come back after retention).
-WHERE EXISTS (
-    SELECT FROM import_task WHERE id = $1 AND status IN ('pending', 'running', 'cancelling')
-)
-ON CONFLICT (task_id, row_number) DO NOTHING
-RETURNING succeeded, reason_code
-"""
-
-ADD_IMPORT_COUNTERS = """
-UPDATE import_task
-SET succeeded = succeeded + $2, failed = failed + $3, duplicates = duplicates + $4,
-    not_processed = not_processed + $5,
-    progress_at = CASE WHEN $2 + $3 + $5 > 0 THEN now() ELSE progress_at END
-WHERE id = $1
-RETURNING *
+UPDATE import_task t
+SET succeeded = t.succeeded + a.succeeded, failed = t.failed + a.failed,
+    duplicates = t.duplicates + a.duplicates, not_processed = t.not_processed + a.not_processed,
+    progress_at = CASE WHEN a.succeeded + a.failed + a.not_processed > 0 THEN now()
+                       ELSE t.progress_at END
+FROM added a
+WHERE t.id = $1
+RETURNING t.*
 """
 
 # The registry writes a task's rows under a shared lock; settling lost rows takes it alone.
