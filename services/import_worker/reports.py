@@ -9,6 +9,7 @@ finished the task in the gateway) left unwritten.
 """
 
 import asyncio
+import queue
 import tempfile
 from collections.abc import AsyncIterator, Iterator
 from pathlib import Path
@@ -43,28 +44,18 @@ async def store(pool: asyncpg.Pool, *, tenant_id: str, task_id: UUID) -> bool:
 
 
 async def _write(conn: Connection, task: ImportTask, xlsx: Path, csv: Path, *, rows: int) -> None:
-    """Both reports in one pass over the results: the xlsx writer pulls the rows in a thread
-    (CPU work off the event loop), each chunk fetched here on the loop and written to the csv
-    on its way."""
-    loop = asyncio.get_running_loop()
-    chunks = _chunks(conn, task)
+    """Both reports in one pass over the results, side by side: each chunk is fetched and
+    written to the csv here on the loop, then handed to the xlsx writer's thread, whose Rust
+    part works without the GIL meanwhile (1M rows: 7.0 -> 4.x s, against one after the other)."""
     compared = task.preview_of is not None
+    for_xlsx: queue.Queue[list[ReportRow] | None] = queue.Queue(maxsize=_CHUNKS_AHEAD)
 
-    async def next_chunk() -> list[ReportRow] | None:
-        return await anext(chunks, None)
+    def report_rows() -> Iterator[ReportRow]:
+        while (chunk := for_xlsx.get()) is not None:
+            yield from chunk
 
-    with csv.open("wb") as csv_out:
-
-        def report_rows() -> Iterator[ReportRow]:
-            header = True
-            while (
-                chunk := asyncio.run_coroutine_threadsafe(next_chunk(), loop).result()
-            ) is not None:
-                csv_out.write(csv_report_chunk(chunk, header=header, compared=compared))
-                header = False
-                yield from chunk
-
-        await asyncio.to_thread(
+    xlsx_written = asyncio.ensure_future(
+        asyncio.to_thread(
             write_xlsx_report,
             xlsx,
             report_rows(),
@@ -72,6 +63,40 @@ async def _write(conn: Connection, task: ImportTask, xlsx: Path, csv: Path, *, r
             preview=task.dry_run,
             compared=compared,
         )
+    )
+    try:
+        with csv.open("wb") as csv_out:
+            header = True
+            async for chunk in _chunks(conn, task):
+                csv_out.write(csv_report_chunk(chunk, header=header, compared=compared))
+                header = False
+                await _hand_over(for_xlsx, chunk, xlsx_written)
+    finally:
+        await _hand_over(for_xlsx, None, xlsx_written)  # the end, or a failure here: it stops
+        await xlsx_written
+
+
+_CHUNKS_AHEAD = 4
+
+
+async def _hand_over(
+    into: queue.Queue[list[ReportRow] | None],
+    chunk: list[ReportRow] | None,
+    reader: asyncio.Future[None],
+) -> None:
+    """Put the chunk in the reader thread's queue, waiting while it is full; not if the reader
+    has ended (its error, if any, is raised where it is awaited)."""
+    while True:
+        try:
+            into.put_nowait(chunk)
+            return
+        except queue.Full:
+            if reader.done():
+                return
+            await asyncio.sleep(_FULL_QUEUE_WAIT)
+
+
+_FULL_QUEUE_WAIT = 0.002  # seconds: the xlsx writer takes a 5,000-row chunk in ~15 ms
 
 
 async def _chunks(conn: Connection, task: ImportTask) -> AsyncIterator[list[ReportRow]]:

@@ -2,12 +2,15 @@
 stored in PostgreSQL, served as stored, and deleted by retention (real PostgreSQL, the worker's
 subscribers on TestKafkaBroker)."""
 
+import asyncio
 import csv
 import io
 from typing import Any
+from unittest import mock
 from uuid import UUID
 
 import asyncpg
+import pytest
 from faststream.kafka import KafkaBroker
 from openpyxl import load_workbook
 
@@ -18,6 +21,7 @@ from shared.contracts import ImportRowResult, ImportRowsApplied, Principal
 from shared.db import imports
 from shared.db.imports import ReportFormat, Status
 from shared.db.pool import takeover_transaction, tenant_transaction
+from shared.spreadsheets import csv_report_chunk
 from tests.integration.conftest import Seen
 from tests.integration.test_imports import new_task, read, start
 
@@ -114,6 +118,53 @@ class TestStoredReport:
         assert task.id in missing
         assert await reports.store(pool, tenant_id=tenant, task_id=task.id)  # upkeep's step
         assert (await get(pool, tenant, task.id)).report_ready
+
+    async def test_a_report_whose_writing_fails_is_not_stored_and_is_written_again_later(
+        self, pool: asyncpg.Pool, tenant: str, service: Principal
+    ) -> None:
+        """Either writer failing (a full disk, say) stops the other, raises, stores nothing."""
+        results = [
+            ImportRowResult(row_number=n, as_written=f"0{n}", succeeded=True) for n in range(2, 14)
+        ]
+        task = await new_task(pool, tenant, service)
+        await start(pool, tenant, task.id, rows_total=len(results))
+        await read(pool, tenant, task.id, len(results))
+        async with tenant_transaction(pool, tenant) as conn:
+            _, finished = await imports.record_results(conn, task_id=task.id, results=results)
+        assert finished is not None
+
+        def xlsx_fails(path: Any, rows: Any, **_: Any) -> None:
+            next(rows)
+            raise OSError("No space left on device")
+
+        csv_calls = 0
+
+        def csv_fails(*args: Any, **kwargs: Any) -> bytes:
+            nonlocal csv_calls
+            csv_calls += 1
+            if csv_calls == 3:
+                raise OSError("No space left on device")
+            return csv_report_chunk(*args, **kwargs)
+
+        # A row per chunk: more chunks than the xlsx writer's queue holds, so that a writer
+        # that ended early would leave the other waiting for ever.
+        with mock.patch.object(reports, "_ROWS_PER_CHUNK", 1):
+            for failing in (
+                mock.patch.object(reports, "write_xlsx_report", xlsx_fails),
+                mock.patch.object(reports, "csv_report_chunk", csv_fails),
+            ):
+                with failing, pytest.raises(OSError, match="No space left"):
+                    await asyncio.wait_for(
+                        reports.store(pool, tenant_id=tenant, task_id=task.id), timeout=30
+                    )
+                assert await stored_chunks(pool, tenant, task.id) == 0
+                assert not (await get(pool, tenant, task.id)).report_ready
+            assert await reports.store(pool, tenant_id=tenant, task_id=task.id)
+        report = await download(pool, tenant, task.id, "csv")
+        lines = report.decode("utf-8-sig").splitlines()[1:]
+        assert [line.split(",")[1] for line in lines] == [r.as_written for r in results]
+        sheet = load_workbook(io.BytesIO(await download(pool, tenant, task.id, "xlsx"))).active
+        assert sheet is not None and sheet.max_row == len(results) + 1
 
     async def test_a_failed_task_gets_no_report(
         self, pool: asyncpg.Pool, tenant: str, service: Principal
