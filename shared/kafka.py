@@ -85,15 +85,18 @@ def at_least_once(
     *,
     fetch_max_wait_ms: int = 500,
     max_partition_fetch_bytes: int = 1048576,
+    static_membership: bool = True,
 ) -> SubscriberOptions:
     """Every subscriber's options: the offset is committed only after the handler returned
     (NACK_ON_ERROR, never FastStream's at-most-once ACK_FIRST); a new group starts at the
     earliest message; static membership when KAFKA_INSTANCE_ID is set (a restarted instance
     takes its partitions back at once, instead of waiting out the dead one's session and a
-    rebalance). The fetch defaults are aiokafka's."""
+    rebalance), unless `static_membership` is False: a subscriber of several consumers
+    (max_workers), which FastStream gives the same options, while a static member id can be
+    held by one consumer only. The fetch defaults are aiokafka's."""
     return SubscriberOptions(
         group_id=group_id,
-        group_instance_id=settings.kafka_instance_id,
+        group_instance_id=settings.kafka_instance_id if static_membership else None,
         ack_policy=AckPolicy.NACK_ON_ERROR,
         auto_offset_reset="earliest",
         fetch_max_wait_ms=fetch_max_wait_ms,

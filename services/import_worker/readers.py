@@ -92,7 +92,7 @@ def kept_lines(keep: Path) -> Generator[tuple[int, Line], None, None]:
                 numbers, lines = pickle.load(file)
             except EOFError:
                 return
-            yield from zip(numbers, map(Line._make, lines))
+            yield from zip(numbers, map(Line._make, lines), strict=True)
 
 
 def iter_rows(

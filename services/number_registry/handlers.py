@@ -73,12 +73,22 @@ def create_router(settings: Settings) -> KafkaRouter:
         for letter in batch.letters:
             await publish_dead_letter(broker, letter.record, letter.error, attempt=letter.attempts)
 
+    # A consumer per partition of the rows topic, side by side in this instance: while one
+    # batch waits on PostgreSQL, another's rules run, and PostgreSQL writes two at once (1M csv
+    # rows: 48 -> 40 s). Each partition's batches stay in order, and an import's decisions
+    # depend only on row numbers, as with as many instances.
+    consumers = settings.kafka_topic_partitions
+
     @router.subscriber(
         topics.IMPORT_ROWS,
         **at_least_once(
-            "number-registry-imports", settings, max_partition_fetch_bytes=BULK_FETCH_BYTES
+            "number-registry-imports",
+            settings,
+            max_partition_fetch_bytes=BULK_FETCH_BYTES,
+            static_membership=consumers == 1,
         ),
         decoder=model_decoder(ImportRowsRead),
+        max_workers=consumers,
     )
     async def on_import_rows(
         batch: ImportRowsRead,
