@@ -22,7 +22,7 @@ from typing import Any
 import asyncpg
 import httpx
 
-from bench import files
+from bench import files, host_cpu
 from services.api_gateway.mint_token import mint
 from services.import_worker.cells import check_cell
 from services.import_worker.filetypes import FileLimits
@@ -257,15 +257,32 @@ def print_figures(rows: int, path: Path, marks: dict[str, float], rss: dict[str,
         print(f"  peak RSS {name:<25} {megabytes:7.1f} MB")
 
 
-def instances(env: dict[str, str], *, registries: int, workers: int) -> dict[str, ServiceProcess]:
-    """One gateway, and `registries` and `workers` instances in their consumer groups."""
+def backing_cpu_seconds(postmaster: int | None, broker: int | None) -> dict[str, float]:
+    """CPU seconds so far of PostgreSQL and the Kafka broker, those that run on this host."""
+    seconds = {}
+    if postmaster is not None:
+        seconds["PostgreSQL (all its processes)"] = host_cpu.postgres_cpu(postmaster)
+    if broker is not None:
+        seconds["Kafka broker"] = host_cpu.process_cpu(broker)
+    return seconds
+
+
+def instances(
+    env: dict[str, str], *, registries: int, workers: int, partitions: int
+) -> dict[str, ServiceProcess]:
+    """One gateway, and `registries` and `workers` instances in their consumer groups. The
+    registries share the rows topic's partitions: as many consumers in all as partitions."""
     counts = {"api_gateway": 1, "number_registry": registries, "import_worker": workers}
     running = {}
     for name in APPS:
         for n in range(1, counts[name] + 1):
             log_dir = LOG_DIR if n == 1 else LOG_DIR / str(n)  # logs named by service
             log_dir.mkdir(parents=True, exist_ok=True)
-            running[name if n == 1 else f"{name}-{n}"] = ServiceProcess(name, env, log_dir)
+            own = dict(env)
+            if name == "number_registry":
+                share = partitions // registries + (n <= partitions % registries)
+                own["IMPORT_ROWS_CONSUMERS"] = str(max(1, share))
+            running[name if n == 1 else f"{name}-{n}"] = ServiceProcess(name, own, log_dir)
     return running
 
 
@@ -283,15 +300,27 @@ async def main() -> None:
         path = files.xlsx(args.rows) if args.format == "xlsx" else files.csv(args.rows)
     with backing_services() as backing:
         env = service_env(backing, secret=SECRET)
-        running = instances(env, registries=args.registries, workers=args.workers)
+        # The services create the topics at their first start, with the settings' count.
+        partitions = await partition_count(backing.settings(), IMPORT_ROWS)
+        partitions = partitions or backing.settings().kafka_topic_partitions
+        running = instances(
+            env, registries=args.registries, workers=args.workers, partitions=partitions
+        )
         try:
             for process in running.values():
                 process.start()
             if args.registries > 1 or args.workers > 1:
                 print(f"  {args.registries} registries, {args.workers} workers", end="")
-                print(f" ({await partition_count(backing.settings(), IMPORT_ROWS)} partitions)")
+                print(f" ({partitions} partitions)")
             before = await table_bytes(backing.database_owner_url)
+            postmaster = await host_cpu.postmaster_pid(backing.database_owner_url)
+            broker = host_cpu.listener_pid(int(backing.kafka.split(",")[0].rsplit(":", 1)[1]))
+            backing_cpu = backing_cpu_seconds(postmaster, broker)
             marks = await run_pipeline(running["api_gateway"].url, path, args.rows)
+            backing_cpu = {
+                name: seconds - backing_cpu[name]
+                for name, seconds in backing_cpu_seconds(postmaster, broker).items()
+            }
             after = await table_bytes(backing.database_owner_url)
             rss = {
                 name: peak_rss_mb(process.process.pid)
@@ -307,8 +336,17 @@ async def main() -> None:
             for process in running.values():
                 process.stop()
         print_figures(args.rows, path, marks, rss)
-        for name, seconds in cpu.items():
+        for name, seconds in {**cpu, **backing_cpu}.items():
             print(f"  CPU {name:<30} {seconds:7.2f} s  {seconds * 1e6 / args.rows:7.1f} µs/row")
+        if backing_cpu:
+            # The services' CPU counts from their start, a little before the upload.
+            used = sum(cpu.values()) + sum(backing_cpu.values())
+            pipeline = marks["report"] - marks["start"]
+            cores = os.cpu_count() or 1
+            print(
+                f"  CPU in all / ({cores} cores x end to end) {used:5.1f} / {cores * pipeline:.1f}"
+                f" core-seconds ({used / (cores * pipeline):.0%})"
+            )
         print_bytes_per_row(args.rows, before, after)
         seconds, loaded = await floor(backing.database_owner_url, path)
         pipeline = marks["report"] - marks["start"]

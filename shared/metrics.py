@@ -53,16 +53,20 @@ async def refresh_consumer_lag(broker: KafkaBroker) -> None:
 
 
 async def _set_consumer_lag(broker: KafkaBroker) -> None:
-    for subscriber in broker.subscribers:  # with its aiokafka consumer once started
-        consumer: Any = getattr(subscriber, "consumer", None)
-        partitions = list(consumer.assignment()) if consumer is not None else []
-        if not partitions:
-            continue
-        ends = await consumer.end_offsets(partitions)
+    for subscriber in broker.subscribers:  # with its aiokafka consumers once started
         group = getattr(subscriber, "group_id", "")
-        for partition in partitions:
-            done = await consumer.committed(partition)
-            if done is None:  # nothing committed yet: as far as this consumer has fetched
-                done = await consumer.position(partition)
-            lag = max(ends[partition] - done, 0)
-            CONSUMER_LAG.labels(group, partition.topic, str(partition.partition)).set(lag)
+        # A subscriber with max_workers holds its consumers in consumer_subgroup (FastStream).
+        consumers: list[Any] = getattr(subscriber, "consumer_subgroup", None) or [
+            getattr(subscriber, "consumer", None)
+        ]
+        for consumer in consumers:
+            partitions = list(consumer.assignment()) if consumer is not None else []
+            if not partitions:
+                continue
+            ends = await consumer.end_offsets(partitions)
+            for partition in partitions:
+                done = await consumer.committed(partition)
+                if done is None:  # nothing committed yet: as far as this consumer has fetched
+                    done = await consumer.position(partition)
+                lag = max(ends[partition] - done, 0)
+                CONSUMER_LAG.labels(group, partition.topic, str(partition.partition)).set(lag)

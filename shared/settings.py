@@ -47,6 +47,10 @@ class Settings(BaseSettings):
     # database passwords, which every other start refuses.
     development_mode: bool = False
     kafka_topic_partitions: int = 3
+    # Consumers of the import rows topic in each registry instance, applying batches side by
+    # side; unset: one per partition (KAFKA_TOPIC_PARTITIONS). With N instances, give each at
+    # most partitions / N: the group has no more work than partitions, and the extra stay idle.
+    import_rows_consumers: int | None = Field(default=None, ge=1)
     # Unique per running instance (e.g. the pod name), or unset for dynamic membership.
     kafka_instance_id: str | None = None
     db_pool_min_size: int = 1
@@ -110,7 +114,7 @@ class Settings(BaseSettings):
     # How often a worker deletes audit records past that: a two-year retention has no use for
     # the upkeep's two-second period, and each look reads the audit pages written since the
     # last VACUUM summarised them (its BRIN index), ~90 ms after a million-row import.
-    audit_retention_interval_seconds: float = 600.0
+    audit_retention_interval_seconds: float = Field(default=600.0, ge=0)
 
     @model_validator(mode="after")
     def _sasl_is_complete(self) -> Self:

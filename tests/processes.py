@@ -114,4 +114,7 @@ TEST_LIMITS = {
     "IMPORT_PENDING_GRACE_SECONDS": "1",
     "IMPORT_TAKEOVER_INTERVAL_SECONDS": "0.5",
     "EXPORT_XLSX_MAX_ROWS": "50",
+    # Two of the three row partitions' consumers in the session's registry: every import test
+    # goes through consumers side by side, and a second instance (with one) gets the third.
+    "IMPORT_ROWS_CONSUMERS": "2",
 }

@@ -9,6 +9,7 @@ finished the task in the gateway) left unwritten.
 """
 
 import asyncio
+import contextlib
 import queue
 import tempfile
 from collections.abc import AsyncIterator, Iterator
@@ -72,9 +73,12 @@ async def _write(conn: Connection, task: ImportTask, xlsx: Path, csv: Path, *, r
                 csv_out.write(csv_report_chunk(chunk, header=header, compared=compared))
                 header = False
                 await _hand_over(for_xlsx, chunk, xlsx_written)
-    finally:
-        await _hand_over(for_xlsx, None, xlsx_written)  # the end, or a failure here: it stops
-        await xlsx_written
+        await _hand_over(for_xlsx, None, xlsx_written)  # the end: the thread saves the file
+    except BaseException:
+        _end_now(for_xlsx)  # a failure or a cancel here: the thread stops, never left waiting
+        xlsx_written.add_done_callback(lambda done: done.cancelled() or done.exception())
+        raise
+    await xlsx_written
 
 
 _CHUNKS_AHEAD = 4
@@ -85,19 +89,32 @@ async def _hand_over(
     chunk: list[ReportRow] | None,
     reader: asyncio.Future[None],
 ) -> None:
-    """Put the chunk in the reader thread's queue, waiting while it is full; not if the reader
-    has ended (its error, if any, is raised where it is awaited)."""
+    """Put the chunk in the xlsx thread's queue, waiting while it is full. The thread ends at
+    the None only, or failing: once it has ended, its error is raised here."""
     while True:
+        if reader.done():
+            await reader
+            raise RuntimeError("the xlsx report writer ended before the end of the rows")
         try:
             into.put_nowait(chunk)
             return
         except queue.Full:
-            if reader.done():
-                return
             await asyncio.sleep(_FULL_QUEUE_WAIT)
 
 
 _FULL_QUEUE_WAIT = 0.002  # seconds: the xlsx writer takes a 5,000-row chunk in ~15 ms
+
+
+def _end_now(into: queue.Queue[list[ReportRow] | None]) -> None:
+    """Put the None that ends the xlsx thread without waiting: chunks it has not taken yet
+    are dropped to make room (the report is not stored anyway)."""
+    while True:
+        try:
+            into.put_nowait(None)
+            return
+        except queue.Full:
+            with contextlib.suppress(queue.Empty):
+                into.get_nowait()
 
 
 async def _chunks(conn: Connection, task: ImportTask) -> AsyncIterator[list[ReportRow]]:

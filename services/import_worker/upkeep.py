@@ -7,7 +7,8 @@ Each period, any worker (all of them do it; the transitions make doing it twice 
   one whose row results were lost gets them settled (`settle`) and completes;
 - stores the report of finished tasks that have none (a crash between the end and the report);
 - deletes the row results, report and file of tasks finished IMPORT_RETENTION_DAYS ago, and
-  the caller numbers' audit records older than AUDIT_RETENTION_DAYS.
+  (every AUDIT_RETENTION_INTERVAL_SECONDS only) the caller numbers' audit records older than
+  AUDIT_RETENTION_DAYS.
 """
 
 import asyncio

@@ -73,11 +73,12 @@ def create_router(settings: Settings) -> KafkaRouter:
         for letter in batch.letters:
             await publish_dead_letter(broker, letter.record, letter.error, attempt=letter.attempts)
 
-    # A consumer per partition of the rows topic, side by side in this instance: while one
-    # batch waits on PostgreSQL, another's rules run, and PostgreSQL writes two at once (1M csv
-    # rows: 48 -> 40 s). Each partition's batches stay in order, and an import's decisions
-    # depend only on row numbers, as with as many instances.
-    consumers = settings.kafka_topic_partitions
+    # Several consumers of the rows topic in this instance (IMPORT_ROWS_CONSUMERS, by default
+    # one per partition), side by side: while one batch waits on PostgreSQL, another's rules
+    # run, and PostgreSQL writes several at once (1M csv rows: 48 -> 40 s). Each partition's
+    # batches stay in order, and an import's decisions depend only on row numbers, as with as
+    # many instances.
+    consumers = settings.import_rows_consumers or settings.kafka_topic_partitions
 
     @router.subscriber(
         topics.IMPORT_ROWS,

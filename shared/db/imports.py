@@ -376,7 +376,7 @@ async def record_results(
 ) -> tuple[ImportTask | None, ImportTask | None]:
     """Count each row's first result only; the task and, if this finished it, the finished task.
 
-    (None, None) for a task that is gone (retention deleted it)."""
+    (None, None) for a task this tenant does not have."""
     task = _task(
         await conn.fetchrow(
             queries.RECORD_IMPORT_ROW_RESULTS,

@@ -68,8 +68,10 @@ def second_instances(services: dict[str, ServiceProcess]) -> Iterator[dict[str, 
     """A second registry and a second worker for the session's consumer groups, not started."""
     log_dir = OUTPUT / "logs" / "second"
     log_dir.mkdir(parents=True, exist_ok=True)
+    # The session's registry has two consumers of the rows topic's three partitions: with the
+    # second instance's one, the group has a member per partition, and each gets one.
     extra = {
-        name: ServiceProcess(name, services[name].env, log_dir)
+        name: ServiceProcess(name, {**services[name].env, "IMPORT_ROWS_CONSUMERS": "1"}, log_dir)
         for name in ("number_registry", "import_worker")
     }
     try:

@@ -98,7 +98,12 @@ class TestMetrics:
         await grows(registry, "dead_lettered_messages_total", before, **labels)
 
     async def test_consumer_lag_is_reported_per_partition(self, services: Services) -> None:
-        for name, group in (("number_registry", "number-registry"), ("import_worker", None)):
+        expected = (
+            ("number_registry", "number-registry"),
+            ("number_registry", "number-registry-imports"),  # a consumer per partition
+            ("import_worker", None),
+        )
+        for name, group in expected:
             async with httpx.AsyncClient() as client:
                 text = (await client.get(services[name].url + "/metrics")).text
             lags = [

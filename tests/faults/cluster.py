@@ -21,7 +21,8 @@ class Cluster:
         self.restarts = dict.fromkeys(APPS, 0)
 
     def start(self, name: str, **extra_env: str) -> ServiceProcess:
-        # Static membership: a restarted instance takes its partitions back at once.
+        # Static membership: a restarted instance takes its partitions back at once (not the
+        # registry's import-row consumers, dynamic members: shared/kafka.py at_least_once).
         env = {**self._env, "KAFKA_INSTANCE_ID": f"{name}-fault-test", **extra_env}
         self.processes[name] = ServiceProcess(name, env, self._log_dir, port=self._ports[name])
         self._start(name)

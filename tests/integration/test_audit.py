@@ -200,17 +200,7 @@ class TestRetention:
         assert await records(pool, tenant) == []
 
 
-class TestRowsThatFail:
-    async def test_a_row_that_cannot_be_written_is_not_recorded_and_the_others_are(
-        self, pool: asyncpg.Pool, tenant: str
-    ) -> None:
-        task_id = await running_task(pool, tenant, 3)
-        with mock.patch.object(faults, "_FAILS", {("registry.import_row", "902")}):
-            async with tenant_transaction(pool, tenant) as conn:
-                await registry_imports.apply(conn, batch(tenant, task_id, ["901", "902", "903"]))
-        found = await records(pool, tenant)
-        assert sorted(r["number"] for r in found) == ["901", "903"]
-
+class TestRetentionUpkeep:
     async def test_the_workers_upkeep_looks_once_per_interval(
         self, pool: asyncpg.Pool, settings: Settings
     ) -> None:
@@ -235,3 +225,15 @@ class TestRowsThatFail:
             await every_time.apply_audit_retention()
             await every_time.apply_audit_retention()
         assert looks.await_count == 3
+
+
+class TestRowsThatFail:
+    async def test_a_row_that_cannot_be_written_is_not_recorded_and_the_others_are(
+        self, pool: asyncpg.Pool, tenant: str
+    ) -> None:
+        task_id = await running_task(pool, tenant, 3)
+        with mock.patch.object(faults, "_FAILS", {("registry.import_row", "902")}):
+            async with tenant_transaction(pool, tenant) as conn:
+                await registry_imports.apply(conn, batch(tenant, task_id, ["901", "902", "903"]))
+        found = await records(pool, tenant)
+        assert sorted(r["number"] for r in found) == ["901", "903"]
