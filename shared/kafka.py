@@ -13,6 +13,7 @@ from aiokafka.admin import AIOKafkaAdminClient, NewTopic
 from aiokafka.admin.config_resource import ConfigResource, ConfigResourceType
 from aiokafka.errors import TopicAlreadyExistsError
 from faststream import AckPolicy, BaseMiddleware
+from faststream._internal.endpoint.subscriber.utils import MultiLock
 from faststream.kafka import KafkaBroker
 from faststream.kafka.publisher.usecase import LogicPublisher
 from faststream.kafka.security import parse_security
@@ -132,6 +133,28 @@ def model_decoder(model: type[BaseModel]) -> Callable[[StreamMessage[Any]], Awai
 PRODUCER_OPTIONS: dict[str, Any] = {"acks": "all", "enable_idempotence": True}
 
 
+# Seconds a stopping service gives its handlers in flight.
+GRACEFUL_TIMEOUT = 15.0
+
+
+async def finish_handlers_in_flight(broker: KafkaBroker) -> None:
+    """Before the broker stops (an app's on_shutdown): no subscriber takes a new message, and
+    the handlers in flight finish, their offsets committed, within GRACEFUL_TIMEOUT.
+    FastStream's subscriber of several consumers (max_workers) stops its consumers before it
+    waits for its handlers: a batch in flight could then not commit its offset and would come
+    again (answered the same, but applied twice over)."""
+    subscribers = [s for s in broker.subscribers if isinstance(s, LogicSubscriber)]
+    for subscriber in subscribers:
+        subscriber.running = False
+    await asyncio.gather(
+        *(
+            s.lock.wait_release(GRACEFUL_TIMEOUT)
+            for s in subscribers
+            if isinstance(s.lock, MultiLock)
+        )
+    )
+
+
 def make_broker(settings: Settings, *, client_id: str) -> KafkaBroker:
     broker = KafkaBroker(
         settings.kafka_bootstrap_servers,
@@ -139,7 +162,7 @@ def make_broker(settings: Settings, *, client_id: str) -> KafkaBroker:
         client_id=client_id,
         **PRODUCER_OPTIONS,
         **observability.broker_options(client_id),
-        graceful_timeout=15.0,
+        graceful_timeout=GRACEFUL_TIMEOUT,
     )
     broker.add_middleware(
         dead_letter_middleware(broker, max_attempts=settings.max_delivery_attempts)

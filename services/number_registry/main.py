@@ -10,7 +10,7 @@ from faststream.asgi import AsgiFastStream
 
 from services.number_registry.handlers import create_router
 from shared import logs, observability
-from shared.kafka import make_broker
+from shared.kafka import finish_handlers_in_flight, make_broker
 from shared.runtime import backing_services
 from shared.settings import Settings, get_settings
 
@@ -28,8 +28,12 @@ def create_app(settings: Settings | None = None) -> AsgiFastStream:
             context.set_global("pool", pool)
             yield
 
+    async def finish_in_flight() -> None:
+        await finish_handlers_in_flight(broker)  # the import rows' consumers (max_workers)
+
     return AsgiFastStream(
         broker,
         lifespan=lifespan,
+        on_shutdown=[finish_in_flight],
         asgi_routes=observability.service_routes(broker),  # /health, /ready, /metrics
     )

@@ -1,5 +1,6 @@
 """SIGTERM mid-work: in-flight work finishes or comes again, never lost; shutdown is prompt."""
 
+import asyncio
 import signal
 import time
 
@@ -10,10 +11,13 @@ from aiokafka import AIOKafkaProducer
 
 from shared import topics
 from tests import factories as f
+from tests.e2e.test_imports import registry_waits_on_a_lock
 from tests.faults.checker import assert_each_command_applied_once, processed_count
 from tests.faults.cluster import Cluster
+from tests.faults.imports import numbers_csv, until_final, upload
 from tests.faults.test_crashes import import_and_finish, messy_csv
-from tests.kafka import TopicTap
+from tests.infra import Backing
+from tests.kafka import TopicTap, tap
 from tests.signing import signed
 from tests.waiting import deadline
 
@@ -83,3 +87,55 @@ async def test_a_worker_stopped_mid_import_hands_it_over_at_once(
     task, _ = await import_and_finish(gateway, admin, messy_csv(100_000), stop_while_reading)
     assert stopped and stopped[0] < GRACE_SECONDS
     assert task["counters"]["succeeded"] + task["counters"]["failed"] == 100_000
+
+
+async def test_a_registry_stopped_mid_import_commits_the_row_batch_in_flight(
+    cluster: Cluster,
+    gateway: httpx.AsyncClient,
+    producer: AIOKafkaProducer,
+    db: asyncpg.Pool,
+    backing: Backing,
+) -> None:
+    """The registry's row consumers (one per partition, FastStream max_workers) are stopped
+    only once the batch in flight is written and its offset committed: no batch comes again."""
+    cluster.start("number_registry")
+    cluster.start("import_worker")
+    tenant = await f.create_tenant(gateway)
+    admin = f.tenant_admin(tenant)
+    content = numbers_csv(60, prefix="6")
+    first = content.decode().split("\r\n")[1]
+    log = cluster.processes["number_registry"].log_dir / "number_registry.log"
+    async with tap(backing.settings(), topics.IMPORT_ROW_RESULTS, producer) as results:
+        async with db.acquire() as conn:
+            # The first number held uncommitted: a batch of the registry waits on it, in flight.
+            blocker = conn.transaction()
+            await blocker.start()
+            await conn.execute("SELECT set_config('app.tenant_id', $1, true)", tenant)
+            await conn.execute(
+                "INSERT INTO caller_number (tenant_id, number) VALUES ($1, $2)", tenant, first
+            )
+            task_id = await upload(gateway, admin, content)
+            await registry_waits_on_a_lock(db, conn.get_server_pid())
+            logged_before = log.stat().st_size
+            stopping = asyncio.create_task(
+                asyncio.to_thread(cluster.kill, "number_registry", signal.SIGTERM)
+            )
+            async for _ in deadline(GRACE_SECONDS):  # uvicorn says it stops before FastStream
+                with log.open() as lines:
+                    lines.seek(logged_before)
+                    if "Shutting down" in lines.read():
+                        break
+            await blocker.rollback()  # the batch in flight goes on, while the registry stops
+        await stopping
+        cluster.revive("number_registry")
+        task = await until_final(gateway, admin, task_id)
+        assert task["status"] == "completed"
+        assert task["counters"]["succeeded"] == 60
+        await results.drain()
+    answered = [
+        row["row_number"]
+        for message in results.seen
+        if message.get("task_id") == task_id
+        for row in message["results"]
+    ]
+    assert sorted(answered) == list(range(2, 62))  # each row answered once: no batch again
