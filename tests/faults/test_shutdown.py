@@ -8,8 +8,10 @@ import asyncpg
 import httpx
 import pytest
 from aiokafka import AIOKafkaProducer
+from aiokafka.admin import AIOKafkaAdminClient
 
 from shared import topics
+from shared.kafka import client_options
 from tests import factories as f
 from tests.e2e.test_imports import registry_waits_on_a_lock
 from tests.faults.checker import assert_each_command_applied_once, processed_count
@@ -120,12 +122,16 @@ async def test_a_registry_stopped_mid_import_commits_the_row_batch_in_flight(
             stopping = asyncio.create_task(
                 asyncio.to_thread(cluster.kill, "number_registry", signal.SIGTERM)
             )
-            async for _ in deadline(GRACE_SECONDS):  # uvicorn says it stops before FastStream
+            async for _ in deadline(GRACE_SECONDS):
                 with log.open() as lines:
                     lines.seek(logged_before)
-                    if "Shutting down" in lines.read():
+                    if "FastStream app shutting down" in lines.read():
                         break
-            await blocker.rollback()  # the batch in flight goes on, while the registry stops
+            # Stopping now, with the batch in flight: the row consumers stay in their group
+            # until it is done (stopped consumers leave it at once, and could not commit).
+            async for _ in deadline(3, every=0.2):
+                assert await group_members(backing, "number-registry-imports") > 0
+            await blocker.rollback()  # the batch in flight goes on, then the registry stops
         await stopping
         cluster.revive("number_registry")
         task = await until_final(gateway, admin, task_id)
@@ -139,3 +145,15 @@ async def test_a_registry_stopped_mid_import_commits_the_row_batch_in_flight(
         for row in message["results"]
     ]
     assert sorted(answered) == list(range(2, 62))  # each row answered once: no batch again
+
+
+async def group_members(backing: Backing, group: str) -> int:
+    """How many consumers the group has now, as its coordinator tells it."""
+    admin = AIOKafkaAdminClient(**client_options(backing.settings()))
+    await admin.start()
+    try:
+        (response,) = await admin.describe_consumer_groups([group])
+    finally:
+        await admin.close()
+    (described,) = response.groups  # error code, group id, state, protocol type and name, members
+    return len(described[5])
