@@ -33,11 +33,10 @@ def process_cpu(pid: int, *, reaped_children: bool = False) -> float:
 async def postmaster_pid(database_url: str) -> int | None:
     """The postmaster of the server `database_url` reaches, if it runs on this host."""
     conn = await asyncpg.connect(database_url)
-    try:
-        backend = await conn.fetchval("SELECT pg_backend_pid()")
+    try:  # read while the backend lives: it ends with the connection
+        fields = _stat(await conn.fetchval("SELECT pg_backend_pid()"))
     finally:
         await conn.close()
-    fields = _stat(backend)
     return None if fields is None else int(fields[1])  # the backend's parent
 
 
