@@ -142,7 +142,7 @@ async def finish_handlers_in_flight(broker: KafkaBroker) -> None:
     the handlers in flight finish, their offsets committed, within GRACEFUL_TIMEOUT.
     FastStream's subscriber of several consumers (max_workers) stops its consumers before it
     waits for its handlers: a batch in flight could then not commit its offset and would come
-    again (answered the same, but applied twice over)."""
+    again (answered as written the first time: nothing doubled, but the work done twice)."""
     subscribers = [s for s in broker.subscribers if isinstance(s, LogicSubscriber)]
     for subscriber in subscribers:
         subscriber.running = False

@@ -75,9 +75,9 @@ def create_router(settings: Settings) -> KafkaRouter:
 
     # Several consumers of the rows topic in this instance (IMPORT_ROWS_CONSUMERS, by default
     # one per partition), side by side: while one batch waits on PostgreSQL, another's rules
-    # run, and PostgreSQL writes several at once (1M csv rows: 48 -> 40 s). Each partition's
-    # batches stay in order, and an import's decisions depend only on row numbers, as with as
-    # many instances.
+    # run, and PostgreSQL writes several at once (1M csv rows, end to end: 48 -> 40 s). Each
+    # partition's batches stay in order, and an import's decisions depend only on row numbers,
+    # as with as many instances.
     consumers = settings.import_rows_consumers or settings.kafka_topic_partitions
 
     @router.subscriber(
