@@ -6,9 +6,11 @@
 path and by id), so the per-row OU and description checks run on every row.
 
 Starts the three services as processes (production settings), uploads an N-row file, follows
-the task to the end, downloads the report, and prints per-stage and end-to-end rows/s and each
-service's peak RSS. Then it times the floor: one process reading the same file and COPYing it
-into PostgreSQL, and prints the ratio. Not a test: it prints figures and exits 0.
+the task to the end, downloads the report, and prints per-stage and end-to-end rows/s, each
+service's peak RSS and CPU, and the CPU of PostgreSQL and Kafka when they run on this host.
+Then it times the floor (one process reading the same file and COPYing it into PostgreSQL) and
+the storing stage alone (`store_floor`), and prints their ratios. Not a test: it prints figures
+and exits 0.
 """
 
 import argparse
