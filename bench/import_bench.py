@@ -18,6 +18,7 @@ import asyncio
 import os
 import time
 import uuid
+from collections.abc import Iterator
 from pathlib import Path
 from typing import Any
 
@@ -120,11 +121,19 @@ async def follow(
         await asyncio.sleep(0.1)  # polling the task as a user's page would
 
 
+def checked_rows(path: Path) -> Iterator[tuple[int, str, str]]:
+    """(row number, number, as written) of each row whose cell is a number, as the worker
+    reads and checks it."""
+    limits = FileLimits()
+    for row_number, value in iter_rows(path, check_file(path, limits), limits):
+        as_written, number, rejection = check_cell(value)
+        if rejection is None:
+            yield row_number, number, as_written
+
+
 async def floor(database_url: str, path: Path) -> tuple[float, int]:
     """One process, no Kafka: read and check the rows, COPY them into a fresh unique table."""
     started = time.monotonic()
-    limits = FileLimits()
-    kind = check_file(path, limits)
     conn = await asyncpg.connect(database_url)
     try:
         await conn.execute(
@@ -133,10 +142,8 @@ async def floor(database_url: str, path: Path) -> tuple[float, int]:
         )
         batch: list[tuple[int, str]] = []
         loaded = 0
-        for row_number, value in iter_rows(path, kind, limits):
-            _, number, rejection = check_cell(value)
-            if rejection is None:
-                batch.append((row_number, number))
+        for row_number, number, _ in checked_rows(path):
+            batch.append((row_number, number))
             if len(batch) == 50_000:
                 await conn.copy_records_to_table("floor_staging", records=batch)
                 loaded += len(batch)
@@ -172,12 +179,7 @@ async def store_floor(database_url: str, path: Path, *, chunk_rows: int = 50_000
     and written in one transaction: the numbers into caller_number (its four indexes, checks,
     foreign keys, row security and the audit trigger's record per number) and a result per row
     into import_row_result, as the services' role."""
-    limits = FileLimits()
-    rows = []
-    for row_number, value in iter_rows(path, check_file(path, limits), limits):
-        as_written, number, rejection = check_cell(value)
-        if rejection is None:
-            rows.append((row_number, number, as_written))
+    rows = list(checked_rows(path))
     tenant, task_id = f"floor-{uuid.uuid4().hex[:8]}", uuid.uuid4()
     pool = await create_pool(database_url, max_size=1)
     try:
@@ -340,10 +342,10 @@ async def main() -> None:
         print_figures(args.rows, path, marks, rss)
         for name, seconds in {**cpu, **backing_cpu}.items():
             print(f"  CPU {name:<30} {seconds:7.2f} s  {seconds * 1e6 / args.rows:7.1f} µs/row")
+        pipeline = marks["report"] - marks["start"]
         if backing_cpu:
             # The services' CPU counts from their start, a little before the upload.
             used = sum(cpu.values()) + sum(backing_cpu.values())
-            pipeline = marks["report"] - marks["start"]
             cores = os.cpu_count() or 1
             print(
                 f"  CPU in all / ({cores} cores x end to end) {used:5.1f} / {cores * pipeline:.1f}"
@@ -351,7 +353,6 @@ async def main() -> None:
             )
         print_bytes_per_row(args.rows, before, after)
         seconds, loaded = await floor(backing.database_owner_url, path)
-        pipeline = marks["report"] - marks["start"]
         rate = loaded / seconds
         print(f"  floor: read + COPY in one process {seconds:7.2f} s  {rate:>10,.0f} rows/s")
         print(f"  pipeline / floor                   {pipeline / seconds:7.2f}x")

@@ -102,7 +102,11 @@ async def _hand_over(
             await asyncio.sleep(_FULL_QUEUE_WAIT)
 
 
-_FULL_QUEUE_WAIT = 0.002  # seconds: the xlsx writer takes a 5,000-row chunk in ~15 ms
+# Seconds between looks at a full queue. The reader is a thread: the loop cannot await room in
+# its queue.Queue without a thread of its own per chunk, and a blocked put could outlive a
+# reader that failed. The queue is full only while the xlsx writer is behind, and it takes a
+# 5,000-row chunk in ~15 ms: a 2 ms look costs nothing and delays it by at most that.
+_FULL_QUEUE_WAIT = 0.002
 
 
 def _end_now(into: queue.Queue[list[ReportRow] | None]) -> None:

@@ -204,13 +204,14 @@ class TestRetentionUpkeep:
     async def test_the_workers_upkeep_looks_once_per_interval(
         self, pool: asyncpg.Pool, settings: Settings
     ) -> None:
-        """Each look reads the audit pages not yet summarised by VACUUM: once per interval."""
-        looks = mock.AsyncMock(return_value=0)
+        """Each look reads the audit pages not yet summarised by VACUUM: once per interval.
+        The looks go to PostgreSQL (audit.delete_before, counted); nothing is two years old."""
+        looks = mock.AsyncMock(wraps=audit.delete_before)
 
         def upkeep(interval: float) -> Upkeep:
             return Upkeep(
                 pool=pool,
-                runner=mock.Mock(),
+                runner=mock.Mock(),  # neither is used by this step
                 progress=mock.Mock(),
                 settings=settings.model_copy(update={"audit_retention_interval_seconds": interval}),
                 services_answer=mock.AsyncMock(return_value=True),
