@@ -149,7 +149,7 @@ SUMMARIES: dict[type[BaseModel], str] = {
     c.ImportRowsRead: "A batch of well-formed rows of one import, in file order; a row may "
     "name its own OU (id or path of names) and description, else the batch's apply; a dry run "
     "(dry_run: true) is checked by every rule and writes no number.",
-    c.ImportRowsApplied: "The result of each row of one batch.",
+    c.ImportRowsApplied: "A batch's rows are answered (their results are stored with them).",
     c.ImportStarted: "The task's file was checked and its reading began.",
     c.ImportProgressed: "The task's counters moved.",
     c.ImportCompleted: "Every row has its result; the report can be downloaded. For a dry run "

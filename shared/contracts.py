@@ -335,7 +335,8 @@ class ImportRowsRead(Message):
 
 
 class ImportRowResult(BaseModel):
-    """What became of one data row (the per-row result event)."""
+    """What became of one data row, as a registry before the results were stored with the rows
+    sent it (see ImportRowsApplied)."""
 
     model_config = TOLERANT
     row_number: int
@@ -351,9 +352,14 @@ class ImportRowResult(BaseModel):
 
 
 class ImportRowsApplied(Message):
+    """A batch's rows are answered. The registry stores their results and counters in the
+    transaction that wrote the rows (shared.db.imports.store_results) and sends `results`
+    empty; the worker then finishes the task if that was its last batch. Results an older
+    registry still lists are recorded by the worker as before (a compatible change of v1)."""
+
     type: Literal["import_rows_applied"] = "import_rows_applied"
     task_id: UUID
-    results: list[ImportRowResult]
+    results: list[ImportRowResult] = []
 
 
 # ---- import task lifecycle and progress: caller-number-imports.events.v1 ----

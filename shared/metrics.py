@@ -9,7 +9,7 @@ from faststream.kafka import KafkaBroker
 from faststream.kafka.prometheus import KafkaPrometheusMiddleware
 from prometheus_client import REGISTRY, Counter, Gauge
 
-from shared.contracts import ImportRowResult
+from shared.db.imports import RowResult
 
 log = logging.getLogger(__name__)
 LAG_TIMEOUT = 5.0
@@ -24,7 +24,7 @@ CONSUMER_LAG = Gauge(
 )
 IMPORT_ROWS_READ = Counter("import_rows_read", "Data rows read from import files")
 IMPORT_ROW_RESULTS = Counter(
-    "import_row_results", "Per-row results received by the import worker", ["result"]
+    "import_row_results", "Per-row results recorded (each delivery of a batch)", ["result"]
 )
 IMPORT_ROWS_APPLIED = Counter(
     "import_rows_applied", "Import rows the registry answered (each delivery of a batch)"
@@ -32,7 +32,7 @@ IMPORT_ROWS_APPLIED = Counter(
 ACTIVE_IMPORTS = Gauge("imports_active", "Imports whose file this worker is reading")
 
 
-def count_row_results(results: list[ImportRowResult]) -> None:
+def count_row_results(results: list[RowResult]) -> None:
     succeeded = sum(result.succeeded for result in results)
     IMPORT_ROW_RESULTS.labels("succeeded").inc(succeeded)
     IMPORT_ROW_RESULTS.labels("failed").inc(len(results) - succeeded)

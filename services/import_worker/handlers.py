@@ -1,4 +1,5 @@
-"""The worker's subscribers: start an import; record the per-row results coming back."""
+"""The worker's subscribers: start an import; finish it once the registry has answered its rows
+(and record the results an older registry still sends)."""
 
 from faststream import Context
 from faststream.kafka import KafkaRouter
@@ -7,6 +8,7 @@ from services.import_worker.progress import Progress
 from services.import_worker.runner import ImportRunner
 from shared import topics
 from shared.contracts import ImportRowsApplied, StartImport
+from shared.db.imports import RowResult
 from shared.faults import crash_point, fail_point
 from shared.kafka import BULK_FETCH_BYTES, at_least_once, model_decoder
 from shared.settings import Settings
@@ -32,7 +34,9 @@ def create_router(settings: Settings) -> KafkaRouter:
     )
     async def on_rows_applied(applied: ImportRowsApplied, progress: Progress = Context()) -> None:
         fail_point("worker.results", applied.tenant_id)
-        await progress.record(applied.tenant_id, applied.task_id, applied.results)
+        # Empty from a current registry, which stored them; an older one lists them here.
+        results = [RowResult(**result.model_dump()) for result in applied.results]
+        await progress.record(applied.tenant_id, applied.task_id, results)
         crash_point("worker.after_results_recorded")
 
     return router

@@ -1,4 +1,5 @@
-"""Per-row results into the task's counters, and the task's lifecycle events."""
+"""Per-row results into the task's counters, the end of a task once every row has its result,
+and the task's lifecycle events."""
 
 import time
 from uuid import UUID
@@ -8,9 +9,8 @@ from faststream.kafka.publisher.usecase import DefaultPublisher
 
 from services.import_worker import reports
 from shared import metrics
-from shared.contracts import ImportRowResult
 from shared.db import imports
-from shared.db.imports import ImportTask, Status
+from shared.db.imports import ImportTask, RowResult, Status
 from shared.db.pool import tenant_transaction
 
 
@@ -21,8 +21,11 @@ class Progress:
         self._pool, self._publisher, self._min_interval = pool, publisher, min_interval
         self._last_sent: dict[UUID, float] = {}
 
-    async def record(self, tenant_id: str, task_id: UUID, results: list[ImportRowResult]) -> None:
-        """Count each row's first result; results delivered again change nothing."""
+    async def record(self, tenant_id: str, task_id: UUID, results: list[RowResult]) -> None:
+        """Store and count the results given (the rows the worker decides itself: cells of the
+        wrong format, rows not processed once cancelling; none for a batch the registry
+        answered, whose results it stored), then finish the task if every row has its result
+        now; results given again change nothing."""
         async with tenant_transaction(self._pool, tenant_id) as conn:
             task, finished = await imports.record_results(conn, task_id=task_id, results=results)
         metrics.count_row_results(results)

@@ -26,9 +26,9 @@ from services.import_worker.filetypes import BadFile, FileLimits
 from services.import_worker.progress import Progress
 from services.import_worker.readers import check_file, count_data_rows, kept_lines
 from shared import logs, metrics, topics
-from shared.contracts import IMPORT_WORKER, ImportRowRead, ImportRowResult, ImportRowsRead
+from shared.contracts import IMPORT_WORKER, ImportRowRead, ImportRowsRead
 from shared.db import imports, quotas
-from shared.db.imports import ImportTask, Status
+from shared.db.imports import ImportTask, RowResult, Status
 from shared.db.pool import tenant_transaction
 from shared.faults import crash_point
 from shared.kafka import partition_count
@@ -259,7 +259,7 @@ def _by_bytes(rows: list[ImportRowRead], max_bytes: int) -> Iterator[list[Import
         yield batch
 
 
-def split(chunk: list[tuple[int, Line]]) -> tuple[list[ImportRowRead], list[ImportRowResult]]:
+def split(chunk: list[tuple[int, Line]]) -> tuple[list[ImportRowRead], list[RowResult]]:
     """The rows whose cells have the right format, and the results of the others."""
     valid, invalid = [], []
     for row_number, line in chunk:
@@ -296,7 +296,7 @@ def split(chunk: list[tuple[int, Line]]) -> tuple[list[ImportRowRead], list[Impo
     return valid, invalid
 
 
-def not_written(row_number: int, line: Line, rejection: Rejection) -> ImportRowResult:
+def not_written(row_number: int, line: Line, rejection: Rejection) -> RowResult:
     checked = check_line(line)
     return failed_row(
         row_number,
@@ -314,8 +314,8 @@ def failed_row(
     *,
     org_unit: str | None = None,
     description: str | None = None,
-) -> ImportRowResult:
-    return ImportRowResult(
+) -> RowResult:
+    return RowResult(
         row_number=row_number,
         as_written=as_written,
         succeeded=False,

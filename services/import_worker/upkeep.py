@@ -29,9 +29,8 @@ from services.import_worker.progress import Progress
 from services.import_worker.readers import check_file
 from services.import_worker.readers import iter_lines as read_rows
 from services.import_worker.runner import ImportRunner, failed_row, next_rows, split
-from shared.contracts import ImportRowResult
 from shared.db import Connection, audit, imports
-from shared.db.imports import ImportTask, Status
+from shared.db.imports import ImportTask, RowResult, Status
 from shared.db.pool import audit_retention_transaction, takeover_transaction, tenant_transaction
 from shared.rules import NOT_APPLIED, NOT_PROCESSED
 from shared.settings import Settings
@@ -192,7 +191,7 @@ _AUDIT_BATCH = 10_000
 
 async def _lost(
     conn: Connection, task: ImportTask, rows: list[tuple[int, Line]]
-) -> list[ImportRowResult]:
+) -> list[RowResult]:
     valid, invalid = split(rows)
     written = await imports.rows_written(
         conn,
@@ -203,7 +202,7 @@ async def _lost(
     )
     rejection = NOT_PROCESSED if task.status is Status.CANCELLING else NOT_APPLIED
     return invalid + [
-        ImportRowResult(
+        RowResult(
             row_number=row.row_number,
             as_written=row.as_written,
             succeeded=True,

@@ -13,7 +13,7 @@ cannot race: a transition that finds the task elsewhere changes nothing and retu
 whoever records the last of them.
 """
 
-from collections.abc import AsyncIterator
+from collections.abc import AsyncIterator, Sequence
 from dataclasses import dataclass, fields
 from datetime import datetime
 from enum import StrEnum
@@ -29,7 +29,6 @@ from shared.contracts import (
     ImportCounters,
     ImportFailed,
     ImportProgressed,
-    ImportRowResult,
     ImportStarted,
     ImportTaskEvent,
     Principal,
@@ -331,7 +330,7 @@ async def checkpoint(
             queries.CHECKPOINT_IMPORT_TASK, task_id, rows_read, last_row_sent, lease_seconds
         )
     )
-    return task and (await _finish_if_done(conn, task_id=task_id) or task)
+    return task and (await finish_if_done(conn, task_id=task_id) or task)
 
 
 # ---- transitions ----
@@ -348,7 +347,7 @@ async def start(
 async def cancel(conn: Connection, *, task_id: UUID) -> ImportTask | None:
     """pending | running → cancelling; None from any other state."""
     task = _task(await conn.fetchrow(queries.CANCEL_IMPORT_TASK, task_id))
-    return task and (await _finish_if_done(conn, task_id=task_id) or task)
+    return task and (await finish_if_done(conn, task_id=task_id) or task)
 
 
 async def fail(conn: Connection, *, task_id: UUID, code: str, message: str) -> ImportTask | None:
@@ -359,7 +358,7 @@ async def fail(conn: Connection, *, task_id: UUID, code: str, message: str) -> I
     return failed
 
 
-async def _finish_if_done(conn: Connection, *, task_id: UUID) -> ImportTask | None:
+async def finish_if_done(conn: Connection, *, task_id: UUID) -> ImportTask | None:
     """running → completed or cancelling → cancelled once reading is done and every data row
     has a result; the file is deleted. None if not done yet (or final already)."""
     finished = _task(await conn.fetchrow(queries.FINISH_IMPORT_TASK_IF_DONE, task_id))
@@ -371,30 +370,49 @@ async def _finish_if_done(conn: Connection, *, task_id: UUID) -> ImportTask | No
     return finished
 
 
-async def record_results(
-    conn: Connection, *, task_id: UUID, results: list[ImportRowResult]
-) -> tuple[ImportTask | None, ImportTask | None]:
-    """Count each row's first result only; the task and, if this finished it, the finished task.
+class RowResult(NamedTuple):
+    """What became of one data row: its line of the report (import_row_result)."""
 
-    (None, None) for a task this tenant does not have."""
-    task = _task(
+    row_number: int
+    as_written: str
+    succeeded: bool
+    reason_code: str | None = None
+    reason: str = ""
+    # What the report shows of the row's OU (its path of names once resolved, else the cell as
+    # written; None: Unorganized, or an empty cell of a row failed before it was resolved) and
+    # of its description.
+    org_unit: str | None = None
+    description: str | None = None
+
+
+async def store_results(
+    conn: Connection, *, task_id: UUID, results: Sequence[RowResult]
+) -> ImportTask | None:
+    """Store and count each row's first result (results given again change nothing), and do
+    not finish the task: the registry calls it in the transaction that wrote the rows, so a row
+    and its result are committed together, and the worker finishes the task
+    (`finish_if_done`). The task as counted; None for a task this tenant does not have."""
+    columns: Sequence[Sequence[Any]] = list(zip(*results, strict=True)) or [()] * 7
+    return _task(
         await conn.fetchrow(
             queries.RECORD_IMPORT_ROW_RESULTS,
             task_id,
-            [r.row_number for r in results],
-            [r.as_written for r in results],
-            [r.succeeded for r in results],
-            [r.reason_code for r in results],
-            [r.reason for r in results],
-            [r.org_unit for r in results],
-            [r.description for r in results],
+            *columns,
             Reason.NOT_PROCESSED.value,
             Reason.DUPLICATE.value,
         )
     )
+
+
+async def record_results(
+    conn: Connection, *, task_id: UUID, results: Sequence[RowResult]
+) -> tuple[ImportTask | None, ImportTask | None]:
+    """`store_results`, then `finish_if_done`: the task and, if this finished it, the finished
+    task. (None, None) for a task this tenant does not have."""
+    task = await store_results(conn, task_id=task_id, results=results)
     if task is None:
         return None, None
-    finished = await _finish_if_done(conn, task_id=task_id)
+    finished = await finish_if_done(conn, task_id=task_id)
     return (finished or task), finished
 
 

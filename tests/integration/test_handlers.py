@@ -10,6 +10,10 @@ from faststream.kafka import KafkaBroker, TestKafkaBroker
 from services.number_registry.main import create_app as create_registry
 from shared import topics
 from shared.contracts import CreateCallerNumbers, ImportRowResult, ImportRowsApplied, Principal
+from shared.db import imports
+from shared.db.imports import RowResult
+from shared.db.pool import tenant_transaction
+from shared.rules import Reason
 from shared.settings import Settings
 from tests import signing
 from tests.integration.conftest import Seen, listen
@@ -43,7 +47,7 @@ async def test_a_command_on_the_commands_topic_is_answered_per_number_on_the_eve
     ]
 
 
-async def test_a_row_batch_is_answered_with_its_results_on_the_row_results_topic(
+async def test_a_row_batch_is_stored_with_its_results_and_answered_on_the_row_results_topic(
     registry: tuple[KafkaBroker, Seen], pool: asyncpg.Pool, tenant: str, service: Principal
 ) -> None:
     broker, seen = registry
@@ -52,13 +56,39 @@ async def test_a_row_batch_is_answered_with_its_results_on_the_row_results_topic
     batch = rows_read(tenant, service, task.id, "092", "092")
     await broker.publish(batch.model_dump_json().encode(), topics.IMPORT_ROWS, key=b"x")
     [applied] = seen[topics.IMPORT_ROW_RESULTS]
-    assert applied["task_id"] == str(task.id)
-    assert [r["succeeded"] for r in applied["results"]] == [True, False]
+    assert (applied["task_id"], applied["results"]) == (str(task.id), [])
+    async with tenant_transaction(pool, tenant) as conn:  # committed with the numbers
+        stored = await conn.fetch(
+            "SELECT row_number, succeeded, reason_code FROM import_row_result"
+            " WHERE task_id = $1 ORDER BY row_number",
+            task.id,
+        )
+        counted = await imports.get_task(conn, task_id=task.id)
+    assert [tuple(r) for r in stored] == [(2, True, None), (3, False, Reason.DUPLICATE)]
+    assert counted is not None and (counted.succeeded, counted.duplicates) == (1, 1)
 
 
-async def test_the_last_row_results_complete_the_task_on_the_import_events_topic(
+async def test_the_answer_to_the_last_rows_completes_the_task_on_the_import_events_topic(
     worker: tuple[KafkaBroker, Seen], pool: asyncpg.Pool, tenant: str, service: Principal
 ) -> None:
+    broker, seen = worker
+    task = await new_task(pool, tenant, service)
+    await start(pool, tenant, task.id, rows_total=1)
+    await read(pool, tenant, task.id, 1)
+    async with tenant_transaction(pool, tenant) as conn:  # as the registry stores them
+        result = RowResult(row_number=2, as_written="093", succeeded=True)
+        await imports.store_results(conn, task_id=task.id, results=[result])
+    applied = ImportRowsApplied(tenant_id=tenant, principal=service, task_id=task.id)
+    await broker.publish(applied.model_dump_json().encode(), topics.IMPORT_ROW_RESULTS)
+    [event] = seen[topics.IMPORT_EVENTS]
+    assert (event["type"], event["task_id"]) == ("import_completed", str(task.id))
+    assert event["counters"]["succeeded"] == 1
+
+
+async def test_results_an_older_registry_lists_in_its_answer_are_recorded_and_complete_the_task(
+    worker: tuple[KafkaBroker, Seen], pool: asyncpg.Pool, tenant: str, service: Principal
+) -> None:
+    """A registry of the version before sent each row's result on the topic, unstored."""
     broker, seen = worker
     task = await new_task(pool, tenant, service)
     await start(pool, tenant, task.id, rows_total=1)

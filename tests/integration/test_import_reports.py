@@ -17,29 +17,32 @@ from openpyxl import load_workbook
 from services.api_gateway.routes.imports import stream_report
 from services.import_worker import reports
 from shared import topics
-from shared.contracts import ImportRowResult, ImportRowsApplied, Principal
+from shared.contracts import ImportRowsApplied, Principal
 from shared.db import imports
-from shared.db.imports import ReportFormat, Status
+from shared.db.imports import ReportFormat, RowResult, Status
 from shared.db.pool import takeover_transaction, tenant_transaction
 from shared.spreadsheets import csv_report_chunk
 from tests.integration.conftest import Seen
 from tests.integration.test_imports import new_task, read, start
 
 ROWS = [
-    ImportRowResult(row_number=2, as_written="091", succeeded=True),
-    ImportRowResult(row_number=3, as_written="=1+2", succeeded=False, reason_code="invalid_format"),
-    ImportRowResult(row_number=4, as_written="@SUM(A1)", succeeded=True),
+    RowResult(row_number=2, as_written="091", succeeded=True),
+    RowResult(row_number=3, as_written="=1+2", succeeded=False, reason_code="invalid_format"),
+    RowResult(row_number=4, as_written="@SUM(A1)", succeeded=True),
 ]
 
 
 async def finished_by_the_worker(
     broker: KafkaBroker, pool: asyncpg.Pool, tenant: str, service: Principal
 ) -> UUID:
-    """A task whose last row results reach the worker, which completes it."""
+    """A task whose last rows the registry answers (their results stored, as it stores them),
+    and the worker, told so, completes it."""
     task = await new_task(pool, tenant, service)
     await start(pool, tenant, task.id, rows_total=len(ROWS))
     await read(pool, tenant, task.id, len(ROWS))
-    applied = ImportRowsApplied(tenant_id=tenant, principal=service, task_id=task.id, results=ROWS)
+    async with tenant_transaction(pool, tenant) as conn:
+        assert await imports.store_results(conn, task_id=task.id, results=ROWS) is not None
+    applied = ImportRowsApplied(tenant_id=tenant, principal=service, task_id=task.id)
     await broker.publish(applied.model_dump_json().encode(), topics.IMPORT_ROW_RESULTS)
     return task.id
 
@@ -124,7 +127,7 @@ class TestStoredReport:
     ) -> None:
         """Either writer failing (a full disk, say) stops the other, raises, stores nothing."""
         results = [
-            ImportRowResult(row_number=n, as_written=f"0{n}", succeeded=True) for n in range(2, 14)
+            RowResult(row_number=n, as_written=f"0{n}", succeeded=True) for n in range(2, 14)
         ]
         task = await new_task(pool, tenant, service)
         await start(pool, tenant, task.id, rows_total=len(results))

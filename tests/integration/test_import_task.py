@@ -8,9 +8,8 @@ from uuid import UUID, uuid4
 import asyncpg
 import pytest
 
-from shared.contracts import ImportRowResult
 from shared.db import imports
-from shared.db.imports import TRANSITIONS, ImportTask, Status
+from shared.db.imports import TRANSITIONS, ImportTask, RowResult, Status
 from shared.db.pool import takeover_transaction, tenant_transaction
 from shared.rules import NOT_PROCESSED, Reason
 from tests.integration.tasks import create_pending
@@ -38,10 +37,8 @@ async def running(pool: asyncpg.Pool, tenant: str, *, rows: int = 3) -> UUID:
     return task_id
 
 
-def result(row: int, *, succeeded: bool = True, code: str | None = None) -> ImportRowResult:
-    return ImportRowResult(
-        row_number=row, as_written=str(row), succeeded=succeeded, reason_code=code
-    )
+def result(row: int, *, succeeded: bool = True, code: str | None = None) -> RowResult:
+    return RowResult(row_number=row, as_written=str(row), succeeded=succeeded, reason_code=code)
 
 
 async def get(pool: asyncpg.Pool, tenant: str, task_id: UUID) -> ImportTask:
@@ -59,7 +56,7 @@ async def read_all(pool: asyncpg.Pool, tenant: str, task_id: UUID, rows: int) ->
 
 
 async def record(
-    pool: asyncpg.Pool, tenant: str, task_id: UUID, *results: ImportRowResult
+    pool: asyncpg.Pool, tenant: str, task_id: UUID, *results: RowResult
 ) -> tuple[ImportTask | None, ImportTask | None]:
     async with tenant_transaction(pool, tenant) as conn:
         return await imports.record_results(conn, task_id=task_id, results=list(results))
@@ -148,7 +145,7 @@ class TestCancel:
         async with tenant_transaction(pool, tenant) as conn:
             await imports.cancel(conn, task_id=task_id)
         not_processed = [
-            ImportRowResult(
+            RowResult(
                 row_number=n,
                 as_written=str(n),
                 succeeded=False,

@@ -10,9 +10,8 @@ import pytest
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
-from shared.contracts import ImportRowResult
 from shared.db import imports
-from shared.db.imports import TRANSITIONS, ImportTask, Status
+from shared.db.imports import TRANSITIONS, ImportTask, RowResult, Status
 from shared.db.pool import create_pool, tenant_transaction
 from shared.rules import NOT_PROCESSED
 from shared.settings import Settings
@@ -36,11 +35,11 @@ steps = st.lists(
 )
 
 
-def result(row: int, kind: str) -> ImportRowResult:
+def result(row: int, kind: str) -> RowResult:
     if kind == "success":
-        return ImportRowResult(row_number=row, as_written=str(row), succeeded=True)
+        return RowResult(row_number=row, as_written=str(row), succeeded=True)
     code = NOT_PROCESSED.reason if kind == "np" else kind
-    return ImportRowResult(row_number=row, as_written=str(row), succeeded=False, reason_code=code)
+    return RowResult(row_number=row, as_written=str(row), succeeded=False, reason_code=code)
 
 
 @settings(

@@ -8,9 +8,9 @@ from uuid import UUID, uuid4
 import asyncpg
 
 from services.number_registry import imports as batch_apply
-from shared.contracts import ImportRowRead, ImportRowResult, ImportRowsRead, Principal, Role
+from shared.contracts import ImportRowRead, ImportRowsRead, Principal, Role
 from shared.db import imports
-from shared.db.imports import ImportTask, Status
+from shared.db.imports import ImportTask, RowResult, Status
 from shared.db.pool import tenant_transaction
 from shared.rules import Reason
 
@@ -59,13 +59,13 @@ def rows_read(tenant: str, principal: Principal, task_id: UUID, *numbers: str) -
     )
 
 
-async def apply_batch(pool: asyncpg.Pool, batch: ImportRowsRead) -> list[ImportRowResult]:
+async def apply_batch(pool: asyncpg.Pool, batch: ImportRowsRead) -> list[RowResult]:
     async with tenant_transaction(pool, batch.tenant_id) as conn:
         return await batch_apply.apply(conn, batch)
 
 
 async def record(
-    pool: asyncpg.Pool, tenant: str, task_id: UUID, results: list[ImportRowResult]
+    pool: asyncpg.Pool, tenant: str, task_id: UUID, results: list[RowResult]
 ) -> tuple[ImportTask | None, ImportTask | None]:
     async with tenant_transaction(pool, tenant) as conn:
         return await imports.record_results(conn, task_id=task_id, results=results)
@@ -142,7 +142,7 @@ class TestResultsAndCounters:
         assert completed is None and counted is not None and counted.succeeded == 2
         checked = await read(pool, tenant, task.id, 3)  # the reader: all 3 rows read
         assert checked is not None and checked.status is Status.RUNNING  # a row has no result
-        repeat = ImportRowResult(
+        repeat = RowResult(
             row_number=4, as_written="071", succeeded=False, reason_code=Reason.DUPLICATE
         )
         _, completed = await record(pool, tenant, task.id, [repeat])

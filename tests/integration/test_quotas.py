@@ -13,13 +13,13 @@ from shared.contracts import (
     CallerNumberCommand,
     CreateCallerNumbers,
     DeleteCallerNumbers,
-    ImportRowResult,
     ImportRowsRead,
     OutcomeStatus,
     Principal,
     Role,
 )
 from shared.db import quotas, tenants
+from shared.db.imports import RowResult
 from shared.db.pool import tenant_transaction
 from shared.rules import Reason
 from tests.integration.conftest import new_tenant
@@ -47,7 +47,7 @@ async def apply(pool: asyncpg.Pool, command: CallerNumberCommand) -> registry.Ap
         return await registry.apply(conn, command)
 
 
-async def apply_rows(pool: asyncpg.Pool, rows: ImportRowsRead) -> list[ImportRowResult]:
+async def apply_rows(pool: asyncpg.Pool, rows: ImportRowsRead) -> list[RowResult]:
     async with tenant_transaction(pool, rows.tenant_id) as conn:
         return await registry_imports.apply(conn, rows)
 
@@ -166,10 +166,10 @@ class TestRaces:
     @staticmethod
     async def _import(
         pool: asyncpg.Pool, tenant: str, task_id: UUID, prefix: str
-    ) -> list[ImportRowResult]:
+    ) -> list[RowResult]:
         numbers = [f"{prefix}{i:04d}" for i in range(100)]
         rows = batch(tenant, task_id, numbers).rows
-        results: list[ImportRowResult] = []
+        results: list[RowResult] = []
         for start in range(0, len(rows), 10):  # batches of 10, each its own transaction
             chunk = batch(tenant, task_id, []).model_copy(update={"rows": rows[start : start + 10]})
             results += await apply_rows(pool, chunk)
