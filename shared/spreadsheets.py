@@ -153,7 +153,7 @@ def write_xlsx_report(
     bold.set_bold()
     writer = rustpy_xlsxwriter.FastExcel(path, columns=list(header))
     writer.freeze(row=1)
-    cells = (_xlsx_cells(row, header) for row in rows)
+    cells = map(_xlsx_cells_compared if compared else _xlsx_cells, rows)
     name = PREVIEW_SHEET if preview else REPORT_SHEET
     for sheet in range(max(1, -(-total_rows // sheet_rows))):
         writer.sheet(
@@ -168,19 +168,28 @@ def write_xlsx_report(
         raise ValueError(f"the report has more rows than the {total_rows:,} it was written for")
 
 
-def _xlsx_cells(row: ReportRow, header: tuple[str, ...]) -> dict[str, int | str]:
-    row_number, caller_number, succeeded, reason, org_unit, description, changed = row
-    # An empty text leaves its cell out, as a blank cell.
-    values = (
-        row_number,
-        _clean(caller_number),
-        _result(succeeded),
-        _clean(reason) if reason else "",
-        _clean(org_unit) if org_unit else "",
-        _clean(description) if description else "",
-        _clean(changed) if changed else "",
-    )
-    return dict(zip(header, values, strict=False))
+# A dict per row, keyed by the header (rustpy-xlsxwriter takes records), every key in every row:
+# the writer takes the header row from the first record's keys. An empty text is written as a
+# blank cell. Built as a literal, not dict(zip(...)): it is the xlsx report's cost per row.
+_ROW, _NUMBER, _RESULT, _REASON, _ORG_UNIT, _DESCRIPTION = REPORT_HEADER
+
+
+def _xlsx_cells(row: ReportRow) -> dict[str, int | str]:
+    row_number, caller_number, succeeded, reason, org_unit, description, _ = row
+    return {
+        _ROW: row_number,
+        _NUMBER: _clean(caller_number),
+        _RESULT: "success" if succeeded else "failure",
+        _REASON: reason and _clean(reason),
+        _ORG_UNIT: org_unit and _clean(org_unit),
+        _DESCRIPTION: description and _clean(description),
+    }
+
+
+def _xlsx_cells_compared(row: ReportRow) -> dict[str, int | str]:
+    cells = _xlsx_cells(row)
+    cells[CHANGED_HEADER] = row[6] and _clean(row[6])
+    return cells
 
 
 # Every column but the row number and the result, which the report writes itself.
@@ -194,23 +203,26 @@ def csv_report_chunk(rows: Sequence[ReportRow], *, header: bool, compared: bool 
     writer = csv.writer(buffer, lineterminator="\r\n")
     if header:
         writer.writerow(report_header(compared=compared))
-    cells = (_csv_cells(row) for row in rows)
-    writer.writerows(cells if compared else (line[:-1] for line in cells))
+    writer.writerows(map(_csv_cells_compared if compared else _csv_cells, rows))
     data = buffer.getvalue().encode("utf-8")
     return codecs.BOM_UTF8 + data if header else data
 
 
 def _csv_cells(row: ReportRow) -> tuple[int | str, ...]:
-    row_number, caller_number, succeeded, reason, org_unit, description, changed = row
+    row_number, caller_number, succeeded, reason, org_unit, description, _ = row
+    # An empty text stays empty: formula_safe("") is "", and most rows' texts are empty.
     return (
         row_number,
         formula_safe(caller_number),
-        _result(succeeded),
-        formula_safe(reason),
-        formula_safe(org_unit),
-        formula_safe(description),
-        changed,
+        "success" if succeeded else "failure",
+        reason and formula_safe(reason),
+        org_unit and formula_safe(org_unit),
+        description and formula_safe(description),
     )
+
+
+def _csv_cells_compared(row: ReportRow) -> tuple[int | str, ...]:
+    return (*_csv_cells(row), row[6])
 
 
 def looks_like_formula(text: str) -> bool:
@@ -234,7 +246,3 @@ def _clean(text: str) -> str:
     if text.isprintable():  # the common case, and far cheaper than the regex
         return text
     return _UNWRITABLE.sub("", text.translate(_LINE_BREAKS))
-
-
-def _result(succeeded: bool) -> str:
-    return "success" if succeeded else "failure"

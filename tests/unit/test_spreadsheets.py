@@ -271,3 +271,54 @@ class TestXlsxReportPastOneSheet:
         rows = [(n + 2, f"0{n}", True, "", "", "", "") for n in range(4)]
         with pytest.raises(ValueError, match="more rows than the 3"):
             write_xlsx_report(tmp_path / "report.xlsx", iter(rows), total_rows=3, sheet_rows=3)
+
+
+# Any text of a report cell: empty (most are), formula-looking, with controls or line breaks.
+_REPORT_TEXT = st.one_of(
+    st.just(""),
+    st.sampled_from(["=1+1", " -3", "@x", "\t=q", "a\x01b", "x\r\ny", "Sales / North"]),
+    st.text(st.characters(exclude_categories=["Cs"]), max_size=12),
+)
+_REPORT_ROW = st.tuples(
+    st.integers(2, 10**6), _REPORT_TEXT, st.booleans(), _REPORT_TEXT, _REPORT_TEXT, _REPORT_TEXT
+)
+
+
+class TestBothReportsOfGeneratedRows:
+    @given(st.lists(_REPORT_ROW, min_size=1, max_size=8), st.sampled_from(["", "check: success"]))
+    def test_every_cell_reads_back_as_each_report_promises(
+        self, drawn: list[tuple[int, str, bool, str, str, str]], changed: str
+    ) -> None:
+        """The kind: rows whose texts are empty or not in any column, the first row too (the
+        xlsx writer takes its header row from the first row's cells), with and without the
+        column of a compared import. The csv holds each text formula-safe, an empty one empty;
+        the xlsx holds it cleaned (the quote prefix is its column's format), an empty one
+        blank; the result is success or failure."""
+        from shared.spreadsheets import CHANGED_HEADER, _clean
+
+        for compared in (False, True):
+            rows: list[ReportRow] = [(*row, changed) for row in drawn]
+            header = (*REPORT_HEADER, CHANGED_HEADER) if compared else REPORT_HEADER
+            texts = [
+                (number, "success" if ok else "failure", reason, org_unit, description)
+                for _, number, ok, reason, org_unit, description in drawn
+            ]
+            extra = [changed] if compared else []
+            lines = read_csv(csv_report_chunk(rows, header=True, compared=compared))
+            assert lines[0] == list(header)
+            assert lines[1:] == [
+                [str(row[0]), formula_safe(t[0]), t[1], *map(formula_safe, t[2:]), *extra]
+                for row, t in zip(drawn, texts, strict=True)
+            ]
+            with tempfile.TemporaryDirectory() as folder:
+                path = Path(folder) / "report.xlsx"
+                write_xlsx_report(path, rows, total_rows=len(rows), compared=compared)
+                workbook = load_workbook(path, read_only=True)
+                values = list(workbook.active.values)
+                workbook.close()
+            assert values[0] == header
+            shown = [_clean(text) or None for text in extra]
+            assert values[1:] == [
+                (row[0], _clean(t[0]) or None, t[1], *(_clean(x) or None for x in t[2:]), *shown)
+                for row, t in zip(drawn, texts, strict=True)
+            ]
