@@ -140,18 +140,23 @@ class TestMetrics:
         await f.add_numbers(http, f.tenant_admin(tenant), ["9301"])
         assert await metric(gateway, "faststream_published_messages_total", **labels) == before + 1
 
-    async def test_the_worker_counts_import_rows_read_and_their_results(
+    async def test_the_worker_counts_import_rows_read_and_the_registry_their_results(
         self, services: Services, http: httpx.AsyncClient
     ) -> None:
-        worker = services["import_worker"]
+        """The registry stores the results of the rows it answers; the worker those of the rows
+        it refuses itself (a cell of the wrong format)."""
+        worker, registry = services["import_worker"], services["number_registry"]
         read = await metric(worker, "import_rows_read_total")
-        results = await metric(worker, "import_row_results_total")
+        stored = await metric(registry, "import_row_results_total")
+        refused = await metric(worker, "import_row_results_total")
         tenant = await f.create_tenant(http)
         admin = f.tenant_admin(tenant)
-        task = await upload(http, admin, files.xlsx([f"0766{n:07d}" for n in range(10)]))
+        numbers = [f"0766{n:07d}" for n in range(10)]
+        task = await upload(http, admin, files.xlsx([*numbers, "not a number"]))
         await finished(http, admin, task["id"])
-        assert await metric(worker, "import_rows_read_total") >= read + 10
-        assert await metric(worker, "import_row_results_total") >= results + 10
+        assert await metric(worker, "import_rows_read_total") >= read + 11
+        assert await metric(registry, "import_row_results_total") >= stored + 10
+        assert await metric(worker, "import_row_results_total") >= refused + 1
         assert await metric(worker, "imports_active") >= 0
 
 
