@@ -7,6 +7,7 @@ from typing import Any
 import httpx
 import pytest
 
+from shared import topics
 from tests import factories as f
 from tests import files
 from tests.conftest import OUTPUT
@@ -55,8 +56,10 @@ def rows_applied(process: ServiceProcess) -> float:
     return sum(value for _, value in scraped(process, "import_rows_applied_total"))
 
 
-def results_recorded(process: ServiceProcess) -> float:
-    return sum(value for _, value in scraped(process, "import_row_results_total"))
+def answers_received(process: ServiceProcess) -> float:
+    """Messages of the row-results topic the worker consumed (the registries' answers)."""
+    name, topic = "faststream_received_messages_total", topics.IMPORT_ROW_RESULTS
+    return sum(value for labels, value in scraped(process, name) if f'"{topic}"' in labels)
 
 
 def holds_partitions(process: ServiceProcess, group: str) -> bool:
@@ -103,7 +106,7 @@ class TestOneImportOverManyInstances:
         else:
             raise AssertionError("the second instances got no partitions")
         applied_before = [rows_applied(registry) for registry in registries]
-        recorded_before = results_recorded(workers[1])
+        answered_before = answers_received(workers[1])
 
         spread = await import_once(http, content)
 
@@ -111,6 +114,6 @@ class TestOneImportOverManyInstances:
         assert counters["duplicates"] > len(REGISTERED) and counters["succeeded"] > 0
         assert any("is repeated in the file; row" in (line[3] or "") for line in sheet)
         assert spread == alone
-        # Both registries applied rows of it, and the second worker recorded results of it.
+        # Both registries applied rows of it, and the second worker took answers to them.
         assert all(rows_applied(r) > n for r, n in zip(registries, applied_before, strict=True))
-        assert results_recorded(workers[1]) > recorded_before
+        assert answers_received(workers[1]) > answered_before
