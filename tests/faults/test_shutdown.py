@@ -107,7 +107,11 @@ async def test_a_registry_stopped_mid_import_commits_the_row_batch_in_flight(
     content = numbers_csv(60, prefix="6")
     first = content.decode().split("\r\n")[1]
     log = cluster.processes["number_registry"].log_dir / "number_registry.log"
-    async with tap(backing.settings(), topics.IMPORT_ROW_RESULTS, producer) as results:
+    settings = backing.settings()
+    async with (
+        tap(settings, topics.IMPORT_ROWS, producer) as sent,
+        tap(settings, topics.IMPORT_ROW_RESULTS, producer) as results,
+    ):
         async with db.acquire() as conn:
             # The first number held uncommitted: a batch of the registry waits on it, in flight.
             blocker = conn.transaction()
@@ -137,14 +141,14 @@ async def test_a_registry_stopped_mid_import_commits_the_row_batch_in_flight(
         task = await until_final(gateway, admin, task_id)
         assert task["status"] == "completed"
         assert task["counters"]["succeeded"] == 60
+        await sent.drain()
         await results.drain()
-    answered = [
-        row["row_number"]
-        for message in results.seen
-        if message.get("task_id") == task_id
-        for row in message["results"]
-    ]
-    assert sorted(answered) == list(range(2, 62))  # each row answered once: no batch again
+    batches = [message for message in sent.seen if message.get("task_id") == task_id]
+    answers = [message for message in results.seen if message.get("task_id") == task_id]
+    assert sorted(row["row_number"] for batch in batches for row in batch["rows"]) == list(
+        range(2, 62)
+    )
+    assert len(answers) == len(batches)  # each batch answered once: none came again
 
 
 async def group_members(backing: Backing, group: str) -> int:
