@@ -2,7 +2,7 @@
 
 from datetime import UTC, datetime
 from enum import StrEnum
-from typing import Annotated, Literal
+from typing import Annotated, Literal, NotRequired, TypedDict
 from uuid import UUID, uuid4, uuid5
 
 from pydantic import (
@@ -319,6 +319,17 @@ class ImportRowRead(BaseModel):
     # batch's org_unit_id and description apply.
     org_unit: str | None = None
     description: str | None = None
+
+
+class RowRead(TypedDict):
+    """An ImportRowRead as the worker builds it: a dict, dumped by orjson into the batch (a
+    model per row cost 1.7 µs to build); the registry validates the batch as ImportRowsRead."""
+
+    row_number: int
+    number: str
+    as_written: str
+    org_unit: NotRequired[str]  # left out when None
+    description: NotRequired[str]
 
 
 class ImportRowsRead(Message):

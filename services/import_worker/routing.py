@@ -19,7 +19,7 @@ only while no import runs (a resumed import would route a number elsewhere).
 
 import zlib
 
-from shared.contracts import ImportRowRead
+from shared.contracts import RowRead
 
 
 def partition_of(number: str, partitions: int) -> int:
@@ -29,13 +29,13 @@ def partition_of(number: str, partitions: int) -> int:
 
 
 def by_partition(
-    rows: list[ImportRowRead], partitions: int, *, whole_to: int | None = None
-) -> dict[int, list[ImportRowRead]]:
+    rows: list[RowRead], partitions: int, *, whole_to: int | None = None
+) -> dict[int, list[RowRead]]:
     """The rows grouped by partition, each group in the order given (file order); all of them
     to the partition `whole_to` when given (a tenant with a quota)."""
     if whole_to is not None:
         return {whole_to: rows}
-    grouped: dict[int, list[ImportRowRead]] = {}
+    grouped: dict[int, list[RowRead]] = {}
     for row in rows:
-        grouped.setdefault(partition_of(row.number, partitions), []).append(row)
+        grouped.setdefault(partition_of(row["number"], partitions), []).append(row)
     return grouped

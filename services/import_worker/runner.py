@@ -13,6 +13,7 @@ import tempfile
 from collections.abc import Iterator
 from itertools import islice
 from pathlib import Path
+from typing import Any
 from uuid import UUID
 
 import asyncpg
@@ -26,7 +27,7 @@ from services.import_worker.filetypes import BadFile, FileLimits
 from services.import_worker.progress import Progress
 from services.import_worker.readers import check_file, count_data_rows, kept_lines
 from shared import logs, metrics, topics
-from shared.contracts import IMPORT_WORKER, ImportRowRead, ImportRowsRead
+from shared.contracts import IMPORT_WORKER, ImportRowsRead, RowRead
 from shared.db import imports, quotas
 from shared.db.imports import ImportTask, RowResult, Status
 from shared.db.pool import tenant_transaction
@@ -198,40 +199,41 @@ class ImportRunner:
             task = checked
 
     async def _publish_chunk(
-        self, task: ImportTask, rows: list[ImportRowRead], partitions: int, whole_to: int | None
+        self, task: ImportTask, rows: list[RowRead], partitions: int, whole_to: int | None
     ) -> None:
         """Each partition's rows in row order, partitions side by side: a partition's batches
         go one after the other, so its registry instance sees a number's rows in file order.
         `whole_to`: every row to that partition (routing)."""
         max_bytes = self._settings.import_batch_max_bytes
+        envelope = {
+            "tenant_id": task.tenant_id,
+            "task_id": task.id,
+            "org_unit_id": task.org_unit_id,
+            "description": task.description,
+            "dry_run": task.dry_run,
+        }  # the uploader's rights are read from the task; the batch names the worker
 
-        async def to_partition(partition: int, rows: list[ImportRowRead]) -> None:
-            for batch in _by_bytes(rows, max_bytes):
-                await self._publish_rows(task, batch, partition)
+        async def to_partition(partition: int, rows: list[RowRead]) -> None:
+            for data in batches(rows, max_bytes, **envelope):
+                key = task.tenant_id.encode()
+                await self._rows.publish(data, key=key, partition=partition)
 
         by_partition = routing.by_partition(rows, partitions, whole_to=whole_to)
         await asyncio.gather(*(to_partition(p, rows) for p, rows in by_partition.items()))
 
-    async def _publish_rows(
-        self, task: ImportTask, rows: list[ImportRowRead], partition: int
-    ) -> None:
-        batch = ImportRowsRead(
-            tenant_id=task.tenant_id,
-            principal=IMPORT_WORKER,  # the uploader's rights are read from the task
-            task_id=task.id,
-            org_unit_id=task.org_unit_id,
-            description=task.description,
-            rows=rows,
-            dry_run=task.dry_run,
-        )
-        # A file without the OU and Description columns sends rows as before they existed:
-        # a third less to send and parse (consumers take the missing fields as None).
-        plain = all(row.org_unit is None and row.description is None for row in rows)
-        data = batch.model_dump_json(exclude=_ROW_TARGETS if plain else None)
-        await self._rows.publish(data.encode(), key=task.tenant_id.encode(), partition=partition)
 
-
-_ROW_TARGETS = {"rows": {"__all__": {"org_unit", "description"}}}
+def batches(rows: list[RowRead], max_bytes: int, **envelope: Any) -> Iterator[bytes]:
+    """The rows as ImportRowsRead messages (JSON), in file order, each within `max_bytes` or of
+    one row alone: the rows are halved until they fit. `envelope`: the message's other fields
+    (tenant_id, task_id, org_unit_id, description, dry_run); each message gets its own id."""
+    message = ImportRowsRead(principal=IMPORT_WORKER, rows=[], **envelope)
+    data = orjson.dumps({**message.model_dump(mode="json"), "rows": rows})
+    if len(data) <= max_bytes or len(rows) == 1:
+        yield data
+        return
+    half = len(rows) // 2
+    yield from batches(rows[:half], max_bytes, **envelope)
+    yield from batches(rows[half:], max_bytes, **envelope)
 
 
 def next_rows(rows: Rows, count: int, after_row: int = 0) -> list[tuple[int, Line]]:
@@ -239,50 +241,30 @@ def next_rows(rows: Rows, count: int, after_row: int = 0) -> list[tuple[int, Lin
     return list(islice((row for row in rows if row[0] > after_row), count))
 
 
-# A row's JSON in a batch, beside its values: the field names, braces and the comma after it
-# (a fifth of the pydantic dump's cost per row).
-_ROW_JSON = len('{"row_number":,"number":,"as_written":},') - len("[,,]")
-
-
-def _by_bytes(rows: list[ImportRowRead], max_bytes: int) -> Iterator[list[ImportRowRead]]:
-    """The rows in batches whose JSON stays within max_bytes (one row alone may exceed it)."""
-    batch: list[ImportRowRead] = []
-    size = 0
-    for row in rows:
-        row_bytes = _ROW_JSON + len(orjson.dumps((row.row_number, row.number, row.as_written)))
-        if batch and size + row_bytes > max_bytes:
-            yield batch
-            batch, size = [], 0
-        batch.append(row)
-        size += row_bytes
-    if batch:
-        yield batch
-
-
-def split(chunk: list[tuple[int, Line]]) -> tuple[list[ImportRowRead], list[RowResult]]:
+def split(chunk: list[tuple[int, Line]]) -> tuple[list[RowRead], list[RowResult]]:
     """The rows whose cells have the right format, and the results of the others."""
-    valid, invalid = [], []
+    valid: list[RowRead] = []
+    invalid: list[RowResult] = []
     for row_number, line in chunk:
         if line.org_unit is None and line.description is None:  # the hot path: column A alone
             as_written, number, rejection = check_cell(line.number)
             if rejection is None:
-                valid.append(
-                    ImportRowRead(row_number=row_number, number=number, as_written=as_written)
-                )
+                valid.append({"row_number": row_number, "number": number, "as_written": as_written})
             else:
                 invalid.append(failed_row(row_number, as_written, rejection))
             continue
         checked = check_line(line)
         if checked.rejection is None:
-            valid.append(
-                ImportRowRead(
-                    row_number=row_number,
-                    number=checked.number,
-                    as_written=checked.as_written,
-                    org_unit=checked.org_unit,
-                    description=checked.description,
-                )
-            )
+            row: RowRead = {
+                "row_number": row_number,
+                "number": checked.number,
+                "as_written": checked.as_written,
+            }
+            if checked.org_unit is not None:
+                row["org_unit"] = checked.org_unit
+            if checked.description is not None:
+                row["description"] = checked.description
+            valid.append(row)
         else:
             invalid.append(
                 failed_row(

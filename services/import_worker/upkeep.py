@@ -197,25 +197,25 @@ async def _lost(
         conn,
         tenant_id=task.tenant_id,
         task_id=task.id,
-        rows=[r.row_number for r in valid],
+        rows=[r["row_number"] for r in valid],
         dry_run=task.dry_run,
     )
     rejection = NOT_PROCESSED if task.status is Status.CANCELLING else NOT_APPLIED
     return invalid + [
         RowResult(
-            row_number=row.row_number,
-            as_written=row.as_written,
+            row_number=row["row_number"],
+            as_written=row["as_written"],
             succeeded=True,
-            org_unit=row.org_unit,
-            description=row.description,
+            org_unit=row.get("org_unit"),
+            description=row.get("description"),
         )
-        if row.row_number in written
+        if row["row_number"] in written
         else failed_row(
-            row.row_number,
-            row.as_written,
+            row["row_number"],
+            row["as_written"],
             rejection,
-            org_unit=row.org_unit,
-            description=row.description,
+            org_unit=row.get("org_unit"),
+            description=row.get("description"),
         )
         for row in valid
     ]

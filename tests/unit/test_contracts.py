@@ -2,12 +2,19 @@ from datetime import UTC, datetime
 from uuid import uuid4
 
 import pytest
+from hypothesis import given
+from hypothesis import strategies as st
 from pydantic import ValidationError
 
+from services.import_worker.runner import batches
 from shared.contracts import (
+    IMPORT_WORKER,
     CallerNumberView,
+    ImportRowRead,
+    ImportRowsRead,
     NumberOutcome,
     OutcomeStatus,
+    RowRead,
     command_adapter,
     event_adapter,
     outcome_event,
@@ -53,3 +60,43 @@ class TestOutcomeEvents:
         )
         assert event.type == "rejected" and event.command_id == command.message_id
         assert event.tenant_id == "t1" and event.principal == command.principal
+
+
+# Any text a cell may hold once checked: quotes, backslashes, controls, other scripts, emoji.
+_CELL_TEXT = st.text(st.characters(exclude_categories=["Cs"]), max_size=30)
+_ROW_READ = st.builds(
+    lambda n, number, written, ou, description: {
+        "row_number": n,
+        "number": number,
+        "as_written": written,
+        **({"org_unit": ou} if ou is not None else {}),
+        **({"description": description} if description is not None else {}),
+    },
+    st.integers(2, 1_048_576),
+    st.text("0123456789", min_size=1, max_size=24),
+    _CELL_TEXT,
+    st.none() | _CELL_TEXT,
+    st.none() | _CELL_TEXT,
+)
+
+
+class TestRowBatchesTheWorkerWrites:
+    @given(st.lists(_ROW_READ, min_size=1, max_size=40), st.integers(200, 4000), st.booleans())
+    def test_they_read_back_through_the_contract_row_for_row_within_their_size(
+        self, rows: list[RowRead], max_bytes: int, dry_run: bool
+    ) -> None:
+        """The kind: the worker writes ImportRowsRead by hand (orjson, a dict per row), beside
+        pydantic: whatever the texts, each message is what the model reads, and the rows come
+        back in order, each message within max_bytes unless it holds one row."""
+        task_id = uuid4()
+        envelope = {"tenant_id": "t", "task_id": task_id, "org_unit_id": "sales"}
+        sent = list(batches(rows, max_bytes, **envelope, description="d", dry_run=dry_run))
+        read = [ImportRowsRead.model_validate_json(data) for data in sent]
+        assert [row for batch in read for row in batch.rows] == [ImportRowRead(**r) for r in rows]
+        fits = zip(sent, read, strict=True)
+        assert all(len(data) <= max_bytes or len(batch.rows) == 1 for data, batch in fits)
+        assert {(b.task_id, b.org_unit_id, b.description, b.dry_run) for b in read} == {
+            (task_id, "sales", "d", dry_run)
+        }
+        assert all(b.principal == IMPORT_WORKER for b in read)
+        assert len({b.message_id for b in read}) == len(read)

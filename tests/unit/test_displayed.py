@@ -16,15 +16,8 @@ from openpyxl import Workbook
 from services.import_worker.cells import check_cell
 from services.import_worker.filetypes import BadFile, FileLimits
 from services.import_worker.readers import check_file, count_data_rows, iter_rows
-from services.import_worker.runner import _by_bytes
-from shared.contracts import (
-    ImportRowRead,
-    ImportRowResult,
-    ImportRowsApplied,
-    ImportRowsRead,
-    Principal,
-    Role,
-)
+from services.import_worker.runner import batches
+from shared.contracts import ImportRowsRead, RowRead
 from shared.settings import Settings
 
 LIMITS = FileLimits()
@@ -496,40 +489,16 @@ class TestBoundedCost:
     def test_valid_rows_padded_with_spaces_go_in_messages_under_kafkas_limit(self) -> None:
         # 2,000 valid numbers padded to the report's 1,000 characters: 2 MB as one batch.
         padded = " " * 989 + "13800138000"
-        rows = [
-            ImportRowRead(row_number=n, number="13800138000", as_written=padded)
-            for n in range(2, 2002)
+        rows: list[RowRead] = [
+            {"row_number": n, "number": "13800138000", "as_written": padded} for n in range(2, 2002)
         ]
-        batches = list(_by_bytes(rows, Settings().import_batch_max_bytes))
-        assert [row for batch in batches for row in batch] == rows
-        principal = Principal(sub="someone", role=Role.TENANT_ADMIN)
-        for batch in batches:
-            sent = ImportRowsRead(
-                tenant_id="t",
-                principal=principal,
-                task_id=uuid4(),
-                org_unit_id=None,
-                description="d" * 255,
-                rows=batch,
-            )
-            # The registry answers each row again with its reason: that must fit too.
-            answer = ImportRowsApplied(
-                tenant_id="t",
-                principal=principal,
-                task_id=sent.task_id,
-                results=[
-                    ImportRowResult(
-                        row_number=row.row_number,
-                        as_written=row.as_written,
-                        succeeded=False,
-                        reason_code="duplicate",
-                        reason="r" * 300,
-                    )
-                    for row in batch
-                ],
-            )
-            for message in (sent, answer):
-                assert len(message.model_dump_json()) < KAFKA_MAX_MESSAGE_BYTES
+        max_bytes = Settings().import_batch_max_bytes
+        envelope = {"tenant_id": "t", "task_id": uuid4(), "org_unit_id": None, "dry_run": False}
+        sent = list(batches(rows, max_bytes, **envelope, description="d" * 255))
+        assert len(sent) > 1 and all(len(data) <= max_bytes for data in sent)
+        assert all(len(data) < KAFKA_MAX_MESSAGE_BYTES for data in sent)
+        read = [ImportRowsRead.model_validate_json(data) for data in sent]
+        assert [row.model_dump(exclude_none=True) for batch in read for row in batch.rows] == rows
 
     def test_a_shared_string_table_beyond_the_limit_is_refused(self, tmp_path: Path) -> None:
         path = by_xlsxwriter(tmp_path / "book.xlsx", [(str(n), None) for n in range(100)])
