@@ -8,7 +8,7 @@ from uuid import UUID
 import asyncpg
 
 from shared.access import OrgScope
-from shared.db import Connection, queries
+from shared.db import Connection, queries, sparse
 
 
 def scope_args(scope: OrgScope) -> tuple[bool, bool, list[str]]:
@@ -147,8 +147,8 @@ async def insert_import_rows(
         task_id,
         [row[0] for row in rows],
         [row[1] for row in rows],
-        [row[2] for row in rows],
-        [row[3] for row in rows],
+        sparse([row[2] for row in rows]),
+        sparse([row[3] for row in rows], empty=""),
     )
     return {record["number"] for record in written}
 

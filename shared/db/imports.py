@@ -33,7 +33,7 @@ from shared.contracts import (
     ImportTaskEvent,
     Principal,
 )
-from shared.db import Connection, queries
+from shared.db import Connection, queries, sparse
 from shared.db.caller_numbers import scope_args
 from shared.rules import Reason
 
@@ -392,12 +392,20 @@ async def store_results(
     not finish the task: the registry calls it in the transaction that wrote the rows, so a row
     and its result are committed together, and the worker finishes the task
     (`finish_if_done`). The task as counted; None for a task this tenant does not have."""
-    columns: Sequence[Sequence[Any]] = list(zip(*results, strict=True)) or [()] * 7
+    rows, written, succeeded, codes, reasons, org_units, descriptions = (
+        list(zip(*results, strict=True)) or [()] * 7
+    )
     return _task(
         await conn.fetchrow(
             queries.RECORD_IMPORT_ROW_RESULTS,
             task_id,
-            *columns,
+            rows,
+            written,
+            succeeded,
+            sparse(codes),
+            sparse(reasons, empty=""),
+            sparse(org_units),
+            sparse(descriptions),
             Reason.NOT_PROCESSED.value,
             Reason.DUPLICATE.value,
         )

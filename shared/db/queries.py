@@ -408,9 +408,11 @@ WITH recorded AS (
     INSERT INTO import_row_result
         (task_id, row_number, number_as_written, succeeded, reason_code, reason, org_unit,
          description)
-    SELECT $1, * FROM unnest(
+    SELECT $1, row_number, as_written, succeeded, reason_code, coalesce(reason, ''), org_unit,
+           description
+    FROM unnest(
         $2::int[], $3::text[], $4::bool[], $5::text[], $6::text[], $7::text[], $8::text[]
-    )
+    ) AS row (row_number, as_written, succeeded, reason_code, reason, org_unit, description)
     -- A final task's counters and report no longer change (nor come back after retention).
     WHERE EXISTS (
         SELECT FROM import_task WHERE id = $1 AND status IN ('pending', 'running', 'cancelling')
@@ -532,7 +534,7 @@ WHERE r.task_id = $1 ORDER BY r.row_number
 # The first row of the batch holding a number writes it; each row written remembers its task.
 INSERT_IMPORT_ROWS = """
 INSERT INTO caller_number (tenant_id, number, org_unit_id, description, import_task_id, import_row)
-SELECT DISTINCT ON (number) $1, number, org_unit_id, description, $2, row_number
+SELECT DISTINCT ON (number) $1, number, org_unit_id, coalesce(description, ''), $2, row_number
 FROM unnest($3::int[], $4::text[], $5::text[], $6::text[])
     AS row (row_number, number, org_unit_id, description)
 ORDER BY number, row_number

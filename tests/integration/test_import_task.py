@@ -7,11 +7,15 @@ from uuid import UUID, uuid4
 
 import asyncpg
 import pytest
+from hypothesis import HealthCheck, given, settings
+from hypothesis import strategies as st
 
 from shared.db import imports
 from shared.db.imports import TRANSITIONS, ImportTask, RowResult, Status
-from shared.db.pool import takeover_transaction, tenant_transaction
+from shared.db.pool import create_pool, takeover_transaction, tenant_transaction
 from shared.rules import NOT_PROCESSED, Reason
+from shared.settings import Settings
+from tests.integration.conftest import new_tenant
 from tests.integration.tasks import create_pending
 
 pytestmark = pytest.mark.integration
@@ -329,3 +333,51 @@ def test_the_transition_table_names_the_states_each_sql_statement_leaves() -> No
         Status.CANCELLED,
     }
     assert NOT_PROCESSED.reason == Reason.NOT_PROCESSED
+
+
+# A result's optional texts: absent (most rows), empty, or any text.
+_MAYBE = st.sampled_from([None, None, "", "Sales / North", "=cmd", "naïve ☎"])
+_RESULTS = st.lists(
+    st.builds(
+        lambda ok, written, code, reason, org_unit, description: RowResult(
+            0, written, ok, code, reason or "", org_unit, description
+        ),
+        st.booleans(),
+        st.text(max_size=12).filter(lambda text: "\x00" not in text),
+        st.sampled_from([None, Reason.DUPLICATE, Reason.NOT_DIGITS]),
+        _MAYBE,
+        _MAYBE,
+        _MAYBE,
+    ),
+    min_size=1,
+    max_size=12,
+)
+
+
+@settings(suppress_health_check=[HealthCheck.function_scoped_fixture, HealthCheck.too_slow])
+@given(drawn=_RESULTS)
+def test_results_are_stored_as_given_whichever_columns_are_empty(
+    settings: Settings, pool: asyncpg.Pool, drawn: list[RowResult]
+) -> None:
+    """The kind: batches whose optional columns are all empty, all set, or mixed (store_results
+    sends an all-empty column as a NULL array). Each row reads back as it was given."""
+    results = [r._replace(row_number=n) for n, r in enumerate(drawn, start=2)]
+
+    async def run() -> None:
+        own = await create_pool(settings.database_url, max_size=1)
+        try:
+            tenant = await new_tenant(own)
+            task_id = await running(own, tenant, rows=len(results))
+            async with tenant_transaction(own, tenant) as conn:
+                await imports.store_results(conn, task_id=task_id, results=results)
+                stored = await conn.fetch(
+                    "SELECT row_number, number_as_written, succeeded, reason_code, reason,"
+                    " org_unit, description FROM import_row_result WHERE task_id = $1"
+                    " ORDER BY row_number",
+                    task_id,
+                )
+        finally:
+            await own.close()
+        assert [RowResult(*record) for record in stored] == results
+
+    asyncio.run(run())
