@@ -88,8 +88,8 @@ class Settings(BaseSettings):
     import_max_zip_entries: int = 1000
     import_max_compression_ratio: float = 200.0
     import_batch_rows: int = 2000
-    # The rows' JSON per Kafka message: well under the broker's 1 MB default, so that the
-    # registry's answer (each row again, with its reason) fits too, however long the cells.
+    # A row batch's JSON per Kafka message: well under the broker's 1 MB default, however long
+    # the cells.
     import_batch_max_bytes: int = 256 * 1024
     # The reading worker renews its lease as it goes; a lease that runs out means it died.
     import_lease_seconds: float = 15.0

@@ -4,7 +4,7 @@ CALLER_NUMBER_COMMANDS = "caller-numbers.commands.v1"
 CALLER_NUMBER_EVENTS = "caller-numbers.events.v1"
 IMPORT_COMMANDS = "caller-number-imports.commands.v1"
 IMPORT_EVENTS = "caller-number-imports.events.v1"
-# Internal: the rows of an import on their way to the registry, and their results coming back.
+# Internal: the rows of an import on their way to the registry, and its answers coming back.
 IMPORT_ROWS = "caller-number-imports.rows.v1"
 IMPORT_ROW_RESULTS = "caller-number-imports.row-results.v1"
 

@@ -1,1 +1,2 @@
-"""Streams uploaded files row by row and aggregates per-row results into import tasks."""
+"""Streams uploaded files row by row to the registry and ends each import task once every row
+has its result; writes the task's report."""

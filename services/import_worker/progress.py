@@ -26,18 +26,26 @@ class Progress:
         wrong format, rows not processed once cancelling; none for a batch the registry
         answered, whose results it stored), then finish the task if every row has its result
         now; results given again change nothing."""
+        task: ImportTask | None = None
         async with tenant_transaction(self._pool, tenant_id) as conn:
-            task, finished = await imports.record_results(conn, task_id=task_id, results=results)
+            if results:  # a registry's answer lists none: the task's row is not written then
+                task = await imports.store_results(conn, task_id=task_id, results=results)
+            finished = await imports.finish_if_done(conn, task_id=task_id)
+            if not results and finished is None and self._progress_due(task_id):
+                task = await imports.get_task(conn, task_id=task_id)
         metrics.count_row_results(results)
         if finished is not None:
             await self.publish(finished)
         elif (
             task is not None
             and not task.status.final  # a late delivery: its final event went out already
-            and time.monotonic() - self._last_sent.get(task_id, 0.0) >= self._min_interval
+            and self._progress_due(task_id)
         ):
             self._last_sent[task_id] = time.monotonic()  # progress at most once an interval
             await self.publish(task)
+
+    def _progress_due(self, task_id: UUID) -> bool:
+        return time.monotonic() - self._last_sent.get(task_id, 0.0) >= self._min_interval
 
     async def publish(self, task: ImportTask, *, started: bool = False) -> None:
         """The event that tells the task's state (see `imports.event_of`); a completed or

@@ -144,7 +144,10 @@ class Upkeep:
             finally:
                 rows.close()
         if finished is not None:
-            log.error("import %s: %d rows had lost their result; settled", task.id, settled)
+            if settled:
+                log.error("import %s: %d rows had lost their result; settled", task.id, settled)
+            else:  # every result was stored; the answer that would have finished it was lost
+                log.warning("import %s: every row had its result; finished", task.id)
             await self._progress.publish(finished)
         else:  # every row has a result and still the counters do not add up: a bug
             log.error("import %s: no row lost, yet not finished: failed", task.id)

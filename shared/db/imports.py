@@ -9,8 +9,8 @@ cannot race: a transition that finds the task elsewhere changes nothing and retu
        ├──────cancel──────┴──► cancelling ──finish──► cancelled
        └──── fail (pending, running, cancelling) ──► failed
 
-`finish` happens when reading is done and every data row has a result (its report line),
-whoever records the last of them.
+`finish` happens when reading is done and every data row has a result (its report line):
+the worker finishes the task once the last of them is stored, by a registry or by itself.
 """
 
 from collections.abc import AsyncIterator, Sequence
@@ -391,7 +391,8 @@ async def store_results(
     """Store and count each row's first result (results given again change nothing), and do
     not finish the task: the registry calls it in the transaction that wrote the rows, so a row
     and its result are committed together, and the worker finishes the task
-    (`finish_if_done`). The task as counted; None for a task this tenant does not have."""
+    (`finish_if_done`). The task as counted; None for a final task or one this tenant does
+    not have."""
     rows, written, succeeded, codes, reasons, org_units, descriptions = (
         list(zip(*results, strict=True)) or [()] * 7
     )
@@ -416,7 +417,7 @@ async def record_results(
     conn: Connection, *, task_id: UUID, results: Sequence[RowResult]
 ) -> tuple[ImportTask | None, ImportTask | None]:
     """`store_results`, then `finish_if_done`: the task and, if this finished it, the finished
-    task. (None, None) for a task this tenant does not have."""
+    task. (None, None) for a final task or one this tenant does not have."""
     task = await store_results(conn, task_id=task_id, results=results)
     if task is None:
         return None, None

@@ -432,7 +432,8 @@ SET succeeded = t.succeeded + a.succeeded, failed = t.failed + a.failed,
     progress_at = CASE WHEN a.succeeded + a.failed + a.not_processed > 0 THEN now()
                        ELSE t.progress_at END
 FROM added a
-WHERE t.id = $1
+-- A final task's row is not written again (nor waited for while its report is written).
+WHERE t.id = $1 AND t.status IN ('pending', 'running', 'cancelling')
 RETURNING t.*
 """
 
