@@ -355,10 +355,7 @@ class ImportRowResult(BaseModel):
     succeeded: bool
     reason_code: str | None = None
     reason: str = ""
-    # What the report shows of the row's OU (its path of names once resolved, else the cell as
-    # written; None: Unorganized, or an empty cell of a row failed before it was resolved) and
-    # of its description.
-    org_unit: str | None = None
+    org_unit: str | None = None  # as shared.db.imports.RowResult, which the worker records
     description: str | None = None
 
 

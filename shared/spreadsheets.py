@@ -172,6 +172,7 @@ def write_xlsx_report(
 # the writer takes the header row from the first record's keys. An empty text is written as a
 # blank cell. Built as a literal, not dict(zip(...)): it is the xlsx report's cost per row.
 _ROW, _NUMBER, _RESULT, _REASON, _ORG_UNIT, _DESCRIPTION = REPORT_HEADER
+_RESULTS = ("failure", "success")  # a row's Result, by `succeeded`
 
 
 def _xlsx_cells(row: ReportRow) -> dict[str, int | str]:
@@ -179,7 +180,7 @@ def _xlsx_cells(row: ReportRow) -> dict[str, int | str]:
     return {
         _ROW: row_number,
         _NUMBER: _clean(caller_number),
-        _RESULT: "success" if succeeded else "failure",
+        _RESULT: _RESULTS[succeeded],
         _REASON: reason and _clean(reason),
         _ORG_UNIT: org_unit and _clean(org_unit),
         _DESCRIPTION: description and _clean(description),
@@ -214,7 +215,7 @@ def _csv_cells(row: ReportRow) -> tuple[int | str, ...]:
     return (
         row_number,
         formula_safe(caller_number),
-        "success" if succeeded else "failure",
+        _RESULTS[succeeded],
         reason and formula_safe(reason),
         org_unit and formula_safe(org_unit),
         description and formula_safe(description),

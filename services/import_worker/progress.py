@@ -26,12 +26,15 @@ class Progress:
         wrong format, rows not processed once cancelling; none for a batch the registry
         answered, whose results it stored), then finish the task if every row has its result
         now; results given again change nothing."""
-        task: ImportTask | None = None
         async with tenant_transaction(self._pool, tenant_id) as conn:
-            if results:  # a registry's answer lists none: the task's row is not written then
-                task = await imports.store_results(conn, task_id=task_id, results=results)
+            # A registry's answer lists none: then the task's row is not written at all.
+            task = (
+                await imports.store_results(conn, task_id=task_id, results=results)
+                if results
+                else None
+            )
             finished = await imports.finish_if_done(conn, task_id=task_id)
-            if not results and finished is None and self._progress_due(task_id):
+            if task is None and finished is None and self._progress_due(task_id):
                 task = await imports.get_task(conn, task_id=task_id)
         metrics.count_row_results(results)
         if finished is not None:

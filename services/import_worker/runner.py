@@ -213,9 +213,10 @@ class ImportRunner:
             "dry_run": task.dry_run,
         }  # the uploader's rights are read from the task; the batch names the worker
 
+        key = task.tenant_id.encode()
+
         async def to_partition(partition: int, rows: list[RowRead]) -> None:
             for data in batches(rows, max_bytes, **envelope):
-                key = task.tenant_id.encode()
                 await self._rows.publish(data, key=key, partition=partition)
 
         by_partition = routing.by_partition(rows, partitions, whole_to=whole_to)
